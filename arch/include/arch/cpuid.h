@@ -1,0 +1,51 @@
+/* CPUID (SDM Vol. 2A, CPUID; Vol. 3C 23.6 "Discovering support for VMX"). */
+#ifndef ARCH_CPUID_H
+#define ARCH_CPUID_H
+
+#include <stdint.h>
+
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+#define CPUID_LEAF_VENDOR            0x00000000u
+#define CPUID_LEAF_FEATURES          0x00000001u
+#define CPUID_LEAF_EXT_FEATURES      0x00000007u
+#define CPUID_LEAF_XSAVE             0x0000000du
+#define CPUID_LEAF_HYPERVISOR        0x40000000u
+#define CPUID_LEAF_EXT_MAX           0x80000000u
+#define CPUID_LEAF_EXT_FEATURES_8001 0x80000001u
+#define CPUID_LEAF_BRAND_0           0x80000002u
+#define CPUID_LEAF_ADDR_SIZES        0x80000008u
+
+/* CPUID.1:ECX */
+#define CPUID_1_ECX_VMX        (1u << 5)
+#define CPUID_1_ECX_SMX        (1u << 6)
+#define CPUID_1_ECX_XSAVE      (1u << 26)
+#define CPUID_1_ECX_OSXSAVE    (1u << 27)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+/* CPUID.1:EDX */
+#define CPUID_1_EDX_MSR        (1u << 5)
+#define CPUID_1_EDX_PAE        (1u << 6)
+#define CPUID_1_EDX_MTRR       (1u << 12)
+#define CPUID_1_EDX_PAT        (1u << 16)
+/* CPUID.80000001:EDX */
+#define CPUID_80000001_EDX_NX      (1u << 20)
+#define CPUID_80000001_EDX_PAGE1GB (1u << 26)
+#define CPUID_80000001_EDX_LM      (1u << 29)
+
+/* CPUID.1:EAX signature fields. */
+#define CPUID_1_EAX_STEPPING(a)  ((a) & 0xfu)
+#define CPUID_1_EAX_MODEL(a)     (((a) >> 4) & 0xfu)
+#define CPUID_1_EAX_FAMILY(a)    (((a) >> 8) & 0xfu)
+#define CPUID_1_EAX_EXT_MODEL(a) (((a) >> 16) & 0xfu)
+#define CPUID_1_EAX_EXT_FAMILY(a) (((a) >> 20) & 0xffu)
+
+#endif

@@ -1,0 +1,34 @@
+/* x86-64 paging structures (SDM Vol. 3A 4.5, Table 4-14 .. 4-20). */
+#ifndef ARCH_PAGING_H
+#define ARCH_PAGING_H
+
+#define PAGE_SHIFT      12
+#define PAGE_SIZE       (1ull << PAGE_SHIFT)
+#define PAGE_SIZE_2M    (1ull << 21)
+#define PAGE_SIZE_1G    (1ull << 30)
+#define PAGE_MASK       (~(PAGE_SIZE - 1))
+#define PT_ENTRIES      512
+#define PT_INDEX_BITS   9
+#define PT_INDEX_MASK   (PT_ENTRIES - 1)
+
+#define PTE_P     (1ull << 0)
+#define PTE_W     (1ull << 1)
+#define PTE_U     (1ull << 2)
+#define PTE_PWT   (1ull << 3)
+#define PTE_PCD   (1ull << 4)
+#define PTE_A     (1ull << 5)
+#define PTE_D     (1ull << 6)
+#define PTE_PS    (1ull << 7)
+#define PTE_G     (1ull << 8)
+#define PTE_NX    (1ull << 63)
+#define PTE_ADDR_MASK 0x000ffffffffff000ull
+
+#define PML4_SHIFT 39
+#define PDPT_SHIFT 30
+#define PD_SHIFT   21
+#define PT_SHIFT   12
+
+/* Default IA32_PAT value at reset (SDM Vol. 3A 13.12.4, Table 13-12): WB WT UC- UC WB WT UC- UC. */
+#define PAT_POWER_ON_DEFAULT 0x0007040600070406ull
+
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Check for (and, as root, install) the Debian 12 packages the build and tests need.
+set -euo pipefail
+PACKAGES=(gcc make nasm binutils gnu-efi mtools dosfstools gdisk xorriso grub-pc-bin grub-common
+	bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3-pytest python3-pexpect)
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+	echo "deps: missing packages: ${missing[*]}" >&2
+	echo "deps: install them with:  sudo apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Build a GRUB2 BIOS El Torito ISO that boots the monitor through Multiboot2,
+# with the guest kernel as a module and the given monitor command line.
+#
+#   scripts/mkiso.sh OUT.iso [--no-guest] [--guest FILE] [--monitor FILE] [-- monitor command line...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { echo "usage: $0 OUT.iso [--no-guest] [--guest FILE] [--monitor FILE] [-- cmdline...]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+out=$1; shift
+guest=build/guest.elf
+monitor=build/hv.elf
+with_guest=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--no-guest) with_guest=0 ;;
+	--guest) [ $# -ge 2 ] || usage; guest=$2; shift ;;
+	--monitor) [ $# -ge 2 ] || usage; monitor=$2; shift ;;
+	--) shift; break ;;
+	*) usage ;;
+	esac
+	shift
+done
+cmdline="$*"
+# GRUB's script syntax would interpret these; the monitor's options never need them.
+case "$cmdline" in
+*[\;\{\}\$\'\"\\\`\&\|\<\>]*) echo "mkiso: the command line may not contain ; { } \$ ' \" \\ \` & | < >: '$cmdline'" >&2; exit 2 ;;
+esac
+for f in "$monitor" $([ $with_guest = 1 ] && echo "$guest"); do
+	[ -f "$f" ] || { echo "mkiso: $f does not exist: run 'make' first" >&2; exit 2; }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/boot/grub"
+cp "$monitor" "$tmp/boot/hv.elf"
+module_line=""
+if [ $with_guest = 1 ]; then
+	cp "$guest" "$tmp/boot/guest.elf"
+	module_line="	module2 /boot/guest.elf guest"
+fi
+cat > "$tmp/boot/grub/grub.cfg" <<CFG
+set timeout=0
+set default=0
+menuentry "hv" {
+	multiboot2 /boot/hv.elf $cmdline
+$module_line
+	boot
+}
+CFG
+grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out" "$tmp" >"$tmp/mkrescue.log" 2>&1 || {
+	cat "$tmp/mkrescue.log" >&2
+	echo "mkiso: grub-mkrescue failed (are grub-pc-bin, xorriso and mtools installed? run 'make deps')" >&2
+	exit 1
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Boot the monitor in Bochs (emulated VT-x) from a GRUB ISO, headless and bounded.
+#
+#   scripts/run-bochs.sh [--cpu MODEL] [--timeout SECS] [--log FILE] [--megs N]
+#                        [--no-guest] [--guest FILE] [-- monitor command line...]
+#
+# Serial output goes to stdout and to the log file (default build/bochs-serial.log).
+# Exit status: the monitor's verdict from its last line "HV-EXIT status=N (...)";
+# 124 on timeout; 125 when Bochs ended without a verdict (bochs.log says why).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cpu=tigerlake
+timeout_s=120
+log=build/bochs-serial.log
+megs=256
+iso_args=()
+usage() {
+	echo "usage: $0 [--cpu MODEL] [--timeout SECS] [--log FILE] [--megs N] [--no-guest] [--guest FILE] [-- cmdline...]" >&2
+	echo "  CPU models with VT-x: tigerlake (default, most features), corei7_icelake_u, corei3_cnl," >&2
+	echo "  corei7_skylake_x, broadwell_ult, corei7_haswell_4770, corei7_ivy_bridge_3770k, corei7_sandy_bridge_2600k" >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--cpu) [ $# -ge 2 ] || usage; cpu=$2; shift ;;
+	--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift ;;
+	--log) [ $# -ge 2 ] || usage; log=$2; shift ;;
+	--megs) [ $# -ge 2 ] || usage; megs=$2; shift ;;
+	--no-guest) iso_args+=(--no-guest) ;;
+	--guest) [ $# -ge 2 ] || usage; iso_args+=(--guest "$2"); shift ;;
+	--) shift; break ;;
+	-h|--help) usage ;;
+	*) echo "run-bochs: unknown option '$1'" >&2; usage ;;
+	esac
+	shift
+done
+command -v bochs >/dev/null || { echo "run-bochs: bochs is not installed: run 'make deps'" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+bochs_pid=""
+cleanup() {
+	[ -n "$bochs_pid" ] && kill -9 "$bochs_pid" 2>/dev/null || true
+	[ -n "${tail_pid:-}" ] && kill "$tail_pid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+scripts/mkiso.sh "$tmp/hv.iso" "${iso_args[@]}" -- "$@"
+
+mkdir -p "$(dirname "$log")"
+: > "$log"
+cat > "$tmp/bochsrc" <<RC
+megs: $megs
+cpu: model=$cpu, count=1, ips=50000000, reset_on_triple_fault=0
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=$tmp/hv.iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$log
+clock: sync=none, time0=1
+display_library: term
+magic_break: enabled=1
+port_e9_hack: enabled=1
+panic: action=fatal
+error: action=report
+log: $tmp/bochs.log
+RC
+printf 'c\nquit\n' > "$tmp/rc"
+
+tail -n +1 -f "$log" &
+tail_pid=$!
+set +e
+setsid bochs -q -f "$tmp/bochsrc" -rc "$tmp/rc" </dev/null >"$tmp/bochs.out" 2>&1 &
+bochs_pid=$!
+timed_out=0
+for ((i = 0; i < timeout_s * 10; i++)); do
+	kill -0 "$bochs_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$bochs_pid" 2>/dev/null; then
+	timed_out=1
+	kill -9 "$bochs_pid" 2>/dev/null
+fi
+wait "$bochs_pid" 2>/dev/null
+bochs_rc=$?
+bochs_pid=""
+sleep 0.2
+kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null
+tail_pid=""
+set -e
+cp "$tmp/bochs.log" "${log%.log}.bochs.log" 2>/dev/null || true
+
+if [ $timed_out = 1 ]; then
+	echo "run-bochs: TIMEOUT after $timeout_s s (Bochs log: ${log%.log}.bochs.log)" >&2
+	exit 124
+fi
+verdict=$(grep -a -o 'HV-EXIT status=[0-9]*' "$log" | tail -n 1 | sed 's/.*=//')
+if [ -z "$verdict" ]; then
+	echo "run-bochs: Bochs ended (exit $bochs_rc) without the monitor's HV-EXIT line; last lines of bochs.log:" >&2
+	grep -a -E '(PANIC|ERROR|\[CPU0  \] |triple|shutdown)' "$tmp/bochs.log" | tail -n 15 >&2 || true
+	exit 125
+fi
+# Bochs itself can only say 0 (magic break) or 1 (Shutdown port): check it agrees.
+expected_rc=$([ "$verdict" = 0 ] && echo 0 || echo 1)
+if [ "$bochs_rc" != "$expected_rc" ]; then
+	echo "run-bochs: warning: Bochs exited $bochs_rc but the monitor's verdict is $verdict" >&2
+fi
+exit "$verdict"

@@ -1,0 +1,173 @@
+/*
+ * Multiboot2 boot information -> struct bootinfo
+ * (Multiboot2 specification 1.0, section 3.6 "Boot information format").
+ */
+#include <stdint.h>
+#include <string.h>
+#include "vmm/boot.h"
+
+enum mb2_tag_type {
+	MB2_TAG_END = 0,
+	MB2_TAG_CMDLINE = 1,
+	MB2_TAG_BOOTLOADER_NAME = 2,
+	MB2_TAG_MODULE = 3,
+	MB2_TAG_MMAP = 6,
+	MB2_TAG_FRAMEBUFFER = 8,
+	MB2_TAG_ACPI_OLD = 14,
+	MB2_TAG_ACPI_NEW = 15,
+};
+
+enum mb2_mmap_type {
+	MB2_MEMORY_AVAILABLE = 1,
+	MB2_MEMORY_RESERVED = 2,
+	MB2_MEMORY_ACPI_RECLAIMABLE = 3,
+	MB2_MEMORY_NVS = 4,
+	MB2_MEMORY_BADRAM = 5,
+};
+
+#define MB2_TAG_ALIGN 8u
+#define MB2_INFO_MAX_SIZE (1u << 20) /* sanity bound on total_size */
+#define MB2_GUEST_MODULE_NAME "guest"
+
+struct mb2_info_header {
+	uint32_t total_size;
+	uint32_t reserved;
+};
+
+struct mb2_tag {
+	uint32_t type;
+	uint32_t size;
+};
+
+struct mb2_tag_module {
+	struct mb2_tag tag;
+	uint32_t mod_start, mod_end;
+	char string[];
+};
+
+struct mb2_tag_mmap {
+	struct mb2_tag tag;
+	uint32_t entry_size, entry_version;
+};
+
+struct mb2_mmap_entry {
+	uint64_t base_addr, length;
+	uint32_t type, reserved;
+};
+
+struct mb2_tag_framebuffer {
+	struct mb2_tag tag;
+	uint64_t addr;
+	uint32_t pitch, width, height;
+	uint8_t bpp, type;
+	uint16_t reserved;
+};
+
+static void copy_string(char *dst, size_t cap, const char *src, size_t src_max)
+{
+	size_t n = 0;
+	while (n + 1 < cap && n < src_max && src[n])
+		dst[n] = src[n], n++;
+	dst[n] = 0;
+}
+
+static uint32_t mb2_mem_type(uint32_t t)
+{
+	switch (t) {
+	case MB2_MEMORY_AVAILABLE: return BI_MEM_USABLE;
+	case MB2_MEMORY_ACPI_RECLAIMABLE: return BI_MEM_ACPI_RECLAIM;
+	case MB2_MEMORY_NVS: return BI_MEM_ACPI_NVS;
+	case MB2_MEMORY_BADRAM: return BI_MEM_BAD;
+	default: return BI_MEM_RESERVED;
+	}
+}
+
+int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **why)
+{
+	const struct mb2_info_header *hdr = mbi;
+	const uint8_t *p, *end;
+	int have_guest_by_name = 0;
+
+	memset(bi, 0, sizeof(*bi));
+	bi->magic = BOOTINFO_MAGIC;
+	bi->version = BOOTINFO_VERSION;
+	bi->source = BI_SOURCE_MULTIBOOT2;
+	if (hdr->total_size < sizeof(*hdr) || hdr->total_size > MB2_INFO_MAX_SIZE) {
+		*why = "Multiboot2 information has an implausible total_size";
+		return -1;
+	}
+	p = (const uint8_t *)mbi + sizeof(*hdr);
+	end = (const uint8_t *)mbi + hdr->total_size;
+	while (p + sizeof(struct mb2_tag) <= end) {
+		const struct mb2_tag *tag = (const void *)p;
+		if (tag->type == MB2_TAG_END)
+			break;
+		if (tag->size < sizeof(*tag) || p + tag->size > end) {
+			*why = "Multiboot2 information has a tag running past its end";
+			return -1;
+		}
+		switch (tag->type) {
+		case MB2_TAG_CMDLINE:
+			copy_string(bi->cmdline, sizeof(bi->cmdline), (const char *)(tag + 1), tag->size - sizeof(*tag));
+			break;
+		case MB2_TAG_BOOTLOADER_NAME:
+			copy_string(bi->loader_name, sizeof(bi->loader_name), (const char *)(tag + 1), tag->size - sizeof(*tag));
+			break;
+		case MB2_TAG_MODULE: {
+			const struct mb2_tag_module *m = (const void *)tag;
+			size_t name_max = tag->size - sizeof(*m);
+			int named_guest = strncmp(m->string, MB2_GUEST_MODULE_NAME, name_max) == 0;
+			/* The module named "guest" wins; otherwise the first module. */
+			if (named_guest ? !have_guest_by_name : bi->guest_image == 0) {
+				bi->guest_image = m->mod_start;
+				bi->guest_size = m->mod_end > m->mod_start ? m->mod_end - m->mod_start : 0;
+				have_guest_by_name |= named_guest;
+			}
+			break;
+		}
+		case MB2_TAG_MMAP: {
+			const struct mb2_tag_mmap *mm = (const void *)tag;
+			const uint8_t *e = (const uint8_t *)(mm + 1);
+			if (mm->entry_size < sizeof(struct mb2_mmap_entry)) {
+				*why = "Multiboot2 memory map has entries smaller than the specification's";
+				return -1;
+			}
+			for (; e + mm->entry_size <= p + tag->size; e += mm->entry_size) {
+				const struct mb2_mmap_entry *me = (const void *)e;
+				if (bi->mem_count == BOOTINFO_MAX_MEM_RANGES) {
+					*why = "Multiboot2 memory map has more entries than BOOTINFO_MAX_MEM_RANGES";
+					return -1;
+				}
+				bi->mem[bi->mem_count].base = me->base_addr;
+				bi->mem[bi->mem_count].length = me->length;
+				bi->mem[bi->mem_count].type = mb2_mem_type(me->type);
+				bi->mem_count++;
+			}
+			break;
+		}
+		case MB2_TAG_FRAMEBUFFER: {
+			const struct mb2_tag_framebuffer *fb = (const void *)tag;
+			bi->fb.addr = fb->addr;
+			bi->fb.width = fb->width;
+			bi->fb.height = fb->height;
+			bi->fb.pitch = fb->pitch;
+			bi->fb.bpp = fb->bpp;
+			break;
+		}
+		case MB2_TAG_ACPI_OLD:
+		case MB2_TAG_ACPI_NEW:
+			/* The tag holds a copy of the RSDP; remember where that copy is. */
+			if (!bi->acpi_rsdp || tag->type == MB2_TAG_ACPI_NEW)
+				bi->acpi_rsdp = (uint64_t)(uintptr_t)(tag + 1);
+			break;
+		default:
+			break;
+		}
+		p += (tag->size + MB2_TAG_ALIGN - 1) & ~(MB2_TAG_ALIGN - 1);
+	}
+	if (bi->mem_count == 0) {
+		*why = "the boot loader passed no memory map (Multiboot2 tag 6)";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,87 @@
+#include <stdint.h>
+#include <string.h>
+#include <arch/cpuid.h>
+#include <arch/msr.h>
+#include "vmm/cpu_report.h"
+#include "vmm/log.h"
+#include "vmm/status.h"
+
+#define VENDOR_INTEL "GenuineIntel"
+#define VENDOR_AMD   "AuthenticAMD"
+#define BRAND_LEAVES 3
+
+static void vendor_string(char out[13])
+{
+	struct cpuid_regs r = cpuid(CPUID_LEAF_VENDOR, 0);
+	memcpy(out + 0, &r.ebx, 4);
+	memcpy(out + 4, &r.edx, 4);
+	memcpy(out + 8, &r.ecx, 4);
+	out[12] = 0;
+}
+
+static void brand_string(char out[49])
+{
+	out[0] = 0;
+	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax < CPUID_LEAF_BRAND_0 + BRAND_LEAVES - 1)
+		return;
+	for (unsigned i = 0; i < BRAND_LEAVES; i++) {
+		struct cpuid_regs r = cpuid(CPUID_LEAF_BRAND_0 + i, 0);
+		memcpy(out + 16 * i, &r, 16);
+	}
+	out[48] = 0;
+}
+
+static void report_line(void *ctx, const char *text)
+{
+	(void)ctx;
+	log_info("%s", text);
+}
+
+int cpu_check_vmx(struct vmx_caps *caps)
+{
+	char vendor[13], brand[49];
+	struct cpuid_regs f = cpuid(CPUID_LEAF_FEATURES, 0);
+	unsigned family = CPUID_1_EAX_FAMILY(f.eax), model = CPUID_1_EAX_MODEL(f.eax);
+	struct vmx_cap_msrs raw;
+
+	/* SDM Vol. 2A CPUID: display family/model include the extended fields for families 6 and 15. */
+	if (family == 0xf)
+		family += CPUID_1_EAX_EXT_FAMILY(f.eax);
+	if (family == 0x6 || family >= 0xf)
+		model |= CPUID_1_EAX_EXT_MODEL(f.eax) << 4;
+	vendor_string(vendor);
+	brand_string(brand);
+	log_info("CPU: %s family %#x model %#x stepping %u \"%s\"", vendor, family, model,
+		 CPUID_1_EAX_STEPPING(f.eax), brand);
+
+	if (!(f.ecx & CPUID_1_ECX_VMX)) {
+		if (strcmp(vendor, VENDOR_INTEL) != 0)
+			log_error("no VT-x: this %s CPU does not implement Intel VMX (CPUID.1:ECX.VMX[5]=0); "
+				  "run the monitor on an Intel CPU, under QEMU/KVM with nested VT-x, or in Bochs",
+				  vendor);
+		else
+			log_error("no VT-x: CPUID.1:ECX.VMX[5]=0 (this CPU or its hypervisor does not expose VMX); "
+				  "enable nested virtualization (kvm_intel nested=1, -cpu host) or use Bochs");
+		return HV_ERR_NO_VMX;
+	}
+
+	/* SDM 23.7: VMXON needs IA32_FEATURE_CONTROL locked with VMX-outside-SMX enabled. */
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if (!(fc & FEATURE_CONTROL_LOCKED)) {
+		fc |= FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED;
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
+		log_info("IA32_FEATURE_CONTROL was unlocked: enabled VMX outside SMX and locked it");
+	} else if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+		log_error("VT-x is disabled in the firmware setup (IA32_FEATURE_CONTROL=%#llx is locked "
+			  "with VMX-outside-SMX off): enable \"Intel Virtualization Technology\" in the "
+			  "firmware (BIOS/UEFI) setup and boot again", (unsigned long long)fc);
+		return HV_ERR_VMX_DISABLED;
+	}
+	log_info("VT-x available: IA32_FEATURE_CONTROL=%#llx (locked, VMX outside SMX on)",
+		 (unsigned long long)fc);
+
+	vmx_caps_read(&raw);
+	vmx_caps_decode(&raw, caps);
+	vmx_caps_report(caps, report_line, 0);
+	return HV_OK;
+}

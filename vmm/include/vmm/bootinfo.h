@@ -1,0 +1,71 @@
+/*
+ * The boot-information structure: the one hand-off format between a loader
+ * (the gnu-efi loader in boot/efi, or the Multiboot2 parser in vmm/boot_mb2.c)
+ * and the monitor core.  After the hand-off the monitor depends on neither
+ * UEFI nor GRUB: everything it needs from them is in here.
+ *
+ * All addresses are physical.  The structure has a fixed layout (no pointers)
+ * so a loader built with another ABI (the EFI application) fills it the same way.
+ */
+#ifndef VMM_BOOTINFO_H
+#define VMM_BOOTINFO_H
+
+#include <stdint.h>
+
+#define BOOTINFO_MAGIC   0x49425648u /* "HVBI" little-endian */
+#define BOOTINFO_VERSION 1u
+
+#define BOOTINFO_MAX_MEM_RANGES 256
+#define BOOTINFO_CMDLINE_MAX    512
+#define BOOTINFO_NAME_MAX       64
+
+/* Memory-range types, after each loader has translated its own types. */
+#define BOOTINFO_MEM_TYPES(X)                                                  \
+	X(BI_MEM_USABLE,       1, "usable")                                    \
+	X(BI_MEM_RESERVED,     2, "reserved")                                  \
+	X(BI_MEM_ACPI_RECLAIM, 3, "ACPI reclaimable")                          \
+	X(BI_MEM_ACPI_NVS,     4, "ACPI NVS")                                  \
+	X(BI_MEM_BAD,          5, "bad")                                       \
+	X(BI_MEM_LOADER,       6, "loader")   /* loader code/data: kept */     \
+	X(BI_MEM_FIRMWARE,     7, "firmware") /* UEFI runtime services */      \
+	X(BI_MEM_MMIO,         8, "MMIO")
+
+enum bootinfo_mem_type {
+#define X(name, value, text) name = value,
+	BOOTINFO_MEM_TYPES(X)
+#undef X
+};
+
+enum bootinfo_source {
+	BI_SOURCE_MULTIBOOT2 = 1,
+	BI_SOURCE_UEFI       = 2,
+};
+
+struct bootinfo_mem_range {
+	uint64_t base;
+	uint64_t length;
+	uint32_t type;  /* enum bootinfo_mem_type */
+	uint32_t reserved;
+};
+
+struct bootinfo_framebuffer {
+	uint64_t addr;  /* 0: none */
+	uint32_t width, height, pitch, bpp;
+};
+
+struct bootinfo {
+	uint32_t magic;   /* BOOTINFO_MAGIC */
+	uint32_t version; /* BOOTINFO_VERSION */
+	uint32_t source;  /* enum bootinfo_source */
+	uint32_t mem_count;
+	struct bootinfo_mem_range mem[BOOTINFO_MAX_MEM_RANGES];
+	char cmdline[BOOTINFO_CMDLINE_MAX];      /* NUL-terminated, ASCII */
+	char loader_name[BOOTINFO_NAME_MAX];     /* e.g. "GRUB 2.06", "hv-efi-loader" */
+	uint64_t guest_image;                    /* physical address; 0: no guest given */
+	uint64_t guest_size;                     /* bytes */
+	uint64_t monitor_start, monitor_end;     /* [start, end) of the loaded monitor */
+	uint64_t acpi_rsdp;                      /* 0: unknown */
+	struct bootinfo_framebuffer fb;
+};
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * The monitor's command line: "key=value key2=value2 ...".
+ * One table (HV_OPTIONS) describes every option: name, type, field, default,
+ * limits, help.  Unknown keys and bad values are reported, never ignored.
+ * Keys starting with "guest." are not the monitor's: they are collected,
+ * prefix stripped, into config.guest_args and handed to the guest.
+ * Pure logic: unit-tested on the host (tests/unit/test_cmdline.c).
+ */
+#ifndef VMM_CMDLINE_H
+#define VMM_CMDLINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum hv_log_level { HV_LOG_ERROR, HV_LOG_WARN, HV_LOG_INFO, HV_LOG_DEBUG };
+#define HV_LOG_LEVEL_NAMES { "error", "warn", "info", "debug", 0 }
+
+enum hv_mem_mode { HV_MEM_EPT, HV_MEM_SHADOW };
+#define HV_MEM_MODE_NAMES { "ept", "shadow", 0 }
+
+/* Test-only switches that break something on purpose, to prove the diagnostics. */
+enum hv_break { HV_BREAK_NONE, HV_BREAK_GUEST_STATE, HV_BREAK_CONTROLS };
+#define HV_BREAK_NAMES { "none", "guest_state", "controls", 0 }
+
+enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM };
+
+#define HV_MiB (1024ull * 1024ull)
+
+/*
+ * X(name, type, field, default, min, max, enum_names, help)
+ *  HV_OPT_BOOL: accepts 0/1/yes/no/on/off/true/false; a bare "key" means 1.
+ *  HV_OPT_UINT: decimal or 0x-hex.
+ *  HV_OPT_SIZE: decimal with optional K/M/G suffix (KiB/MiB/GiB), or 0x-hex bytes.
+ *  HV_OPT_ENUM: one of the names in enum_names (index = value).
+ * min/max bound UINT and SIZE values (inclusive).
+ */
+#define HV_OPTIONS(X)                                                                              \
+	X(log,         HV_OPT_ENUM, log,         HV_LOG_INFO,   0, 0, HV_LOG_LEVEL_NAMES,         \
+	  "log level: error|warn|info|debug")                                                      \
+	X(mem,         HV_OPT_ENUM, mem,         HV_MEM_EPT,    0, 0, HV_MEM_MODE_NAMES,          \
+	  "memory virtualisation: ept|shadow (ept falls back to shadow without EPT)")              \
+	X(guest_mem,   HV_OPT_SIZE, guest_mem,   64 * HV_MiB,   8 * HV_MiB, 3072 * HV_MiB, 0,     \
+	  "guest RAM size, multiple of 4K (e.g. 64M)")                                            \
+	X(ept_scatter, HV_OPT_BOOL, ept_scatter, 0,             0, 1, 0,                          \
+	  "back guest RAM with shuffled 4K frames (proves GPA != HPA)")                           \
+	X(vpid,        HV_OPT_BOOL, vpid,        1,             0, 1, 0,                          \
+	  "use VPID when the CPU offers it")                                                       \
+	X(watchdog,    HV_OPT_UINT, watchdog,    4000,          0, 1000000, 0,                    \
+	  "stop a guest that runs this many million TSC cycles without a VM exit (0: off)")       \
+	X(break,       HV_OPT_ENUM, brk,         HV_BREAK_NONE, 0, 0, HV_BREAK_NAMES,             \
+	  "test only: break guest_state|controls on purpose to show the diagnostics")
+
+#define HV_GUEST_ARGS_MAX 256
+#define HV_CMDLINE_MAX_ERRORS 16
+
+struct hv_config {
+	uint32_t log;          /* enum hv_log_level */
+	uint32_t mem;          /* enum hv_mem_mode */
+	uint64_t guest_mem;    /* bytes */
+	uint32_t ept_scatter;  /* bool */
+	uint32_t vpid;         /* bool */
+	uint64_t watchdog;     /* million TSC cycles */
+	uint32_t brk;          /* enum hv_break */
+	uint32_t explicit_mask;/* bit i set: option i of HV_OPTIONS was given on the command line */
+	char guest_args[HV_GUEST_ARGS_MAX]; /* "a=1 b" from "guest.a=1 guest.b" */
+};
+
+/* Index of each option in HV_OPTIONS, for explicit_mask: HV_OPTIDX_log, ... */
+enum hv_option_index {
+#define X(name, type, field, def, min, max, names, help) HV_OPTIDX_##name,
+	HV_OPTIONS(X)
+#undef X
+	HV_OPTION_COUNT
+};
+
+/* Fill every field with its default from HV_OPTIONS. */
+void hv_config_defaults(struct hv_config *cfg);
+
+/*
+ * Parse `cmdline` over the defaults already in *cfg.  Each problem is
+ * reported through report(ctx, message) as one full sentence naming the key,
+ * e.g. "unknown command-line key 'foo' (known: log mem ...)" or
+ * "guest_mem=12Q: not a size (use e.g. 64M)".
+ * Returns the number of problems (0: success).  A NULL cmdline is empty.
+ */
+int hv_cmdline_parse(const char *cmdline, struct hv_config *cfg,
+		     void (*report)(void *ctx, const char *msg), void *ctx);
+
+/* One line per option ("  name=... (default ...): help"), through report(). */
+void hv_cmdline_help(void (*report)(void *ctx, const char *msg), void *ctx);
+
+#endif

@@ -1,0 +1,18 @@
+/* The monitor's logger: every line starts with "[hv] " so tests and people can tell it from guest output. */
+#ifndef VMM_LOG_H
+#define VMM_LOG_H
+
+#include "vmm/cmdline.h"
+
+void log_set_level(enum hv_log_level level);
+enum hv_log_level log_get_level(void);
+void hv_log(enum hv_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Raw output (no prefix, no level): tables, dumps continued on one line. */
+void hv_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define log_error(...) hv_log(HV_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  hv_log(HV_LOG_WARN, __VA_ARGS__)
+#define log_info(...)  hv_log(HV_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) hv_log(HV_LOG_DEBUG, __VA_ARGS__)
+
+#endif

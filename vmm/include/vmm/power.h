@@ -1,0 +1,13 @@
+/* The monitor's single way to end: print the verdict and power off with a status. */
+#ifndef VMM_POWER_H
+#define VMM_POWER_H
+
+/*
+ * Prints "HV-EXIT status=N (text)" as the last serial line, then:
+ *  - QEMU (CPUID hypervisor signature TCG/KVM): writes N to isa-debug-exit (port 0xf4);
+ *  - Bochs (port 0xe9 hack reads back 0xe9): magic breakpoint for N == 0, else "Shutdown" to port 0x8900;
+ *  - anything else (real hardware): halts with a final message.
+ */
+__attribute__((noreturn)) void hv_power_off(int status);
+
+#endif

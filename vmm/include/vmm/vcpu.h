@@ -1,0 +1,77 @@
+/* One virtual CPU: the guest's registers not kept in the VMCS, and the monitor's view of it. */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/cmdline.h"
+#include "vmm/hypercall.h"
+#include "vmm/vmx_caps.h"
+
+/* Guest general-purpose registers saved by vmm/vmx_entry.asm (RSP and RIP live in the VMCS). */
+struct guest_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t cr2;
+};
+
+/* Byte offsets used by vmx_entry.asm: keep in sync (checked below). */
+#define GUEST_REGS_RAX 0
+#define GUEST_REGS_CR2 (15 * 8)
+_Static_assert(__builtin_offsetof(struct guest_regs, rax) == GUEST_REGS_RAX, "guest_regs layout");
+_Static_assert(__builtin_offsetof(struct guest_regs, cr2) == GUEST_REGS_CR2, "guest_regs layout");
+
+/* GPR numbering used by exit qualifications and instruction information (SDM Table 28-3). */
+enum gpr_index {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+};
+
+struct vmm_memory; /* vmm/memory.h */
+
+struct vcpu {
+	struct guest_regs regs;
+	bool launched;
+	bool done;          /* set by a handler to end the guest */
+	int status;         /* the status to power off with once done */
+	uint16_t vpid;      /* 0: VPID not used */
+
+	/* The current exit, read once per exit by the dispatcher. */
+	uint32_t exit_reason;   /* basic exit reason */
+	uint64_t exit_qualification;
+
+	/* The guest's own view of CR0/CR4 (what it wrote; the monitor owns every bit). */
+	uint64_t guest_cr0, guest_cr4;
+
+	const struct hv_config *cfg;
+	const struct vmx_caps *caps;
+	struct vmm_memory *mem;
+
+	/* Statistics: exits and monitor cycles per basic exit reason (shared layout with the guest). */
+	struct hv_stats stats;
+	uint64_t exit_tsc;            /* TSC when the current exit reached the monitor */
+	uint64_t guest_idt_logged;    /* first LIDT logged */
+	uint64_t preemption_timer_ticks;
+};
+
+/* General-purpose register by SDM number (RSP is read from / written to the VMCS). */
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned gpr);
+void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value);
+
+/* Advance the guest's RIP past the exiting instruction (VM_EXIT_INSTRUCTION_LEN). */
+void vcpu_skip_instruction(struct vcpu *v);
+
+/* Inject a hardware exception into the guest at the next VM entry (SDM 27.6). */
+void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code);
+/* Convenience: #GP(0), #UD, #PF with CR2. */
+void vcpu_inject_gp0(struct vcpu *v);
+void vcpu_inject_ud(struct vcpu *v);
+void vcpu_inject_pf(struct vcpu *v, uint64_t cr2, uint32_t error_code);
+
+/* Stop the guest: report, then power off with `status` once the run loop sees it. */
+void vcpu_stop(struct vcpu *v, int status);
+
+/* vmm/vmx_entry.asm: enter the guest; returns 0 after a VM exit, else the VMX failure (enum vmx_result). */
+int vmx_enter_guest(struct guest_regs *regs, int launched);
+
+#endif

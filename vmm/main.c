@@ -1,0 +1,148 @@
+/*
+ * The monitor's start: both boot paths arrive in hv_main() with a filled
+ * struct bootinfo.  From here on nothing of UEFI or GRUB is used.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <arch/cpuid.h>
+#include "vmm/boot.h"
+#include "vmm/cmdline.h"
+#include "vmm/cpu.h"
+#include "vmm/cpu_report.h"
+#include "vmm/log.h"
+#include "vmm/memmap.h"
+#include "vmm/paging.h"
+#include "vmm/pmm.h"
+#include "vmm/power.h"
+#include "vmm/serial.h"
+#include "vmm/status.h"
+#include "vmm/vmm.h"
+
+#define MB2_BOOTLOADER_MAGIC 0x36d76289u /* Multiboot2 spec 3.2: EAX at entry */
+#define LOW_MEMORY_END (1ull << 20)       /* the first MiB is never allocated */
+
+struct bootinfo hv_bootinfo;
+const uint64_t hv_bootinfo_size = sizeof(struct bootinfo);
+
+static struct hv_config config;
+static struct pmm pmm;
+
+static void early_init(void)
+{
+	serial_init();
+	cpu_init_tables();
+}
+
+__attribute__((noreturn)) void hv_main_multiboot2(uint32_t magic, uint32_t info)
+{
+	const char *why = "";
+	early_init();
+	if (magic != MB2_BOOTLOADER_MAGIC) {
+		log_error("entered through the Multiboot2 entry with magic %#x instead of %#x: "
+			  "boot this image with GRUB's 'multiboot2' command", magic, MB2_BOOTLOADER_MAGIC);
+		hv_power_off(HV_ERR_BOOTINFO);
+	}
+	if (multiboot2_to_bootinfo((const void *)(uintptr_t)info, &hv_bootinfo, &why) != 0) {
+		log_error("unusable Multiboot2 information: %s", why);
+		hv_power_off(HV_ERR_BOOTINFO);
+	}
+	hv_main(&hv_bootinfo);
+}
+
+__attribute__((noreturn)) void hv_main_efi(void)
+{
+	early_init(); /* entry.asm already copied the loader's bootinfo into hv_bootinfo */
+	hv_main(&hv_bootinfo);
+}
+
+static void report_cmdline_problem(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_error("%s", msg);
+}
+
+static void report_help(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_info("%s", msg);
+}
+
+static void print_memory_map(const struct bootinfo *bi)
+{
+	log_info("memory map (%u ranges, %llu MiB usable above 1 MiB):", bi->mem_count,
+		 (unsigned long long)(memmap_usable_bytes(bi->mem, bi->mem_count, LOW_MEMORY_END) >> 20));
+	for (unsigned i = 0; i < bi->mem_count; i++)
+		log_debug("  [0x%012llx-0x%012llx) %s", (unsigned long long)bi->mem[i].base,
+			  (unsigned long long)(bi->mem[i].base + bi->mem[i].length), memmap_type_name(bi->mem[i].type));
+}
+
+static void init_memory(struct bootinfo *bi)
+{
+	struct pmm_exclusion excl[] = {
+		{ (uint64_t)(uintptr_t)hv_image_start, (uint64_t)(uintptr_t)hv_image_end, "monitor image" },
+		{ bi->guest_image, bi->guest_image + bi->guest_size, "guest image" },
+	};
+	unsigned nexcl = bi->guest_image ? 2 : 1;
+
+	if (memmap_normalize(bi->mem, &bi->mem_count, BOOTINFO_MAX_MEM_RANGES) != 0) {
+		log_error("the memory map has too many ranges to normalise (more than %d)", BOOTINFO_MAX_MEM_RANGES);
+		hv_power_off(HV_ERR_BOOTINFO);
+	}
+	print_memory_map(bi);
+	if (pmm_init(&pmm, bi->mem, bi->mem_count, excl, nexcl, LOW_MEMORY_END) != 0) {
+		log_error("no usable RAM above 1 MiB outside the monitor and its modules: "
+			  "the firmware's memory map leaves nothing for the monitor to allocate");
+		hv_power_off(HV_ERR_NO_MEMORY);
+	}
+	log_info("frame allocator: %llu MiB free in %u extents (largest %llu MiB)",
+		 (unsigned long long)(pmm.free_pages * PMM_PAGE_SIZE >> 20), pmm.count,
+		 (unsigned long long)(pmm_largest_free(&pmm) * PMM_PAGE_SIZE >> 20));
+	if (paging_init(bi, &pmm) != 0) {
+		log_error("out of memory while building the monitor's page tables");
+		hv_power_off(HV_ERR_NO_MEMORY);
+	}
+}
+
+__attribute__((noreturn)) void hv_main(struct bootinfo *bi)
+{
+	struct vmx_caps caps;
+	int status;
+
+	log_info("hv monitor starting (image %p-%p)", (void *)hv_image_start, (void *)hv_image_end);
+	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION) {
+		log_error("boot information has magic %#x version %u, expected %#x version %u: "
+			  "the loader and the monitor were built from different sources; rebuild both",
+			  bi->magic, bi->version, BOOTINFO_MAGIC, BOOTINFO_VERSION);
+		hv_power_off(HV_ERR_BOOTINFO);
+	}
+	bi->cmdline[BOOTINFO_CMDLINE_MAX - 1] = 0;
+	bi->loader_name[BOOTINFO_NAME_MAX - 1] = 0;
+	log_info("loaded by %s via %s", bi->loader_name[0] ? bi->loader_name : "an unnamed loader",
+		 bi->source == BI_SOURCE_UEFI ? "UEFI" : "Multiboot2");
+	log_info("command line: \"%s\"", bi->cmdline);
+
+	hv_config_defaults(&config);
+	if (hv_cmdline_parse(bi->cmdline, &config, report_cmdline_problem, 0) != 0) {
+		log_info("the monitor's command-line options are:");
+		hv_cmdline_help(report_help, 0);
+		hv_power_off(HV_ERR_CMDLINE);
+	}
+	log_set_level(config.log);
+
+	init_memory(bi);
+
+	if (!bi->guest_image || !bi->guest_size) {
+		log_error("no guest image was given: GRUB must load it with 'module2 /boot/guest.elf guest' "
+			  "(see scripts/mkiso.sh); the UEFI loader embeds build/guest.elf");
+		hv_power_off(HV_ERR_NO_GUEST);
+	}
+	log_info("guest image: %llu bytes at %#llx", (unsigned long long)bi->guest_size,
+		 (unsigned long long)bi->guest_image);
+
+	status = cpu_check_vmx(&caps);
+	if (status != HV_OK)
+		hv_power_off(status);
+
+	status = vmm_run(bi, &config, &caps, &pmm);
+	hv_power_off(status);
+}
