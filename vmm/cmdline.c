@@ -35,7 +35,11 @@ struct option {
 
 #define X(o_name, o_type, o_field, o_def, o_min, o_max, o_names, o_help)                     \
 	_Static_assert(CFG_FIELD_SIZE(o_field) == 4 || CFG_FIELD_SIZE(o_field) == 8,          \
-		       "option '" #o_name "': field must be 32 or 64 bits");
+		       "option '" #o_name "': field must be 32 or 64 bits");                 \
+	_Static_assert((o_type != HV_OPT_UINT && o_type != HV_OPT_SIZE) ||                    \
+		       ((uint64_t)(o_def) >= (uint64_t)(o_min) &&                             \
+			(uint64_t)(o_def) <= (uint64_t)(o_max)),                              \
+		       "option '" #o_name "': default outside [min, max]");
 HV_OPTIONS(X)
 #undef X
 

@@ -182,7 +182,10 @@ int memmap_normalize(struct bootinfo_mem_range *r, unsigned *count, unsigned cap
 		}
 	}
 
-	/* 5. Sort by base (insertion sort: maps are small) and merge touching same-type ranges. */
+	/*
+	 * 5. Sort by base (insertion sort: maps are small).  By construction no
+	 *    two same-type pieces touch; the merge below is only a safety net.
+	 */
 	for (unsigned i = 1; i < n; i++) {
 		struct bootinfo_mem_range t = r[i];
 		unsigned j = i;

@@ -32,3 +32,15 @@
 #define PAT_POWER_ON_DEFAULT 0x0007040600070406ull
 
 #endif
+
+#ifndef ARCH_PAGING_CANONICAL
+#define ARCH_PAGING_CANONICAL
+#include <stdint.h>
+/* A 48-bit linear address is canonical when bits 63:47 are all equal (SDM Vol. 1 3.3.7.1). */
+#define CANONICAL_BITS 48
+static inline int is_canonical(uint64_t va)
+{
+	int64_t s = (int64_t)(va << (64 - CANONICAL_BITS)) >> (64 - CANONICAL_BITS);
+	return (uint64_t)s == va;
+}
+#endif

@@ -35,6 +35,7 @@ struct vcpu {
 	bool done;          /* set by a handler to end the guest */
 	int status;         /* the status to power off with once done */
 	uint16_t vpid;      /* 0: VPID not used */
+	uint32_t mem_mode;  /* enum hv_mem_mode actually in use (shadow when the CPU has no EPT) */
 
 	/* The current exit, read once per exit by the dispatcher. */
 	uint32_t exit_reason;   /* basic exit reason */

@@ -1,0 +1,52 @@
+/*
+ * CPUID (exit reason 10; CPUID always exits, SDM Vol. 3C 26.1.2).
+ * The guest sees the real CPU, minus what the monitor does not virtualize
+ * (VMX, SMX, MONITOR/MWAIT, the local APIC), plus the hypervisor bit and the
+ * monitor's own leaves 0x40000000-0x400000ff.
+ */
+#include <string.h>
+#include <arch/cpuid.h>
+#include <arch/cr.h>
+#include "vmm/exits.h"
+#include "vmm/hypercall.h"
+
+#define CPUID_1_ECX_MONITOR  (1u << 3)
+#define CPUID_1_ECX_X2APIC   (1u << 21)
+#define CPUID_1_EDX_APIC     (1u << 9)
+#define CPUID_HV_LEAF_MAX    0x40000001u
+#define CPUID_HV_LEAF_LAST   0x400000ffu
+#define CPUID_HV_INTERFACE   0x40000001u
+#define HV_INTERFACE_VERSION 1u
+
+void handle_cpuid(struct vcpu *v)
+{
+	const uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
+	struct cpuid_regs r = { 0, 0, 0, 0 };
+
+	if (leaf >= CPUID_LEAF_HYPERVISOR && leaf <= CPUID_HV_LEAF_LAST) {
+		if (leaf == CPUID_LEAF_HYPERVISOR) {
+			r.eax = CPUID_HV_LEAF_MAX;
+			memcpy(&r.ebx, HV_CPUID_SIGNATURE + 0, 4);
+			memcpy(&r.ecx, HV_CPUID_SIGNATURE + 4, 4);
+			memcpy(&r.edx, HV_CPUID_SIGNATURE + 8, 4);
+		} else if (leaf == CPUID_HV_INTERFACE) {
+			r.eax = HV_INTERFACE_VERSION;
+		}
+	} else {
+		r = cpuid(leaf, subleaf);
+		if (leaf == CPUID_LEAF_FEATURES) {
+			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_X2APIC |
+				   CPUID_1_ECX_OSXSAVE);
+			r.ecx |= CPUID_1_ECX_HYPERVISOR;
+			/* OSXSAVE mirrors the guest's CR4, not the monitor's (SDM Vol. 2A CPUID). */
+			if (v->guest_cr4 & CR4_OSXSAVE)
+				r.ecx |= CPUID_1_ECX_OSXSAVE;
+			r.edx &= ~CPUID_1_EDX_APIC;
+		}
+	}
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+	vcpu_skip_instruction(v);
+}

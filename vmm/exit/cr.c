@@ -1,0 +1,197 @@
+/*
+ * Control-register accesses (exit reason 28; qualification: SDM Vol. 3C 28.2.1, Table 28-3).
+ * The monitor owns every CR0/CR4 bit (guest/host masks all ones): the guest
+ * reads its own values from the read shadows without exiting, and every
+ * change it makes comes here to be checked, shadowed and applied.
+ */
+#include <arch/cpuid.h>
+#include <arch/cr.h>
+#include <arch/msr.h>
+#include <arch/paging.h>
+#include <arch/vmx.h>
+#include <arch/vmx_controls.h>
+#include "vmm/exits.h"
+#include "vmm/log.h"
+#include "vmm/memory.h"
+#include "vmm/status.h"
+#include "vmm/vmcs.h"
+
+#define CR_QUAL_NUMBER(q)      ((q) & 0xfu)
+#define CR_QUAL_ACCESS(q)      (((q) >> 4) & 0x3u)
+#define CR_QUAL_GPR(q)         (((q) >> 8) & 0xfu)
+#define CR_QUAL_LMSW_SOURCE(q) (((q) >> 16) & 0xffffu)
+enum cr_access_type { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };
+
+#define LMSW_BITS (CR0_PE | CR0_MP | CR0_EM | CR0_TS) /* LMSW loads CR0[3:0] only (SDM Vol. 2A LMSW) */
+#define PAE_PDPTE_COUNT 4
+#define PAE_PDPT_ALIGN_MASK 0x1full /* PAE CR3 bits 4:0 ignored: the PDPT is 32-byte aligned */
+#define CR3_PCID_NOFLUSH (1ull << 63)
+/* CR0 bits a guest may set (SDM Vol. 3A 2.5): everything else is reserved. */
+#define CR0_GUEST_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | \
+			 CR0_CD | CR0_PG)
+/* CR4 bits this monitor lets a guest set: VMX is hidden (VMXE/SMXE refused). */
+#define CR4_GUEST_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | \
+			 CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_PCIDE | \
+			 CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
+/* Changes of these bits change how linear addresses translate: flush the guest's TLB entries. */
+#define CR0_PAGING_BITS (CR0_PG | CR0_WP | CR0_CD)
+#define CR4_PAGING_BITS (CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP)
+
+uint64_t cr0_hardware_value(const struct vcpu *v, uint64_t guest_cr0)
+{
+	uint64_t fixed0 = v->caps->raw.cr0_fixed0;
+	if (v->mem_mode == HV_MEM_EPT)
+		fixed0 &= ~(CR0_PE | CR0_PG); /* unrestricted guest: SDM 27.3.1.1 */
+	else
+		fixed0 |= CR0_WP; /* shadow tables rely on write protection in supervisor mode too */
+	return (guest_cr0 | fixed0) & v->caps->raw.cr0_fixed1;
+}
+
+uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4)
+{
+	uint64_t hw = guest_cr4 | v->caps->raw.cr4_fixed0;
+	if (v->mem_mode == HV_MEM_SHADOW)
+		hw = (hw | CR4_PAE) & ~CR4_PCIDE; /* shadow tables are 4-level PAE tables, untagged */
+	return hw & v->caps->raw.cr4_fixed1;
+}
+
+/* Flush the guest's cached linear translations (SDM 29.4.3): all of its VPID's entries. */
+static void flush_guest_tlb(struct vcpu *v)
+{
+	if (v->vpid)
+		invvpid(v->caps->invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, v->vpid, 0);
+	/* Without VPID every VM entry and exit flushes them already (SDM 29.4.3.1). */
+}
+
+static bool guest_long_mode_active(void) { return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) != 0; }
+
+/* With EPT and PAE paging outside long mode, VM entry takes the PDPTEs from the VMCS (SDM 27.3.2.4). */
+static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
+{
+	static const uint32_t fields[PAE_PDPTE_COUNT] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3 };
+	uint64_t pdpte[PAE_PDPTE_COUNT];
+	if (vmm_guest_phys_read(v->mem, cr3 & ~PAE_PDPT_ALIGN_MASK & 0xffffffffull, pdpte, sizeof(pdpte)) != 0)
+		return -1;
+	for (unsigned i = 0; i < PAE_PDPTE_COUNT; i++)
+		vmcs_write_any(fields[i], pdpte[i]);
+	return 0;
+}
+
+static bool pae_paging(uint64_t cr0, uint64_t cr4)
+{
+	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !guest_long_mode_active();
+}
+
+static void set_ia32e_mode(bool on)
+{
+	uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
+	uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS);
+	efer = on ? efer | EFER_LMA : efer & ~EFER_LMA;
+	entry = on ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;
+	vmcs_write64(GUEST_IA32_EFER, efer);
+	vmcs_write32(VM_ENTRY_CONTROLS, entry);
+}
+
+/* MOV to CR0 with the architectural checks of SDM Vol. 3A 2.5 and Vol. 2A MOV-CR. */
+static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
+{
+	const uint64_t old = v->guest_cr0;
+	const uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
+
+	value |= CR0_ET; /* ET is hard-wired to 1 on modern CPUs */
+	if ((value & ~CR0_GUEST_VALID) || ((value & CR0_PG) && !(value & CR0_PE)) ||
+	    ((value & CR0_NW) && !(value & CR0_CD)))
+		return false;
+	if (!(old & CR0_PG) && (value & CR0_PG) && (efer & EFER_LME)) {
+		if (!(v->guest_cr4 & CR4_PAE))
+			return false; /* long mode needs PAE */
+		set_ia32e_mode(true);
+		log_debug("guest enabled paging with EFER.LME: IA-32e mode active");
+	} else if ((old & CR0_PG) && !(value & CR0_PG) && (efer & EFER_LMA)) {
+		set_ia32e_mode(false);
+	}
+	if (v->mem_mode == HV_MEM_EPT && pae_paging(value, v->guest_cr4) && !(old & CR0_PG) &&
+	    load_pae_pdptes(v, vmcs_readnat(GUEST_CR3)) != 0)
+		return false;
+	v->guest_cr0 = value;
+	vmcs_writenat(CR0_READ_SHADOW, value);
+	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, value));
+	if ((old ^ value) & CR0_PAGING_BITS)
+		flush_guest_tlb(v);
+	return true;
+}
+
+static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
+{
+	const uint64_t old = v->guest_cr4;
+	if (value & ~CR4_GUEST_VALID)
+		return false;
+	if ((value & ~cr4_hardware_value(v, value)) & ~CR4_PCIDE)
+		return false; /* a bit the CPU cannot set in VMX operation */
+	if (guest_long_mode_active() && !(value & CR4_PAE))
+		return false; /* SDM Vol. 3A 2.5: clearing PAE in IA-32e mode is #GP */
+	v->guest_cr4 = value;
+	vmcs_writenat(CR4_READ_SHADOW, value);
+	vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, value));
+	if ((old ^ value) & CR4_PAGING_BITS)
+		flush_guest_tlb(v);
+	return true;
+}
+
+static bool emulate_write_cr3(struct vcpu *v, uint64_t value)
+{
+	const bool noflush = (v->guest_cr4 & CR4_PCIDE) && (value & CR3_PCID_NOFLUSH);
+	value &= ~CR3_PCID_NOFLUSH;
+	if (v->mem_mode == HV_MEM_EPT && pae_paging(v->guest_cr0, v->guest_cr4) && load_pae_pdptes(v, value) != 0)
+		return false;
+	vmcs_writenat(GUEST_CR3, value);
+	if (!noflush)
+		flush_guest_tlb(v);
+	return true;
+}
+
+void handle_cr_access(struct vcpu *v)
+{
+	const uint64_t q = v->exit_qualification;
+	const unsigned cr = CR_QUAL_NUMBER(q), gpr = CR_QUAL_GPR(q);
+	bool ok = true;
+
+	switch (CR_QUAL_ACCESS(q)) {
+	case CR_MOV_TO: {
+		uint64_t value = vcpu_gpr_read(v, gpr);
+		if (!guest_long_mode_active())
+			value &= 0xffffffffull; /* outside IA-32e mode the operand is 32 bits */
+		switch (cr) {
+		case 0: ok = emulate_write_cr0(v, value); break;
+		case 3: ok = emulate_write_cr3(v, value); break;
+		case 4: ok = emulate_write_cr4(v, value); break;
+		default:
+			exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV to a control register the monitor does not virtualize");
+			return;
+		}
+		break;
+	}
+	case CR_MOV_FROM:
+		if (cr != 3) {
+			exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV from a control register that should not exit");
+			return;
+		}
+		vcpu_gpr_write(v, gpr, vmcs_readnat(GUEST_CR3));
+		break;
+	case CR_CLTS:
+		ok = emulate_write_cr0(v, v->guest_cr0 & ~CR0_TS);
+		break;
+	case CR_LMSW: {
+		/* LMSW can set PE but never clear it. */
+		uint64_t src = CR_QUAL_LMSW_SOURCE(q) & LMSW_BITS;
+		ok = emulate_write_cr0(v, (v->guest_cr0 & ~(LMSW_BITS & ~CR0_PE)) | src);
+		break;
+	}
+	}
+	if (!ok) {
+		log_debug("guest MOV to CR%u with an invalid value: #GP injected", cr);
+		vcpu_inject_gp0(v);
+		return;
+	}
+	vcpu_skip_instruction(v);
+}

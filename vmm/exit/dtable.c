@@ -1,0 +1,233 @@
+/*
+ * Descriptor-table exits (reasons 46 GDTR/IDTR access, 47 LDTR/TR access),
+ * caused by "descriptor-table exiting".  The instruction is emulated from the
+ * VM-exit instruction information (SDM Vol. 3C 28.2.5, Tables 28-10 and 28-11),
+ * with the memory operand at the displacement given in the exit qualification.
+ * The first LIDT is the moment the guest OS installs its trap handlers: logged.
+ */
+#include <arch/cr.h>
+#include <arch/msr.h>
+#include <arch/segment.h>
+#include <arch/vmx_state.h>
+#include "vmm/exits.h"
+#include "vmm/log.h"
+#include "vmm/memory.h"
+#include "vmm/vmcs.h"
+
+/* VM-exit instruction information fields (Tables 28-10, 28-11). */
+#define II_SCALING(i)        ((i) & 0x3u)
+#define II_REG1(i)           (((i) >> 3) & 0xfu)
+#define II_ADDR_SIZE(i)      (((i) >> 7) & 0x7u)
+#define II_IS_REGISTER       (1u << 10)
+#define II_OPERAND_32BIT     (1u << 11)
+#define II_SEGMENT(i)        (((i) >> 15) & 0x7u)
+#define II_INDEX(i)          (((i) >> 18) & 0xfu)
+#define II_INDEX_INVALID     (1u << 22)
+#define II_BASE(i)           (((i) >> 23) & 0xfu)
+#define II_BASE_INVALID      (1u << 27)
+#define II_IDENTITY(i)       (((i) >> 28) & 0x3u)
+enum { ADDR_SIZE_16 = 0, ADDR_SIZE_32 = 1, ADDR_SIZE_64 = 2 };
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+enum { ID_SGDT = 0, ID_SIDT = 1, ID_LGDT = 2, ID_LIDT = 3 };  /* reason 46 */
+enum { ID_SLDT = 0, ID_STR = 1, ID_LLDT = 2, ID_LTR = 3 };   /* reason 47 */
+
+#define SELECTOR_INDEX_MASK 0xfff8u
+#define SELECTOR_TI         (1u << 2)
+#define DESC_TYPE_BUSY_BIT  (1ull << 41) /* bit 1 of the type field: busy TSS */
+#define BASE_24BIT_MASK     0xffffffull
+#define LIMIT_GRANULE_SHIFT 12
+#define LIMIT_GRANULE_FILL  0xfffu
+
+static const uint32_t seg_base_field[] = {
+	[SEG_ES] = GUEST_ES_BASE, [SEG_CS] = GUEST_CS_BASE, [SEG_SS] = GUEST_SS_BASE,
+	[SEG_DS] = GUEST_DS_BASE, [SEG_FS] = GUEST_FS_BASE, [SEG_GS] = GUEST_GS_BASE,
+};
+
+static bool long_mode_64bit(void)
+{
+	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
+}
+
+/* Effective linear address of the memory operand (SDM Vol. 1 3.7.5). */
+static uint64_t operand_address(struct vcpu *v, uint32_t info)
+{
+	uint64_t addr = v->exit_qualification; /* the displacement */
+	const unsigned seg = II_SEGMENT(info);
+	if (!(info & II_BASE_INVALID))
+		addr += vcpu_gpr_read(v, II_BASE(info));
+	if (!(info & II_INDEX_INVALID))
+		addr += vcpu_gpr_read(v, II_INDEX(info)) << II_SCALING(info);
+	if (II_ADDR_SIZE(info) == ADDR_SIZE_16)
+		addr &= 0xffffu;
+	else if (II_ADDR_SIZE(info) == ADDR_SIZE_32)
+		addr &= 0xffffffffu;
+	/* In 64-bit mode only FS and GS have a base (SDM Vol. 1 3.4.2.1). */
+	if (seg < sizeof(seg_base_field) / sizeof(seg_base_field[0]) &&
+	    (!long_mode_64bit() || seg == SEG_FS || seg == SEG_GS))
+		addr += vmcs_read_any(seg_base_field[seg]);
+	return long_mode_64bit() ? addr : addr & 0xffffffffu;
+}
+
+static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+{
+	uint64_t pf_addr;
+	uint32_t pf_error;
+	int r = vmm_guest_virt_read(v, gva, buf, len, &pf_addr, &pf_error);
+	if (r == GUEST_ACCESS_PAGE_FAULT)
+		vcpu_inject_pf(v, pf_addr, pf_error);
+	else if (r != GUEST_ACCESS_OK)
+		vcpu_inject_gp0(v);
+	return r == GUEST_ACCESS_OK;
+}
+
+static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
+{
+	uint64_t pf_addr;
+	uint32_t pf_error;
+	int r = vmm_guest_virt_write(v, gva, buf, len, &pf_addr, &pf_error);
+	if (r == GUEST_ACCESS_PAGE_FAULT)
+		vcpu_inject_pf(v, pf_addr, pf_error);
+	else if (r != GUEST_ACCESS_OK)
+		vcpu_inject_gp0(v);
+	return r == GUEST_ACCESS_OK;
+}
+
+/* LGDT/LIDT/SGDT/SIDT: a 2-byte limit then a 4- or 8-byte base (SDM Vol. 2A LGDT/LIDT). */
+static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
+{
+	const unsigned id = II_IDENTITY(info);
+	const bool is_idt = id == ID_SIDT || id == ID_LIDT;
+	const uint32_t base_field = is_idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE;
+	const uint32_t limit_field = is_idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT;
+	const unsigned base_bytes = long_mode_64bit() ? 8 : 4;
+	const uint64_t addr = operand_address(v, info);
+	uint8_t mem[10] = { 0 };
+
+	if (id == ID_LGDT || id == ID_LIDT) {
+		uint64_t base = 0;
+		uint16_t limit;
+		if (!guest_read(v, addr, mem, 2 + base_bytes))
+			return;
+		limit = (uint16_t)(mem[0] | mem[1] << 8);
+		for (unsigned i = 0; i < base_bytes; i++)
+			base |= (uint64_t)mem[2 + i] << (8 * i);
+		if (!long_mode_64bit() && !(info & II_OPERAND_32BIT))
+			base &= BASE_24BIT_MASK; /* 16-bit operand size loads a 24-bit base */
+		vmcs_write_any(base_field, base);
+		vmcs_write_any(limit_field, limit);
+		if (is_idt && !v->guest_idt_logged++)
+			log_info("guest installed its IDT at %#llx (limit %#x): its trap handlers are in place",
+				 (unsigned long long)base, limit);
+		else
+			log_info("guest loaded its %s at %#llx (limit %#x)", is_idt ? "IDT" : "GDT",
+				 (unsigned long long)base, limit);
+	} else {
+		uint64_t base = vmcs_read_any(base_field);
+		uint32_t limit = (uint32_t)vmcs_read_any(limit_field);
+		mem[0] = (uint8_t)limit, mem[1] = (uint8_t)(limit >> 8);
+		for (unsigned i = 0; i < base_bytes; i++)
+			mem[2 + i] = (uint8_t)(base >> (8 * i));
+		if (!guest_write(v, addr, mem, 2 + base_bytes))
+			return;
+	}
+	vcpu_skip_instruction(v);
+}
+
+/* Read a system-segment descriptor (16 bytes in IA-32e mode) from the guest's GDT. */
+static bool read_system_descriptor(struct vcpu *v, uint16_t sel, uint64_t desc[2], uint64_t *where)
+{
+	const unsigned size = (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) ? 16 : 8;
+	const uint32_t offset = sel & SELECTOR_INDEX_MASK;
+	desc[0] = desc[1] = 0;
+	if ((sel & SELECTOR_TI) || offset + size - 1 > vmcs_read32(GUEST_GDTR_LIMIT)) {
+		vcpu_inject_exception(v, VECTOR_GP, true, sel & SELECTOR_INDEX_MASK);
+		return false;
+	}
+	*where = vmcs_readnat(GUEST_GDTR_BASE) + offset;
+	return guest_read(v, *where, desc, size);
+}
+
+static void load_segment_fields(uint32_t sel_field, uint32_t base_field, uint32_t limit_field, uint32_t ar_field,
+				uint16_t sel, const uint64_t desc[2], uint32_t ar)
+{
+	uint64_t base = ((desc[0] >> 16) & BASE_24BIT_MASK) | (((desc[0] >> 56) & 0xffu) << 24) | (desc[1] << 32);
+	uint32_t limit = (uint32_t)((desc[0] & 0xffffu) | (((desc[0] >> 48) & 0xfu) << 16));
+	if (ar & VMX_AR_G)
+		limit = (limit << LIMIT_GRANULE_SHIFT) | LIMIT_GRANULE_FILL;
+	vmcs_write_any(sel_field, sel);
+	vmcs_write_any(base_field, base);
+	vmcs_write_any(limit_field, limit);
+	vmcs_write_any(ar_field, ar);
+}
+
+/* Access rights in VMCS format from a descriptor: access byte and flags nibble (SDM 25.4.1). */
+static uint32_t descriptor_ar(uint64_t d)
+{
+	return (uint32_t)(((d >> 40) & 0xffu) | (((d >> 52) & 0xfu) << 12));
+}
+
+static void ldtr_tr_access(struct vcpu *v, uint32_t info)
+{
+	const unsigned id = II_IDENTITY(info);
+	uint16_t sel = 0;
+
+	if (id == ID_SLDT || id == ID_STR) {
+		sel = id == ID_SLDT ? vmcs_read16(GUEST_LDTR_SELECTOR) : vmcs_read16(GUEST_TR_SELECTOR);
+		if (info & II_IS_REGISTER)
+			vcpu_gpr_write(v, II_REG1(info), sel);
+		else if (!guest_write(v, operand_address(v, info), &sel, sizeof(sel)))
+			return;
+		vcpu_skip_instruction(v);
+		return;
+	}
+	if (info & II_IS_REGISTER)
+		sel = (uint16_t)vcpu_gpr_read(v, II_REG1(info));
+	else if (!guest_read(v, operand_address(v, info), &sel, sizeof(sel)))
+		return;
+
+	uint64_t desc[2], where = 0;
+	if (id == ID_LLDT && !(sel & SELECTOR_INDEX_MASK)) {
+		vmcs_write16(GUEST_LDTR_SELECTOR, sel);
+		vmcs_write32(GUEST_LDTR_AR_BYTES, VMX_AR_UNUSABLE); /* a null selector leaves LDTR unusable */
+		vcpu_skip_instruction(v);
+		return;
+	}
+	if (!(sel & SELECTOR_INDEX_MASK)) {
+		vcpu_inject_gp0(v); /* LTR with a null selector */
+		return;
+	}
+	if (!read_system_descriptor(v, sel, desc, &where))
+		return;
+	uint32_t ar = descriptor_ar(desc[0]);
+	const unsigned type = ar & VMX_AR_TYPE_MASK;
+	if ((ar & VMX_AR_S) || (id == ID_LLDT ? type != SEG_TYPE_LDT : type != SEG_TYPE_TSS_AVAILABLE)) {
+		vcpu_inject_exception(v, VECTOR_GP, true, sel & SELECTOR_INDEX_MASK);
+		return;
+	}
+	if (!(ar & VMX_AR_P)) {
+		vcpu_inject_exception(v, VECTOR_NP, true, sel & SELECTOR_INDEX_MASK);
+		return;
+	}
+	if (id == ID_LLDT) {
+		load_segment_fields(GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES, sel,
+				    desc, ar);
+	} else {
+		/* LTR marks the descriptor busy in the guest's GDT, as the CPU does (SDM Vol. 2A LTR). */
+		desc[0] |= DESC_TYPE_BUSY_BIT;
+		if (!guest_write(v, where, &desc[0], sizeof(desc[0])))
+			return;
+		load_segment_fields(GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES, sel, desc,
+				    descriptor_ar(desc[0]));
+		log_debug("guest loaded its task register: selector %#x", sel);
+	}
+	vcpu_skip_instruction(v);
+}
+
+void handle_descriptor_table(struct vcpu *v)
+{
+	const uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	if (v->exit_reason == EXIT_REASON_GDTR_IDTR_ACCESS)
+		gdtr_idtr_access(v, info);
+	else
+		ldtr_tr_access(v, info);
+}

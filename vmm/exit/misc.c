@@ -1,0 +1,106 @@
+/* Small exits: HLT, cache flushes, XSETBV, INVLPG, RDPMC, VMX and MONITOR/MWAIT instructions, events, watchdog. */
+#include <arch/cpuid.h>
+#include <arch/cr.h>
+#include <arch/segment.h>
+#include <arch/vmx.h>
+#include <arch/vmx_state.h>
+#include "vmm/exits.h"
+#include "vmm/log.h"
+#include "vmm/status.h"
+#include "vmm/vmcs.h"
+
+#define XCR0_X87 (1ull << 0)
+#define XCR0_SSE (1ull << 1)
+#define XCR0_AVX (1ull << 2)
+#define XCR_INDEX_XCR0 0
+
+/* HLT: nothing can wake a halted guest (no interrupts are delivered), so resume at once. */
+void handle_hlt(struct vcpu *v)
+{
+	vcpu_skip_instruction(v);
+}
+
+/* INVD / WBINVD: guest RAM is ordinary write-back memory, coherent for the monitor; nothing to do. */
+void handle_cache_flush(struct vcpu *v)
+{
+	vcpu_skip_instruction(v);
+}
+
+/* XSETBV (SDM Vol. 2C XSETBV): checked against what the CPU supports, then executed for the guest. */
+void handle_xsetbv(struct vcpu *v)
+{
+	const uint32_t index = (uint32_t)v->regs.rcx;
+	const uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+	struct cpuid_regs x = cpuid(CPUID_LEAF_XSAVE, 0);
+	const uint64_t supported = ((uint64_t)x.edx << 32) | x.eax;
+
+	if (index != XCR_INDEX_XCR0 || !(value & XCR0_X87) || (value & ~supported) ||
+	    ((value & XCR0_AVX) && !(value & XCR0_SSE))) {
+		log_debug("guest XSETBV XCR%u <- %#llx refused: #GP", index, (unsigned long long)value);
+		vcpu_inject_gp0(v);
+		return;
+	}
+	/* The monitor never uses extended state, so XCR0 is the guest's alone. */
+	xsetbv(index, value);
+	vcpu_skip_instruction(v);
+}
+
+/* INVLPG exits only in shadow mode; flush the one address from the guest's TLB. */
+void handle_invlpg(struct vcpu *v)
+{
+	if (v->vpid && v->caps->invvpid_addr)
+		invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, v->exit_qualification);
+	else if (v->vpid)
+		invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+	vcpu_skip_instruction(v);
+}
+
+/* No performance counters are virtualized: RDPMC faults as with an invalid counter. */
+void handle_rdpmc(struct vcpu *v) { vcpu_inject_gp0(v); }
+
+/* VMX is hidden from the guest (CPUID.1:ECX.VMX = 0): its instructions are undefined. */
+void handle_vmx_instruction(struct vcpu *v) { vcpu_inject_ud(v); }
+
+/* MONITOR/MWAIT are hidden in CPUID.1:ECX[3]. */
+void handle_monitor_mwait(struct vcpu *v) { vcpu_inject_ud(v); }
+
+/*
+ * A host interrupt arrived while the guest ran.  "Acknowledge interrupt on
+ * exit" took it from the interrupt controller; the monitor runs with
+ * interrupts off and has no use for it.
+ */
+void handle_external_interrupt(struct vcpu *v)
+{
+	log_debug("host interrupt vector %u during guest execution: dropped",
+		  vmcs_read32(VM_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK);
+	(void)v;
+}
+
+void handle_triple_fault(struct vcpu *v)
+{
+	exit_report_and_stop(v, HV_ERR_TRIPLE_FAULT,
+			     "guest triple fault: an exception occurred while delivering a double fault "
+			     "(the guest's IDT, GDT or stack is broken)");
+}
+
+void handle_preemption_timer(struct vcpu *v)
+{
+	log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
+		  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
+		  (unsigned long long)v->cfg->watchdog, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	exit_report_and_stop(v, HV_ERR_WATCHDOG, "guest stopped by the watchdog");
+}
+
+/* Exceptions exit only when the exception bitmap asks (shadow mode: #PF), and NMIs. */
+void handle_exception_nmi(struct vcpu *v)
+{
+	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
+	unsigned vector = info & INTR_INFO_VECTOR_MASK;
+	unsigned type = (info >> INTR_INFO_TYPE_SHIFT) & 0x7u;
+	if (type == INTR_TYPE_NMI) {
+		log_warn("NMI while the guest ran: ignored");
+		return;
+	}
+	log_error("guest exception %s (vector %u) exited unexpectedly", exception_name(vector), vector);
+	exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "unexpected exception exit");
+}

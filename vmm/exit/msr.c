@@ -1,0 +1,163 @@
+/*
+ * RDMSR / WRMSR (exit reasons 31, 32).  The MSR bitmap makes every MSR exit
+ * except the few passed through in vmcs_setup.c.  Here one table lists the
+ * MSRs the guest may use and how; anything else gets #GP, as on a CPU
+ * without that MSR.
+ */
+#include <arch/cpuid.h>
+#include <arch/cr.h>
+#include <arch/msr.h>
+#include <arch/paging.h>
+#include <arch/vmx_controls.h>
+#include "vmm/exits.h"
+#include "vmm/log.h"
+#include "vmm/vmcs.h"
+
+enum msr_kind {
+	MSR_KIND_VMCS,      /* kept in a guest-state field of the VMCS */
+	MSR_KIND_HARDWARE,  /* the guest's value lives in the real MSR: the monitor never uses it */
+	MSR_KIND_READ_ONLY, /* reads return a fixed value; writes #GP */
+	MSR_KIND_SPECIAL,   /* EFER, PAT, TSC: handled in code below */
+};
+
+struct msr_rule {
+	uint32_t index;
+	enum msr_kind kind;
+	uint32_t vmcs_field;  /* MSR_KIND_VMCS */
+	uint64_t value;       /* MSR_KIND_READ_ONLY */
+	bool canonical;       /* writes must be canonical addresses */
+};
+
+#define MTRR_DEF_TYPE_WB 6u
+#define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
+#define PAT_ENTRY_COUNT 8
+#define PAT_ENTRY_BITS 8
+#define PAT_TYPE_MASK 0xffu
+
+static const struct msr_rule msr_rules[] = {
+	{ MSR_IA32_EFER, MSR_KIND_SPECIAL, 0, 0, false },
+	{ MSR_IA32_PAT, MSR_KIND_SPECIAL, 0, 0, false },
+	{ MSR_IA32_TIME_STAMP_COUNTER, MSR_KIND_SPECIAL, 0, 0, false },
+	{ MSR_IA32_STAR, MSR_KIND_HARDWARE, 0, 0, false },
+	{ MSR_IA32_LSTAR, MSR_KIND_HARDWARE, 0, 0, true },
+	{ MSR_IA32_CSTAR, MSR_KIND_HARDWARE, 0, 0, true },
+	{ MSR_IA32_FMASK, MSR_KIND_HARDWARE, 0, 0, false },
+	{ MSR_IA32_TSC_AUX, MSR_KIND_HARDWARE, 0, 0, false },
+	{ MSR_IA32_SYSENTER_CS, MSR_KIND_VMCS, GUEST_SYSENTER_CS, 0, false },
+	{ MSR_IA32_SYSENTER_ESP, MSR_KIND_VMCS, GUEST_SYSENTER_ESP, 0, true },
+	{ MSR_IA32_SYSENTER_EIP, MSR_KIND_VMCS, GUEST_SYSENTER_EIP, 0, true },
+	/* No MTRRs are offered to the guest: write-back by default, no ranges. */
+	{ MSR_IA32_MTRRCAP, MSR_KIND_READ_ONLY, 0, 0, false },
+	{ MSR_IA32_MTRR_DEF_TYPE, MSR_KIND_READ_ONLY, 0, MTRR_DEF_E | MTRR_DEF_TYPE_WB, false },
+	/* VMX is hidden: the feature-control MSR says locked with VMX off. */
+	{ MSR_IA32_FEATURE_CONTROL, MSR_KIND_READ_ONLY, 0, FEATURE_CONTROL_LOCKED, false },
+	{ MSR_IA32_MISC_ENABLE, MSR_KIND_READ_ONLY, 0, 0, false },
+};
+
+static const struct msr_rule *find_rule(uint32_t index)
+{
+	for (unsigned i = 0; i < sizeof(msr_rules) / sizeof(msr_rules[0]); i++)
+		if (msr_rules[i].index == index)
+			return &msr_rules[i];
+	return 0;
+}
+
+/* SDM Vol. 3A 13.12.2: valid PAT types are 0, 1, 4, 5, 6, 7. */
+static bool pat_valid(uint64_t pat)
+{
+	for (unsigned i = 0; i < PAT_ENTRY_COUNT; i++) {
+		unsigned t = (pat >> (i * PAT_ENTRY_BITS)) & PAT_TYPE_MASK;
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
+{
+	(void)v;
+	switch (r->kind) {
+	case MSR_KIND_VMCS: *value = vmcs_read_any(r->vmcs_field); return true;
+	case MSR_KIND_HARDWARE: *value = rdmsr(r->index); return true;
+	case MSR_KIND_READ_ONLY:
+		*value = r->index == MSR_IA32_MISC_ENABLE ? rdmsr(r->index) : r->value;
+		return true;
+	case MSR_KIND_SPECIAL:
+		if (r->index == MSR_IA32_EFER)
+			*value = vmcs_read64(GUEST_IA32_EFER);
+		else if (r->index == MSR_IA32_PAT)
+			*value = vmcs_read64(GUEST_IA32_PAT);
+		else
+			*value = rdtsc();
+		return true;
+	}
+	return false;
+}
+
+static bool write_efer(struct vcpu *v, uint64_t value)
+{
+	uint64_t old = vmcs_read64(GUEST_IA32_EFER);
+	if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+		return false;
+	if ((value & EFER_NXE) && !(cpuid(CPUID_LEAF_EXT_FEATURES_8001, 0).edx & CPUID_80000001_EDX_NX))
+		return false;
+	if (((old ^ value) & EFER_LME) && (v->guest_cr0 & CR0_PG))
+		return false; /* SDM Vol. 3A 10.8.5: LME cannot change while paging is on */
+	/* LMA is the CPU's to set (on CR0.PG with LME): keep the current value. */
+	vmcs_write64(GUEST_IA32_EFER, (value & EFER_GUEST_WRITABLE) | (old & EFER_LMA));
+	if ((value ^ old) & EFER_SCE)
+		log_info("guest %s SYSCALL (EFER.SCE)", value & EFER_SCE ? "enabled" : "disabled");
+	return true;
+}
+
+static bool write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
+{
+	if (r->canonical && !is_canonical(value))
+		return false;
+	switch (r->kind) {
+	case MSR_KIND_VMCS: vmcs_write_any(r->vmcs_field, value); return true;
+	case MSR_KIND_HARDWARE:
+		wrmsr(r->index, value);
+		if (r->index == MSR_IA32_LSTAR)
+			log_info("guest installed its SYSCALL entry point at %#llx (IA32_LSTAR)", (unsigned long long)value);
+		return true;
+	case MSR_KIND_READ_ONLY: return false;
+	case MSR_KIND_SPECIAL:
+		if (r->index == MSR_IA32_EFER)
+			return write_efer(v, value);
+		if (r->index == MSR_IA32_PAT && pat_valid(value)) {
+			vmcs_write64(GUEST_IA32_PAT, value);
+			return true;
+		}
+		return false; /* TSC writes are not virtualized */
+	}
+	return false;
+}
+
+void handle_rdmsr(struct vcpu *v)
+{
+	const uint32_t index = (uint32_t)v->regs.rcx;
+	const struct msr_rule *r = find_rule(index);
+	uint64_t value;
+	if (!r || !read_msr(v, r, &value)) {
+		log_debug("guest RDMSR %#x: not offered, #GP injected", index);
+		vcpu_inject_gp0(v);
+		return;
+	}
+	v->regs.rax = (uint32_t)value;
+	v->regs.rdx = value >> 32;
+	vcpu_skip_instruction(v);
+}
+
+void handle_wrmsr(struct vcpu *v)
+{
+	const uint32_t index = (uint32_t)v->regs.rcx;
+	const uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+	const struct msr_rule *r = find_rule(index);
+	if (!r || !write_msr(v, r, value)) {
+		log_debug("guest WRMSR %#x <- %#llx: refused, #GP injected", index, (unsigned long long)value);
+		vcpu_inject_gp0(v);
+		return;
+	}
+	vcpu_skip_instruction(v);
+}

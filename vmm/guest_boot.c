@@ -1,0 +1,137 @@
+#include <string.h>
+#include <arch/paging.h>
+#include "vmm/elf.h"
+#include "vmm/guest_boot.h"
+#include "vmm/log.h"
+#include "vmm/memory.h"
+#include "vmm/paging.h"
+#include "vmm/status.h"
+
+/* Multiboot2 information for the guest (Multiboot2 specification 3.6). */
+#define MB2_BOOTLOADER_MAGIC 0x36d76289u
+#define MB2_TAG_END          0
+#define MB2_TAG_CMDLINE      1
+#define MB2_TAG_BASIC_MEMINFO 4
+#define MB2_TAG_MMAP         6
+#define MB2_MMAP_ENTRY_VERSION 0
+#define MB2_MEMORY_AVAILABLE 1
+#define MB2_MEMORY_RESERVED  2
+#define MB2_TAG_ALIGN        8u
+#define LOW_MEMORY_TOP       0x9f000ull  /* conventional memory, as on a PC */
+#define HIGH_MEMORY_BASE     0x100000ull
+#define KIB                  1024ull
+#define FOUR_GIB             (1ull << 32)
+
+struct mb2_tag { uint32_t type, size; };
+struct mb2_mmap_entry { uint64_t base, length; uint32_t type, reserved; };
+
+struct info_writer {
+	uint8_t buf[GUEST_BOOT_INFO_SIZE];
+	uint32_t len;
+};
+
+static void *add_tag(struct info_writer *w, uint32_t type, uint32_t size)
+{
+	struct mb2_tag *t = (struct mb2_tag *)(w->buf + w->len);
+	t->type = type;
+	t->size = size;
+	w->len += (size + MB2_TAG_ALIGN - 1) & ~(MB2_TAG_ALIGN - 1);
+	return t;
+}
+
+static int write_cb(void *ctx, uint64_t gpa, const void *src, uint64_t len)
+{
+	return vmm_guest_phys_write(ctx, gpa, src, len);
+}
+
+static int zero_cb(void *ctx, uint64_t gpa, uint64_t len)
+{
+	static const uint8_t zeros[PAGE_SIZE];
+	while (len) {
+		uint64_t n = len < PAGE_SIZE ? len : PAGE_SIZE;
+		if (vmm_guest_phys_write(ctx, gpa, zeros, n) != 0)
+			return -1;
+		gpa += n, len -= n;
+	}
+	return 0;
+}
+
+static void build_boot_info(struct info_writer *w, const struct vcpu *v)
+{
+	const uint64_t ram = v->cfg->guest_mem;
+	const char *mode = v->mem_mode == HV_MEM_EPT ? "ept" : "shadow";
+	char cmdline[HV_GUEST_ARGS_MAX + 16];
+	size_t n;
+
+	memset(w, 0, sizeof(*w));
+	w->len = 2 * sizeof(uint32_t); /* total_size, reserved */
+	n = 0;
+	memcpy(cmdline, "mem=", 4), n = 4;
+	memcpy(cmdline + n, mode, strlen(mode)), n += strlen(mode);
+	if (v->cfg->guest_args[0]) {
+		cmdline[n++] = ' ';
+		memcpy(cmdline + n, v->cfg->guest_args, strlen(v->cfg->guest_args)), n += strlen(v->cfg->guest_args);
+	}
+	cmdline[n++] = 0;
+	memcpy((uint8_t *)add_tag(w, MB2_TAG_CMDLINE, sizeof(struct mb2_tag) + n) + sizeof(struct mb2_tag), cmdline, n);
+
+	uint32_t *mi = add_tag(w, MB2_TAG_BASIC_MEMINFO, sizeof(struct mb2_tag) + 2 * sizeof(uint32_t));
+	mi[2] = LOW_MEMORY_TOP / KIB;                     /* mem_lower, KiB */
+	mi[3] = (uint32_t)((ram - HIGH_MEMORY_BASE) / KIB); /* mem_upper, KiB above 1 MiB */
+
+	const struct mb2_mmap_entry entries[] = {
+		{ 0, LOW_MEMORY_TOP, MB2_MEMORY_AVAILABLE, 0 },
+		{ LOW_MEMORY_TOP, HIGH_MEMORY_BASE - LOW_MEMORY_TOP, MB2_MEMORY_RESERVED, 0 },
+		{ HIGH_MEMORY_BASE, ram - HIGH_MEMORY_BASE, MB2_MEMORY_AVAILABLE, 0 },
+	};
+	uint32_t *mm = add_tag(w, MB2_TAG_MMAP, 4 * sizeof(uint32_t) + sizeof(entries));
+	mm[2] = sizeof(struct mb2_mmap_entry);
+	mm[3] = MB2_MMAP_ENTRY_VERSION;
+	memcpy(mm + 4, entries, sizeof(entries));
+
+	add_tag(w, MB2_TAG_END, sizeof(struct mb2_tag));
+	((uint32_t *)w->buf)[0] = w->len;
+	log_info("guest command line: \"%s\"", cmdline);
+}
+
+int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vmcs_guest_start *start)
+{
+	static struct elf_image img;
+	static struct info_writer info;
+	char why[ELF_WHY_LEN];
+	const void *image = phys_to_virt(bi->guest_image);
+
+	if (elf_parse(image, bi->guest_size, v->cfg->guest_mem, &img, why, sizeof(why)) != 0) {
+		log_error("the guest image is not a loadable ELF64 x86-64 executable: %s", why);
+		log_error("rebuild it (make build/guest.elf) or pass a valid image as the 'guest' module");
+		return HV_ERR_BAD_GUEST;
+	}
+	for (unsigned i = 0; i < img.nsegs; i++)
+		if (img.seg[i].memsz && img.seg[i].paddr < GUEST_BOOT_INFO_GPA + GUEST_BOOT_INFO_SIZE &&
+		    img.seg[i].paddr + img.seg[i].memsz > GUEST_BOOT_INFO_GPA) {
+			log_error("guest segment %u [%#llx-%#llx) overlaps the boot information page at %#llx: "
+				  "link the guest above 1 MiB", img.seg[i].index, (unsigned long long)img.seg[i].paddr,
+				  (unsigned long long)(img.seg[i].paddr + img.seg[i].memsz),
+				  (unsigned long long)GUEST_BOOT_INFO_GPA);
+			return HV_ERR_BAD_GUEST;
+		}
+	if (img.entry_gpa >= FOUR_GIB) {
+		log_error("guest entry point %#llx is above 4 GiB: a 32-bit entry is required",
+			  (unsigned long long)img.entry_gpa);
+		return HV_ERR_BAD_GUEST;
+	}
+	if (elf_load(image, &img, write_cb, zero_cb, v->mem) != 0) {
+		log_error("loading the guest image into guest RAM failed");
+		return HV_ERR_BAD_GUEST;
+	}
+	log_info("guest image loaded: %u segments in [%#llx-%#llx), entry %#llx", img.nsegs,
+		 (unsigned long long)img.lowest, (unsigned long long)img.highest, (unsigned long long)img.entry_gpa);
+
+	build_boot_info(&info, v);
+	if (vmm_guest_phys_write(v->mem, GUEST_BOOT_INFO_GPA, info.buf, info.len) != 0)
+		return HV_ERR_GENERIC;
+	start->rip = img.entry_gpa;
+	start->rax = MB2_BOOTLOADER_MAGIC;
+	start->rbx = GUEST_BOOT_INFO_GPA;
+	return HV_OK;
+}

@@ -1,0 +1,76 @@
+/*
+ * VMCALL (exit reason 18): the hypercall ABI of vmm/include/vmm/hypercall.h.
+ * Every guest pointer is translated through the guest's page tables and
+ * checked to lie in guest RAM before a byte is copied; a bad one returns
+ * HC_ERR_BAD_POINTER and is logged.  Only guest ring 0 may make hypercalls.
+ */
+#include <string.h>
+#include <arch/segment.h>
+#include <arch/vmx_state.h>
+#include "vmm/exits.h"
+#include "vmm/log.h"
+#include "vmm/memory.h"
+#include "vmm/status.h"
+#include "vmm/vmcs.h"
+
+#define SS_AR_DPL(ar) (((ar) >> VMX_AR_DPL_SHIFT) & 0x3u) /* CPL = SS.DPL (SDM 5.5) */
+
+static int64_t hc_exit(struct vcpu *v)
+{
+	uint64_t status = v->regs.rbx;
+	if (status > HV_GUEST_STATUS_MAX) {
+		log_warn("guest exit status %llu is outside 0..%d: reporting %d", (unsigned long long)status,
+			 HV_GUEST_STATUS_MAX, HV_GUEST_STATUS_MAX);
+		status = HV_GUEST_STATUS_MAX;
+	}
+	log_info("guest called exit(%llu)", (unsigned long long)status);
+	vcpu_stop(v, (int)status);
+	return 0;
+}
+
+static int64_t hc_get_stats(struct vcpu *v)
+{
+	const uint64_t buf = v->regs.rbx, size = v->regs.rcx;
+	v->stats.version = HV_STATS_VERSION;
+	v->stats.nr_reasons = HV_STATS_REASONS;
+	if (size < sizeof(v->stats))
+		return HC_ERR_BAD_ARGUMENT;
+	if (vmm_guest_virt_write(v, buf, &v->stats, sizeof(v->stats), NULL, NULL) != GUEST_ACCESS_OK) {
+		log_warn("hypercall GET_STATS: bad guest buffer %#llx (+%zu bytes): refused",
+			 (unsigned long long)buf, sizeof(v->stats));
+		return HC_ERR_BAD_POINTER;
+	}
+	return sizeof(v->stats);
+}
+
+static int64_t hc_translate(struct vcpu *v)
+{
+	struct hv_translation t;
+	const uint64_t out = v->regs.rcx;
+	int r = vmm_translate(v, v->regs.rbx, &t);
+	if (r != 0)
+		return r;
+	if (vmm_guest_virt_write(v, out, &t, sizeof(t), NULL, NULL) != GUEST_ACCESS_OK) {
+		log_warn("hypercall TRANSLATE: bad guest buffer %#llx: refused", (unsigned long long)out);
+		return HC_ERR_BAD_POINTER;
+	}
+	return 0;
+}
+
+void handle_vmcall(struct vcpu *v)
+{
+	int64_t result;
+	if (SS_AR_DPL(vmcs_read32(GUEST_SS_AR_BYTES)) != 0) {
+		/* User code may not talk to the monitor: VMCALL is undefined for it. */
+		vcpu_inject_ud(v);
+		return;
+	}
+	switch (v->regs.rax) {
+	case HC_EXIT: result = hc_exit(v); break;
+	case HC_GET_STATS: result = hc_get_stats(v); break;
+	case HC_TRANSLATE: result = hc_translate(v); break;
+	default: result = HC_ERR_UNKNOWN_CALL; break;
+	}
+	v->regs.rax = (uint64_t)result;
+	vcpu_skip_instruction(v);
+}

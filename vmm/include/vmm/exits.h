@@ -1,0 +1,46 @@
+/*
+ * VM-exit handling: a dispatch table indexed by basic exit reason
+ * (vmm/exit/dispatch.c); each handler lives with its concern in vmm/exit/.
+ */
+#ifndef VMM_EXITS_H
+#define VMM_EXITS_H
+
+#include <stdint.h>
+#include "vmm/vcpu.h"
+
+typedef void (*exit_handler_fn)(struct vcpu *v);
+
+/* Handle the current exit (v->exit_reason already read). */
+void exit_dispatch(struct vcpu *v);
+
+/* Handlers, by concern. */
+void handle_cpuid(struct vcpu *v);                      /* exit/cpuid.c */
+void handle_rdmsr(struct vcpu *v);                      /* exit/msr.c */
+void handle_wrmsr(struct vcpu *v);
+void handle_io(struct vcpu *v);                         /* exit/io.c */
+void handle_cr_access(struct vcpu *v);                  /* exit/cr.c */
+void handle_descriptor_table(struct vcpu *v);           /* exit/dtable.c */
+void handle_hlt(struct vcpu *v);                        /* exit/misc.c */
+void handle_cache_flush(struct vcpu *v);
+void handle_xsetbv(struct vcpu *v);
+void handle_invlpg(struct vcpu *v);
+void handle_rdpmc(struct vcpu *v);
+void handle_vmx_instruction(struct vcpu *v);
+void handle_monitor_mwait(struct vcpu *v);
+void handle_external_interrupt(struct vcpu *v);
+void handle_triple_fault(struct vcpu *v);
+void handle_preemption_timer(struct vcpu *v);
+void handle_exception_nmi(struct vcpu *v);
+void handle_ept_violation(struct vcpu *v);              /* exit/ept.c */
+void handle_ept_misconfig(struct vcpu *v);
+void handle_vmcall(struct vcpu *v);                     /* hypercall.c */
+
+/* Control-register policy (exit/cr.c), also used to build the initial VMCS. */
+uint64_t cr0_hardware_value(const struct vcpu *v, uint64_t guest_cr0);
+uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4);
+
+
+/* Stop the guest with a full report of the current exit (unexpected or fatal). */
+void exit_report_and_stop(struct vcpu *v, int status, const char *what);
+
+#endif

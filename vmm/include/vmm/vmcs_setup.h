@@ -1,0 +1,31 @@
+/* Building the VMCS for the guest (SDM Vol. 3C chapter 25, 27.2, 27.3). */
+#ifndef VMM_VMCS_SETUP_H
+#define VMM_VMCS_SETUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "vmm/pmm.h"
+#include "vmm/vcpu.h"
+
+struct vmcs_guest_start {
+	uint64_t rip;      /* 32-bit entry point */
+	uint64_t rax, rbx; /* Multiboot2 magic and information address */
+	uint64_t eptp;     /* 0 in shadow mode */
+	uint64_t cr3;      /* shadow mode: the monitor's table for the guest's paging-off phase */
+};
+
+/*
+ * Allocate and load a VMCS, compute every control from the capability MSRs,
+ * fill the host state from the monitor's own tables and the guest state for
+ * 32-bit protected mode with paging off.  Returns HV_OK or a status.
+ */
+int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vmcs_guest_start *start);
+
+/*
+ * Check the current VMCS guest state against the VM-entry rules of SDM 27.3.1
+ * that the monitor knows.  Writes the first violated rule (field, value,
+ * section) into buf and returns 1, or returns 0 when none was found.
+ */
+int vmcs_check_guest_state(const struct vmx_caps *caps, char *buf, size_t n);
+
+#endif

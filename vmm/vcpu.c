@@ -1,0 +1,77 @@
+/* vCPU helpers shared by the exit handlers: registers, RIP, event injection, stopping. */
+#include <arch/segment.h>
+#include <arch/vmx_state.h>
+#include "vmm/exits.h"
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/vmcs.h"
+
+static uint64_t *gpr_slot(struct vcpu *v, unsigned gpr)
+{
+	switch (gpr) {
+	case GPR_RAX: return &v->regs.rax;
+	case GPR_RCX: return &v->regs.rcx;
+	case GPR_RDX: return &v->regs.rdx;
+	case GPR_RBX: return &v->regs.rbx;
+	case GPR_RBP: return &v->regs.rbp;
+	case GPR_RSI: return &v->regs.rsi;
+	case GPR_RDI: return &v->regs.rdi;
+	case GPR_R8: return &v->regs.r8;
+	case GPR_R9: return &v->regs.r9;
+	case GPR_R10: return &v->regs.r10;
+	case GPR_R11: return &v->regs.r11;
+	case GPR_R12: return &v->regs.r12;
+	case GPR_R13: return &v->regs.r13;
+	case GPR_R14: return &v->regs.r14;
+	case GPR_R15: return &v->regs.r15;
+	default: return 0; /* RSP lives in the VMCS */
+	}
+}
+
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned gpr)
+{
+	uint64_t *slot = gpr_slot(v, gpr);
+	return slot ? *slot : vmcs_readnat(GUEST_RSP);
+}
+
+void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value)
+{
+	uint64_t *slot = gpr_slot(v, gpr);
+	if (slot)
+		*slot = value;
+	else
+		vmcs_writenat(GUEST_RSP, value);
+}
+
+void vcpu_skip_instruction(struct vcpu *v)
+{
+	(void)v;
+	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code)
+{
+	uint32_t info = (vector & INTR_INFO_VECTOR_MASK) | (INTR_TYPE_HARD_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
+			INTR_INFO_VALID;
+	(void)v;
+	if (has_error_code) {
+		info |= INTR_INFO_DELIVER_ERROR_CODE;
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
+void vcpu_inject_gp0(struct vcpu *v) { vcpu_inject_exception(v, VECTOR_GP, true, 0); }
+void vcpu_inject_ud(struct vcpu *v) { vcpu_inject_exception(v, VECTOR_UD, false, 0); }
+
+void vcpu_inject_pf(struct vcpu *v, uint64_t cr2, uint32_t error_code)
+{
+	v->regs.cr2 = cr2;
+	vcpu_inject_exception(v, VECTOR_PF, true, error_code);
+}
+
+void vcpu_stop(struct vcpu *v, int status)
+{
+	v->done = true;
+	v->status = status;
+}

@@ -1,0 +1,286 @@
+#include <string.h>
+#include <arch/cr.h>
+#include <arch/msr.h>
+#include <arch/paging.h>
+#include <arch/segment.h>
+#include <arch/vmx.h>
+#include <arch/vmx_controls.h>
+#include <arch/vmx_state.h>
+#include "vmm/cpu.h"
+#include "vmm/exits.h"
+#include "vmm/log.h"
+#include "vmm/paging.h"
+#include "vmm/status.h"
+#include "vmm/vmcs.h"
+#include "vmm/vmcs_setup.h"
+#include "vmm/vmx.h"
+
+extern char vmx_exit_entry[]; /* vmm/vmx_entry.asm */
+
+#define IO_BITMAP_PAGES 2   /* A: ports 0000-7fff, B: 8000-ffff (SDM 25.6.4) */
+#define MSR_BITMAP_READ_LOW   0      /* SDM 25.6.9: four 1-KiB bitmaps */
+#define MSR_BITMAP_READ_HIGH  1024
+#define MSR_BITMAP_WRITE_LOW  2048
+#define MSR_BITMAP_WRITE_HIGH 3072
+#define MSR_HIGH_RANGE_BASE   0xc0000000u
+#define MSR_RANGE_SIZE        0x2000u
+#define PREEMPTION_TIMER_MAX  0xffffffffull
+#define MCYCLES               1000000ull
+#define TSS_LIMIT_32BIT       0x67u
+#define FLAT_LIMIT            0xffffffffu
+#define GUEST_CS_SELECTOR_INIT 0x08
+#define GUEST_DS_SELECTOR_INIT 0x10
+
+/*
+ * MSRs the guest reads and writes without a VM exit, and why that is safe:
+ * the VMCS saves and loads FS/GS bases on every transition (SDM 28.3.2, 27.3.2.2),
+ * and the monitor never uses SWAPGS, so IA32_KERNEL_GS_BASE is the guest's alone.
+ */
+static const uint32_t msr_passthrough[] = {
+	MSR_IA32_FS_BASE,
+	MSR_IA32_GS_BASE,
+	MSR_IA32_KERNEL_GS_BASE,
+};
+
+static void msr_bitmap_pass(uint8_t *bitmap, uint32_t msr)
+{
+	unsigned read_off, write_off;
+	if (msr < MSR_RANGE_SIZE) {
+		read_off = MSR_BITMAP_READ_LOW, write_off = MSR_BITMAP_WRITE_LOW;
+	} else {
+		msr -= MSR_HIGH_RANGE_BASE;
+		read_off = MSR_BITMAP_READ_HIGH, write_off = MSR_BITMAP_WRITE_HIGH;
+	}
+	bitmap[read_off + msr / 8] &= (uint8_t)~(1u << (msr % 8));
+	bitmap[write_off + msr / 8] &= (uint8_t)~(1u << (msr % 8));
+}
+
+static uint64_t alloc_filled_pages(struct pmm *pmm, unsigned pages, int fill)
+{
+	uint64_t phys = pmm_alloc(pmm, pages, PAGE_SIZE);
+	if (phys != PMM_NO_MEMORY)
+		memset(phys_to_virt(phys), fill, pages * PAGE_SIZE);
+	return phys;
+}
+
+/* Compute one control word; on a disallowed required bit, name it and fail. */
+static int adjust(const struct vcpu *v, enum vmx_control_word w, uint32_t required, uint32_t optional,
+		  uint32_t *out)
+{
+	uint32_t missing;
+	if (vmx_adjust_controls(v->caps, w, required, optional, out, &missing) == 0) {
+		uint32_t dropped = optional & ~*out;
+		for (unsigned bit = 0; bit < 32; bit++)
+			if (dropped & (1u << bit))
+				log_info("%s control '%s' not offered by this CPU: going without it",
+					 vmx_control_word_name(w), vmx_control_bit_name(w, bit));
+		return 0;
+	}
+	static const char *const msr_suffix[VMX_CTL_COUNT] = {
+		[VMX_CTL_PIN] = "PINBASED_CTLS", [VMX_CTL_PROC] = "PROCBASED_CTLS", [VMX_CTL_PROC2] = "PROCBASED_CTLS2",
+		[VMX_CTL_EXIT] = "EXIT_CTLS", [VMX_CTL_ENTRY] = "ENTRY_CTLS",
+	};
+	const bool true_msr = v->caps->true_ctls && w != VMX_CTL_PROC2;
+	for (unsigned bit = 0; bit < 32; bit++)
+		if (missing & (1u << bit)) {
+			const char *name = vmx_control_bit_name(w, bit);
+			log_error("the CPU does not allow the %s control '%s' (bit %u), which the monitor requires "
+				  "(IA32_VMX_%s%s allows %#x): use a CPU (or Bochs model) with this feature",
+				  vmx_control_word_name(w), name ? name : "?", bit, true_msr ? "TRUE_" : "", msr_suffix[w],
+				  v->caps->may_be_1[w]);
+		}
+	return -1;
+}
+
+static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
+{
+	const bool ept = v->mem_mode == HV_MEM_EPT;
+	uint32_t pin, proc, proc2, exit, entry;
+	uint32_t pin_req = PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING;
+	uint32_t pin_opt = v->cfg->watchdog ? PIN_ACTIVATE_PREEMPTION_TIMER : 0;
+	uint32_t proc_req = CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_RDPMC_EXITING |
+			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS;
+	uint32_t proc2_req = CPU2_DESCRIPTOR_TABLE_EXITING;
+	uint32_t proc2_opt = CPU2_WBINVD_EXITING | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID |
+			     CPU2_ENABLE_XSAVES_XRSTORS;
+	uint32_t exit_req = EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER_EXIT |
+			    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT_EXIT | EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT;
+	uint32_t entry_req = ENTRY_LOAD_IA32_EFER_ENTRY | ENTRY_LOAD_IA32_PAT_ENTRY;
+
+	if (ept)
+		proc2_req |= CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST;
+	else
+		proc_req |= CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INVLPG_EXITING;
+	if (v->cfg->vpid && v->caps->vpid)
+		proc2_opt |= CPU2_ENABLE_VPID;
+	if (v->cfg->brk == HV_BREAK_CONTROLS) {
+		log_warn("break=controls: requiring 'posted interrupts' to demonstrate the control check");
+		pin_req |= PIN_PROCESS_POSTED_INTERRUPTS;
+	}
+
+	if (adjust(v, VMX_CTL_PIN, pin_req, pin_opt, &pin) || adjust(v, VMX_CTL_PROC, proc_req, 0, &proc) ||
+	    adjust(v, VMX_CTL_PROC2, proc2_req, proc2_opt, &proc2) ||
+	    adjust(v, VMX_CTL_EXIT, exit_req, 0, &exit) || adjust(v, VMX_CTL_ENTRY, entry_req, 0, &entry))
+		return HV_ERR_VMX_FEATURE;
+	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
+		log_warn("no VMX-preemption timer: the guest watchdog is off");
+
+	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
+	vmcs_write32(VM_EXIT_CONTROLS, exit);
+	vmcs_write32(VM_ENTRY_CONTROLS, entry);
+	log_debug("controls: pin %#x proc %#x proc2 %#x exit %#x entry %#x", pin, proc, proc2, exit, entry);
+
+	/* Everything exits unless deliberately passed through. */
+	uint64_t io = alloc_filled_pages(pmm, IO_BITMAP_PAGES, 0xff);
+	uint64_t msr = alloc_filled_pages(pmm, 1, 0xff);
+	if (io == PMM_NO_MEMORY || msr == PMM_NO_MEMORY)
+		return HV_ERR_NO_MEMORY;
+	for (unsigned i = 0; i < sizeof(msr_passthrough) / sizeof(msr_passthrough[0]); i++)
+		msr_bitmap_pass(phys_to_virt(msr), msr_passthrough[i]);
+	vmcs_write64(IO_BITMAP_A, io);
+	vmcs_write64(IO_BITMAP_B, io + PAGE_SIZE);
+	vmcs_write64(MSR_BITMAP, msr);
+
+	/* Exceptions: in EPT mode the guest handles all of its own (shadow mode adds #PF). */
+	vmcs_write32(EXCEPTION_BITMAP, ept ? 0 : 1u << VECTOR_PF);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write32(CR3_TARGET_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+
+	/* The monitor owns every CR0/CR4 bit: any change exits; reads see the shadows. */
+	vmcs_writenat(CR0_GUEST_HOST_MASK, ~0ull);
+	vmcs_writenat(CR4_GUEST_HOST_MASK, ~0ull);
+
+	if (ept)
+		vmcs_write64(EPT_POINTER, eptp);
+	if (proc2 & CPU2_ENABLE_VPID) {
+		v->vpid = 1;
+		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vpid);
+	}
+	if (pin & PIN_ACTIVATE_PREEMPTION_TIMER) {
+		uint64_t ticks = (v->cfg->watchdog * MCYCLES) >> v->caps->preemption_timer_rate;
+		v->preemption_timer_ticks = ticks > PREEMPTION_TIMER_MAX ? PREEMPTION_TIMER_MAX : ticks;
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->preemption_timer_ticks);
+	}
+	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
+	return HV_OK;
+}
+
+static void setup_host_state(void)
+{
+	struct descriptor_table_ptr gdtr, idtr;
+	sgdt(&gdtr);
+	sidt(&idtr);
+	vmcs_write16(HOST_CS_SELECTOR, GDT_SEL_KERNEL_CODE);
+	vmcs_write16(HOST_SS_SELECTOR, GDT_SEL_KERNEL_DATA);
+	vmcs_write16(HOST_DS_SELECTOR, GDT_SEL_KERNEL_DATA);
+	vmcs_write16(HOST_ES_SELECTOR, GDT_SEL_KERNEL_DATA);
+	vmcs_write16(HOST_FS_SELECTOR, 0);
+	vmcs_write16(HOST_GS_SELECTOR, 0);
+	vmcs_write16(HOST_TR_SELECTOR, GDT_SEL_TSS);
+	vmcs_writenat(HOST_CR0, read_cr0());
+	vmcs_writenat(HOST_CR3, read_cr3());
+	vmcs_writenat(HOST_CR4, read_cr4());
+	vmcs_writenat(HOST_FS_BASE, rdmsr(MSR_IA32_FS_BASE));
+	vmcs_writenat(HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
+	vmcs_writenat(HOST_TR_BASE, cpu_tss_base());
+	vmcs_writenat(HOST_GDTR_BASE, gdtr.base);
+	vmcs_writenat(HOST_IDTR_BASE, idtr.base);
+	vmcs_write32(HOST_IA32_SYSENTER_CS, 0);
+	vmcs_writenat(HOST_IA32_SYSENTER_ESP, 0);
+	vmcs_writenat(HOST_IA32_SYSENTER_EIP, 0);
+	vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	vmcs_writenat(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
+	/* HOST_RSP is written by vmx_enter_guest right before each entry. */
+}
+
+#define SEG(name, sel, ar, limit)                                 \
+	do {                                                      \
+		vmcs_write16(GUEST_##name##_SELECTOR, sel);       \
+		vmcs_writenat(GUEST_##name##_BASE, 0);            \
+		vmcs_write32(GUEST_##name##_LIMIT, limit);        \
+		vmcs_write32(GUEST_##name##_AR_BYTES, ar);        \
+	} while (0)
+
+/* 32-bit protected mode, paging off, flat segments: the state a Multiboot loader leaves (Multiboot2 3.3). */
+static void setup_guest_state(struct vcpu *v, const struct vmcs_guest_start *start)
+{
+	const uint32_t code = SEG_TYPE_CODE_XR_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G;
+	const uint32_t data = SEG_TYPE_DATA_RW_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G;
+	const uint32_t tr = SEG_TYPE_TSS_BUSY | VMX_AR_P;
+
+	SEG(CS, GUEST_CS_SELECTOR_INIT, code, FLAT_LIMIT);
+	SEG(SS, GUEST_DS_SELECTOR_INIT, data, FLAT_LIMIT);
+	SEG(DS, GUEST_DS_SELECTOR_INIT, data, FLAT_LIMIT);
+	SEG(ES, GUEST_DS_SELECTOR_INIT, data, FLAT_LIMIT);
+	SEG(FS, GUEST_DS_SELECTOR_INIT, data, FLAT_LIMIT);
+	SEG(GS, GUEST_DS_SELECTOR_INIT, data, FLAT_LIMIT);
+	SEG(LDTR, 0, VMX_AR_UNUSABLE, 0);
+	SEG(TR, 0, tr, TSS_LIMIT_32BIT);
+	vmcs_writenat(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0);
+	vmcs_writenat(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0);
+
+	v->guest_cr0 = CR0_PE | CR0_ET;
+	v->guest_cr4 = 0;
+	vmcs_writenat(CR0_READ_SHADOW, v->guest_cr0);
+	vmcs_writenat(CR4_READ_SHADOW, v->guest_cr4);
+	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, v->guest_cr0));
+	vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, v->guest_cr4));
+	vmcs_writenat(GUEST_CR3, start->cr3);
+	vmcs_writenat(GUEST_DR7, DR7_RESET_VALUE);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write64(GUEST_IA32_EFER, 0);
+	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
+	vmcs_write32(GUEST_SYSENTER_CS, 0);
+	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
+	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
+	vmcs_writenat(GUEST_RSP, 0);
+	vmcs_writenat(GUEST_RIP, start->rip);
+	vmcs_writenat(GUEST_RFLAGS, RFLAGS_RESERVED1);
+	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	v->regs.rax = start->rax;
+	v->regs.rbx = start->rbx;
+
+	if (v->cfg->brk == HV_BREAK_GUEST_STATE) {
+		/* Test only: RFLAGS bit 1 must be 1 (SDM 27.3.1.4); clearing it must fail the VM entry. */
+		log_warn("break=guest_state: clearing reserved RFLAGS bit 1 to demonstrate the entry-failure report");
+		vmcs_writenat(GUEST_RFLAGS, 0);
+	}
+}
+
+int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vmcs_guest_start *start)
+{
+	uint64_t vmcs = alloc_filled_pages(pmm, 1, 0);
+	enum vmx_result r;
+	int status;
+
+	if (vmcs == PMM_NO_MEMORY)
+		return HV_ERR_NO_MEMORY;
+	*(uint32_t *)phys_to_virt(vmcs) = v->caps->revision; /* SDM 25.2 */
+	if ((r = vmclear(vmcs)) != VMX_SUCCEED) {
+		vmx_report_failure("VMCLEAR", r);
+		return HV_ERR_VMX_INSTR;
+	}
+	if ((r = vmptrld(vmcs)) != VMX_SUCCEED) {
+		vmx_report_failure("VMPTRLD", r);
+		return HV_ERR_VMX_INSTR;
+	}
+	log_info("VMCS at %#llx is current", (unsigned long long)vmcs);
+	status = setup_controls(v, pmm, start->eptp);
+	if (status != HV_OK)
+		return status;
+	setup_host_state();
+	setup_guest_state(v, start);
+	return HV_OK;
+}
