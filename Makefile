@@ -41,7 +41,7 @@ $(BUILD)/hv.elf: $(HV_OBJS) linker.ld
 
 include guest/guest.mk
 -include boot/efi/efi.mk
--include tests/unit/unit.mk
+include tests/unit/unit.mk
 
 efi-images: $(EFI_IMAGES)
 

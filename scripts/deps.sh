@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Check for (and, as root, install) the Debian 12 packages the build and tests need.
+#   scripts/deps.sh          install what is missing (as root) or print the apt-get command
+#   scripts/deps.sh --list   print the package list (used by .ci/run)
 set -euo pipefail
 PACKAGES=(gcc make nasm binutils gnu-efi mtools dosfstools gdisk xorriso grub-pc-bin grub-common
 	bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3-pytest python3-pexpect)
+if [ "${1:-}" = "--list" ]; then
+	echo "${PACKAGES[@]}"
+	exit 0
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

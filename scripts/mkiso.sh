@@ -25,7 +25,7 @@ done
 cmdline="$*"
 # GRUB's script syntax would interpret these; the monitor's options never need them.
 case "$cmdline" in
-*[\;\{\}\$\'\"\\\`\&\|\<\>]*) echo "mkiso: the command line may not contain ; { } \$ ' \" \\ \` & | < >: '$cmdline'" >&2; exit 2 ;;
+*[\;\{\}\$\'\"\\\`\&\|\<\>@]*) echo "mkiso: the command line may not contain ; { } \$ ' \" \\ \` & | < > @: '$cmdline'" >&2; exit 2 ;;
 esac
 for f in "$monitor" $([ $with_guest = 1 ] && echo "$guest"); do
 	[ -f "$f" ] || { echo "mkiso: $f does not exist: run 'make' first" >&2; exit 2; }
@@ -38,17 +38,9 @@ cp "$monitor" "$tmp/boot/hv.elf"
 module_line=""
 if [ $with_guest = 1 ]; then
 	cp "$guest" "$tmp/boot/guest.elf"
-	module_line="	module2 /boot/guest.elf guest"
+	module_line="module2 /boot/guest.elf guest"
 fi
-cat > "$tmp/boot/grub/grub.cfg" <<CFG
-set timeout=0
-set default=0
-menuentry "hv" {
-	multiboot2 /boot/hv.elf $cmdline
-$module_line
-	boot
-}
-CFG
+sed -e "s|@CMDLINE@|$cmdline|" -e "s|@MODULE@|$module_line|" boot/grub/grub.cfg.in > "$tmp/boot/grub/grub.cfg"
 grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out" "$tmp" >"$tmp/mkrescue.log" 2>&1 || {
 	cat "$tmp/mkrescue.log" >&2
 	echo "mkiso: grub-mkrescue failed (are grub-pc-bin, xorriso and mtools installed? run 'make deps')" >&2

@@ -1,0 +1,113 @@
+"""Boot tests: the Multiboot2 path in Bochs (emulated VT-x), real images, serial output asserted."""
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, STATUS
+
+GUEST = ROOT / "build" / "guest.elf"
+
+
+@pytest.mark.parametrize("cpu", ["tigerlake", "corei7_haswell_4770"])
+def test_multiboot2_vmx_report_and_guest(bochs, cpu):
+    b = bochs("log=info", cpu=cpu)
+    b.expect(r"\[hv\] loaded by GRUB .* via Multiboot2")
+    b.expect(r"\[hv\] memory map \(\d+ ranges, \d+ MiB usable above 1 MiB\)")
+    b.expect(r"\[hv\] CPU: GenuineIntel")
+    b.expect(r"\[hv\] VMX capabilities \(IA32_VMX_BASIC=0x[0-9a-f]+\)")
+    b.expect(r"VMCS revision identifier\s+\d+")
+    b.expect(r"EPT large pages\s+2M yes, 1G (yes|no)")
+    b.expect(r"VPID\s+yes")
+    b.expect(r"unrestricted guest\s+yes")
+    b.expect(r"VMX-preemption timer\s+yes")
+    b.expect(r"\[hv\] VMXON succeeded")
+    b.expect(r"\[hv\] EPT: \d+ table pages")
+    b.expect(r"\[hv\] VMLAUNCH succeeded")
+    b.expect(r"\[guest\] ")
+    b.expect(r"\[hv\] VM-exit statistics \((\d+) exits")
+    b.expect(r"VMCALL\s+\d+")
+    b.expect(r"HV-EXIT status=0 \(success\)")
+    status, _ = b.finish()
+    assert status == 0
+
+
+def test_older_model_without_1g_ept_pages(bochs):
+    """Sandy Bridge: EPT without 1G pages or A/D bits; the monitor adapts and still runs the guest."""
+    b = bochs("log=info", cpu="corei7_sandy_bridge_2600k")
+    b.expect(r"EPT large pages\s+2M yes, 1G no")
+    b.expect(r"EPT accessed/dirty bits\s+no")
+    b.expect(r"EPTP 0x[0-9a-f]+ \(4-level, WB\)")
+    b.expect(r"\[hv\] VMLAUNCH succeeded")
+    b.expect(r"HV-EXIT status=0")
+    status, _ = b.finish()
+    assert status == 0
+
+
+def test_unknown_command_line_key(bochs):
+    b = bochs("log=info frobnicate=1")
+    b.expect(r"ERROR: unknown command-line key 'frobnicate'")
+    b.expect(r"the monitor's command-line options are:")
+    b.expect(rf"HV-EXIT status={STATUS['HV_ERR_CMDLINE']} ")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_CMDLINE"]
+
+
+def test_bad_command_line_value(bochs):
+    b = bochs("guest_mem=12Q")
+    b.expect(r"ERROR: .*guest_mem=12Q")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_CMDLINE"]
+
+
+def test_missing_guest_module(bochs):
+    b = bochs("log=info", extra=["--no-guest"])
+    b.expect(r"ERROR: no guest image was given")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_NO_GUEST"]
+
+
+def test_garbage_guest_image_refused(bochs, tmp_path):
+    bad = tmp_path / "garbage.elf"
+    bad.write_bytes(b"this is not an ELF file" * 10)
+    b = bochs("log=info", extra=["--guest", str(bad)])
+    b.expect(r"ERROR: the guest image is not a loadable ELF64 x86-64 executable: not an ELF image")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_BAD_GUEST"]
+
+
+def test_truncated_guest_image_refused(bochs, tmp_path):
+    bad = tmp_path / "truncated.elf"
+    bad.write_bytes(GUEST.read_bytes()[:200])
+    b = bochs("log=info", extra=["--guest", str(bad)])
+    b.expect(r"ERROR: the guest image is not a loadable ELF64 x86-64 executable: .*")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_BAD_GUEST"]
+
+
+def test_broken_guest_state_is_decoded(bochs):
+    b = bochs("log=info break=guest_state")
+    b.expect(r"VM entry failed: exit reason 33 \(INVALID_GUEST_STATE\)")
+    b.expect(r"failing check: GUEST_RFLAGS=0: reserved bit 1 must be 1 \(SDM 27\.3\.1\.4\)")
+    b.expect(r"VMCS dump")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_VMENTRY"]
+
+
+def test_disallowed_control_is_named(bochs):
+    b = bochs("log=info break=controls")
+    b.expect(r"does not allow the pin-based control 'posted interrupts' \(bit 7\)")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_VMX_FEATURE"]
+
+
+def test_ept_scatter_backs_guest_with_shuffled_frames(bochs):
+    b = bochs("log=info ept_scatter=1")
+    b.expect(r"backed by 0 x 1G \+ 0 x 2M chunks \+ 16384 x 4K frames in shuffled order")
+    m = b.expect(r"guest page 0 -> host (0x[0-9a-f]+), guest page 16383 -> host (0x[0-9a-f]+)")
+    first, last = int(m.group(1), 16), int(m.group(2), 16)
+    assert last != first + 16383 * 4096, "frames are not shuffled"
+    b.expect(r"\[hv\] VMLAUNCH succeeded")
+    b.expect(r"HV-EXIT status=0")
+    status, _ = b.finish()
+    assert status == 0

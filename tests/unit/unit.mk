@@ -1,0 +1,55 @@
+# Host unit tests (cmocka).  Included by the top-level Makefile; also works alone:
+#   make -f tests/unit/unit.mk BUILD=build unit-test
+#
+# To add a test: write tests/unit/test_foo.c, add $(BUILD)/unit/test_foo to
+# UNIT_TESTS and list the monitor sources it needs in UNIT_SRCS_test_foo.
+
+BUILD ?= build
+UNIT_MK := $(lastword $(MAKEFILE_LIST))
+
+# Keep whatever default goal the including Makefile has (or will have);
+# used alone, the default goal is unit-test.
+UNIT_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+ifeq ($(words $(MAKEFILE_LIST)),1)
+UNIT_SAVED_DEFAULT_GOAL := unit-test
+endif
+
+UNIT_TESTS := \
+	$(BUILD)/unit/test_format \
+	$(BUILD)/unit/test_memmap \
+	$(BUILD)/unit/test_pmm \
+	$(BUILD)/unit/test_cmdline
+
+UNIT_SRCS_test_format  := vmm/lib/format.c
+UNIT_SRCS_test_memmap  := vmm/mm/memmap.c
+UNIT_SRCS_test_pmm     := vmm/mm/pmm.c vmm/mm/memmap.c
+UNIT_SRCS_test_cmdline := vmm/cmdline.c vmm/lib/format.c
+
+UNIT_CC      ?= gcc
+UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include
+UNIT_EXTRA_CFLAGS ?=
+UNIT_LDLIBS  := -lcmocka
+# Any header change rebuilds the tests (they are small).
+UNIT_HDRS     = $(wildcard vmm/include/vmm/*.h arch/include/arch/*.h tests/unit/*.h)
+
+.PHONY: unit-test unit-build
+
+unit-build: $(UNIT_TESTS)
+
+# Runs every test binary, then fails if any failed.
+unit-test: $(UNIT_TESTS)
+	@failed=""; \
+	for t in $(UNIT_TESTS); do \
+		echo "== $$t"; \
+		$$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "unit tests FAILED:$$failed"; exit 1; fi; \
+	echo "unit tests: all passed"
+
+# One generic rule: test source + the sources named in UNIT_SRCS_test_<name>.
+.SECONDEXPANSION:
+$(BUILD)/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_test_$$*) $$(UNIT_HDRS) $(UNIT_MK)
+	@mkdir -p $(@D)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_EXTRA_CFLAGS) -o $@ $< $(UNIT_SRCS_test_$*) $(UNIT_LDLIBS)
+
+.DEFAULT_GOAL := $(UNIT_SAVED_DEFAULT_GOAL)
