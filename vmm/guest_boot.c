@@ -60,7 +60,7 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 {
 	const uint64_t ram = v->cfg->guest_mem;
 	const char *mode = v->mem_mode == HV_MEM_EPT ? "ept" : "shadow";
-	char cmdline[HV_GUEST_ARGS_MAX + 16];
+	char cmdline[HV_GUEST_ARGS_MAX + 32];
 	size_t n;
 
 	memset(w, 0, sizeof(*w));
@@ -71,6 +71,11 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 	if (v->cfg->guest_args[0]) {
 		cmdline[n++] = ' ';
 		memcpy(cmdline + n, v->cfg->guest_args, strlen(v->cfg->guest_args)), n += strlen(v->cfg->guest_args);
+	}
+	if (!v->caps->desc_table_exiting) {
+		/* Tell the guest's test suite that LGDT/LIDT/LLDT/LTR do not exit on this CPU. */
+		static const char no_dt[] = " no_dt_exits";
+		memcpy(cmdline + n, no_dt, sizeof(no_dt) - 1), n += sizeof(no_dt) - 1;
 	}
 	cmdline[n++] = 0;
 	memcpy((uint8_t *)add_tag(w, MB2_TAG_CMDLINE, sizeof(struct mb2_tag) + n) + sizeof(struct mb2_tag), cmdline, n);

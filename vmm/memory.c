@@ -154,10 +154,6 @@ int vmm_memory_setup(struct vmm_memory *m, struct pmm *pmm, const struct hv_conf
 	memset(m, 0, sizeof(*m));
 	m->pmm = pmm;
 	m->mode = mode;
-	if (mode != HV_MEM_EPT) {
-		log_error("shadow paging is not implemented yet: this CPU needs EPT with unrestricted guest");
-		return HV_ERR_VMX_FEATURE;
-	}
 	mtrr_read(&m->mtrr, rdmsr_cb, 0, host_maxphyaddr());
 	array = pmm_alloc(pmm, array_pages, PAGE_SIZE);
 	if (array == PMM_NO_MEMORY) {
@@ -174,6 +170,12 @@ int vmm_memory_setup(struct vmm_memory *m, struct pmm *pmm, const struct hv_conf
 		 cfg->ept_scatter ? " in shuffled order (ept_scatter=1)" : "");
 	log_info("guest page 0 -> host %#llx, guest page %llu -> host %#llx", (unsigned long long)m->gm.frames[0],
 		 (unsigned long long)(pages - 1), (unsigned long long)m->gm.frames[pages - 1]);
+	if (mode == HV_MEM_SHADOW) {
+		if ((status = shadow_init(&m->shadow, pmm, m->frames, cfg->guest_mem)) != HV_OK)
+			return status;
+		m->initial_cr3 = m->shadow.identity_root;
+		return HV_OK;
+	}
 	if ((status = build_ept(m, caps)) != HV_OK)
 		return status;
 	log_info("EPT: %u table pages, EPTP %#llx (4-level, WB%s)", m->ept.table_pages, (unsigned long long)m->eptp,
@@ -197,8 +199,8 @@ static void guest_cpu_state(struct vcpu *v, struct gpt_cpu *cpu)
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->cr0 = v->guest_cr0;
 	cpu->cr4 = v->guest_cr4;
-	cpu->cr3 = vmcs_readnat(GUEST_CR3);
-	cpu->efer = vmcs_read64(GUEST_IA32_EFER);
+	cpu->cr3 = v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3);
+	cpu->efer = v->guest_efer;
 	cpu->maxphyaddr = host_maxphyaddr();
 }
 

@@ -19,8 +19,9 @@
 int vmcs_check_guest_state(const struct vmx_caps *caps, char *buf, size_t n)
 {
 	const uint64_t cr0 = vmcs_readnat(GUEST_CR0), cr4 = vmcs_readnat(GUEST_CR4);
-	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS), efer = vmcs_read64(GUEST_IA32_EFER);
 	const uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS), proc2 = vmcs_read32(SECONDARY_VM_EXEC_CONTROL);
+	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS);
+	const uint64_t efer = (entry & ENTRY_LOAD_IA32_EFER_ENTRY) ? vmcs_read64(GUEST_IA32_EFER) : 0;
 	const uint32_t cs_ar = vmcs_read32(GUEST_CS_AR_BYTES), tr_ar = vmcs_read32(GUEST_TR_AR_BYTES);
 	const uint32_t ldtr_ar = vmcs_read32(GUEST_LDTR_AR_BYTES);
 	const bool ia32e = entry & ENTRY_IA32E_MODE_GUEST;

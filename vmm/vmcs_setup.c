@@ -100,12 +100,18 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	uint32_t pin_opt = v->cfg->watchdog ? PIN_ACTIVATE_PREEMPTION_TIMER : 0;
 	uint32_t proc_req = CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_RDPMC_EXITING |
 			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS;
-	uint32_t proc2_req = CPU2_DESCRIPTOR_TABLE_EXITING;
-	uint32_t proc2_opt = CPU2_WBINVD_EXITING | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID |
-			     CPU2_ENABLE_XSAVES_XRSTORS;
-	uint32_t exit_req = EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER_EXIT |
-			    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT_EXIT | EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT;
-	uint32_t entry_req = ENTRY_LOAD_IA32_EFER_ENTRY | ENTRY_LOAD_IA32_PAT_ENTRY;
+	uint32_t proc2_req = 0;
+	/* Older CPUs (Core 2) lack descriptor-table exiting: the guest then loads its tables unseen. */
+	uint32_t proc2_opt = CPU2_DESCRIPTOR_TABLE_EXITING | CPU2_WBINVD_EXITING | CPU2_ENABLE_RDTSCP |
+			     CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES_XRSTORS;
+	uint32_t exit_req = EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT;
+	/*
+	 * Switching EFER and PAT on entry/exit is optional (Core 2 lacks it): without it
+	 * the guest's EFER.SCE/NXE and PAT live in the real MSRs, which the monitor does
+	 * not depend on (it never uses SYSCALL or NX, and maps everything with PAT entry 0).
+	 */
+	uint32_t exit_opt = EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER_EXIT | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT_EXIT;
+	uint32_t entry_opt = ENTRY_LOAD_IA32_EFER_ENTRY | ENTRY_LOAD_IA32_PAT_ENTRY;
 
 	if (ept)
 		proc2_req |= CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST;
@@ -120,8 +126,14 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 
 	if (adjust(v, VMX_CTL_PIN, pin_req, pin_opt, &pin) || adjust(v, VMX_CTL_PROC, proc_req, 0, &proc) ||
 	    adjust(v, VMX_CTL_PROC2, proc2_req, proc2_opt, &proc2) ||
-	    adjust(v, VMX_CTL_EXIT, exit_req, 0, &exit) || adjust(v, VMX_CTL_ENTRY, entry_req, 0, &entry))
+	    adjust(v, VMX_CTL_EXIT, exit_req, exit_opt, &exit) || adjust(v, VMX_CTL_ENTRY, 0, entry_opt, &entry))
 		return HV_ERR_VMX_FEATURE;
+	v->efer_switched = (exit & EXIT_LOAD_IA32_EFER_EXIT) && (exit & EXIT_SAVE_IA32_EFER) &&
+			   (entry & ENTRY_LOAD_IA32_EFER_ENTRY);
+	v->pat_switched = (exit & EXIT_LOAD_IA32_PAT_EXIT) && (exit & EXIT_SAVE_IA32_PAT) &&
+			  (entry & ENTRY_LOAD_IA32_PAT_ENTRY);
+	if (!v->efer_switched || !v->pat_switched)
+		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
 		log_warn("no VMX-preemption timer: the guest watchdog is off");
 
@@ -172,7 +184,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	return HV_OK;
 }
 
-static void setup_host_state(void)
+static void setup_host_state(const struct vcpu *v)
 {
 	struct descriptor_table_ptr gdtr, idtr;
 	sgdt(&gdtr);
@@ -195,8 +207,11 @@ static void setup_host_state(void)
 	vmcs_write32(HOST_IA32_SYSENTER_CS, 0);
 	vmcs_writenat(HOST_IA32_SYSENTER_ESP, 0);
 	vmcs_writenat(HOST_IA32_SYSENTER_EIP, 0);
-	vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
-	vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	/* These fields exist only on CPUs with the EFER/PAT switching controls. */
+	if (v->efer_switched)
+		vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	if (v->pat_switched)
+		vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
 	vmcs_writenat(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
 	/* HOST_RSP is written by vmx_enter_guest right before each entry. */
 }
@@ -231,6 +246,8 @@ static void setup_guest_state(struct vcpu *v, const struct vmcs_guest_start *sta
 
 	v->guest_cr0 = CR0_PE | CR0_ET;
 	v->guest_cr4 = 0;
+	v->guest_efer = 0;
+	v->guest_cr3 = 0;
 	vmcs_writenat(CR0_READ_SHADOW, v->guest_cr0);
 	vmcs_writenat(CR4_READ_SHADOW, v->guest_cr4);
 	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, v->guest_cr0));
@@ -238,8 +255,9 @@ static void setup_guest_state(struct vcpu *v, const struct vmcs_guest_start *sta
 	vmcs_writenat(GUEST_CR3, start->cr3);
 	vmcs_writenat(GUEST_DR7, DR7_RESET_VALUE);
 	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write64(GUEST_IA32_EFER, 0);
-	vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
+	efer_apply(v);
+	if (v->pat_switched)
+		vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON_DEFAULT);
 	vmcs_write32(GUEST_SYSENTER_CS, 0);
 	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
 	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
@@ -280,7 +298,7 @@ int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vmcs_guest_start *s
 	status = setup_controls(v, pmm, start->eptp);
 	if (status != HV_OK)
 		return status;
-	setup_host_state();
+	setup_host_state(v);
 	setup_guest_state(v, start);
 	return HV_OK;
 }

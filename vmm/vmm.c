@@ -10,6 +10,7 @@
 #include "vmm/guest_boot.h"
 #include "vmm/log.h"
 #include "vmm/memory_setup.h"
+#include "vmm/shadow.h"
 #include "vmm/status.h"
 #include "vmm/vcpu.h"
 #include "vmm/vmcs.h"
@@ -121,6 +122,8 @@ static int run_guest(struct vcpu *v)
 	}
 	vuart_flush();
 	print_statistics(v, rdtsc() - start);
+	if (v->mem_mode == HV_MEM_SHADOW)
+		shadow_report(v->shadow);
 	return v->status;
 }
 
@@ -134,6 +137,7 @@ int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct
 	v->cfg = cfg;
 	v->caps = caps;
 	v->mem = &memory;
+	v->shadow = &memory.shadow;
 	if ((status = choose_memory_mode(cfg, caps, &v->mem_mode)) != HV_OK)
 		return status;
 	if ((status = vmx_enable(caps, pmm)) != HV_OK)

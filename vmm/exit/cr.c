@@ -13,6 +13,7 @@
 #include "vmm/exits.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/shadow.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 
@@ -55,6 +56,31 @@ uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4)
 	return hw & v->caps->raw.cr4_fixed1;
 }
 
+/*
+ * The EFER the hardware runs the guest with.  With shadow paging the CPU's
+ * paging is always on, so LME/LMA may only appear once the guest's own CR0.PG
+ * is set (SDM 27.3.1.1: with CR0.PG=1, EFER.LMA must equal EFER.LME).
+ */
+uint64_t efer_hardware_value(const struct vcpu *v)
+{
+	uint64_t efer = v->guest_efer;
+	if (v->mem_mode == HV_MEM_SHADOW && !(v->guest_cr0 & CR0_PG))
+		efer &= ~(EFER_LME | EFER_LMA);
+	return efer;
+}
+
+void efer_apply(const struct vcpu *v)
+{
+	const uint64_t hw = efer_hardware_value(v);
+	if (v->efer_switched) {
+		vmcs_write64(GUEST_IA32_EFER, hw);
+	} else {
+		/* LME/LMA follow the "IA-32e mode guest" control at entry (SDM 27.3.2.1); SCE/NXE are shared. */
+		uint64_t real = rdmsr(MSR_IA32_EFER);
+		wrmsr(MSR_IA32_EFER, (real & ~(EFER_SCE | EFER_NXE)) | (hw & (EFER_SCE | EFER_NXE)));
+	}
+}
+
 /* Flush the guest's cached linear translations (SDM 29.4.3): all of its VPID's entries. */
 static void flush_guest_tlb(struct vcpu *v)
 {
@@ -63,7 +89,7 @@ static void flush_guest_tlb(struct vcpu *v)
 	/* Without VPID every VM entry and exit flushes them already (SDM 29.4.3.1). */
 }
 
-static bool guest_long_mode_active(void) { return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) != 0; }
+static bool guest_long_mode_active(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) != 0; }
 
 /* With EPT and PAE paging outside long mode, VM entry takes the PDPTEs from the VMCS (SDM 27.3.2.4). */
 static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
@@ -77,18 +103,16 @@ static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
 	return 0;
 }
 
-static bool pae_paging(uint64_t cr0, uint64_t cr4)
+static bool pae_paging(const struct vcpu *v, uint64_t cr0, uint64_t cr4)
 {
-	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !guest_long_mode_active();
+	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !guest_long_mode_active(v);
 }
 
-static void set_ia32e_mode(bool on)
+static void set_ia32e_mode(struct vcpu *v, bool on)
 {
-	uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
 	uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS);
-	efer = on ? efer | EFER_LMA : efer & ~EFER_LMA;
+	v->guest_efer = on ? v->guest_efer | EFER_LMA : v->guest_efer & ~EFER_LMA;
 	entry = on ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;
-	vmcs_write64(GUEST_IA32_EFER, efer);
 	vmcs_write32(VM_ENTRY_CONTROLS, entry);
 }
 
@@ -96,7 +120,7 @@ static void set_ia32e_mode(bool on)
 static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 {
 	const uint64_t old = v->guest_cr0;
-	const uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
+	const uint64_t efer = v->guest_efer;
 
 	value |= CR0_ET; /* ET is hard-wired to 1 on modern CPUs */
 	if ((value & ~CR0_GUEST_VALID) || ((value & CR0_PG) && !(value & CR0_PE)) ||
@@ -105,19 +129,23 @@ static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 	if (!(old & CR0_PG) && (value & CR0_PG) && (efer & EFER_LME)) {
 		if (!(v->guest_cr4 & CR4_PAE))
 			return false; /* long mode needs PAE */
-		set_ia32e_mode(true);
+		set_ia32e_mode(v, true);
 		log_debug("guest enabled paging with EFER.LME: IA-32e mode active");
 	} else if ((old & CR0_PG) && !(value & CR0_PG) && (efer & EFER_LMA)) {
-		set_ia32e_mode(false);
+		set_ia32e_mode(v, false);
 	}
-	if (v->mem_mode == HV_MEM_EPT && pae_paging(value, v->guest_cr4) && !(old & CR0_PG) &&
+	if (v->mem_mode == HV_MEM_EPT && pae_paging(v, value, v->guest_cr4) && !(old & CR0_PG) &&
 	    load_pae_pdptes(v, vmcs_readnat(GUEST_CR3)) != 0)
 		return false;
 	v->guest_cr0 = value;
 	vmcs_writenat(CR0_READ_SHADOW, value);
 	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, value));
-	if ((old ^ value) & CR0_PAGING_BITS)
+	efer_apply(v);
+	if ((old ^ value) & CR0_PAGING_BITS) {
+		if (v->mem_mode == HV_MEM_SHADOW)
+			shadow_flush_all(v);
 		flush_guest_tlb(v);
+	}
 	return true;
 }
 
@@ -126,15 +154,20 @@ static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
 	const uint64_t old = v->guest_cr4;
 	if (value & ~CR4_GUEST_VALID)
 		return false;
+	if (v->mem_mode == HV_MEM_SHADOW && (value & CR4_PCIDE))
+		return false; /* shadow roots are not PCID-tagged */
 	if ((value & ~cr4_hardware_value(v, value)) & ~CR4_PCIDE)
 		return false; /* a bit the CPU cannot set in VMX operation */
-	if (guest_long_mode_active() && !(value & CR4_PAE))
+	if (guest_long_mode_active(v) && !(value & CR4_PAE))
 		return false; /* SDM Vol. 3A 2.5: clearing PAE in IA-32e mode is #GP */
 	v->guest_cr4 = value;
 	vmcs_writenat(CR4_READ_SHADOW, value);
 	vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, value));
-	if ((old ^ value) & CR4_PAGING_BITS)
+	if ((old ^ value) & CR4_PAGING_BITS) {
+		if (v->mem_mode == HV_MEM_SHADOW)
+			shadow_flush_all(v);
 		flush_guest_tlb(v);
+	}
 	return true;
 }
 
@@ -142,7 +175,12 @@ static bool emulate_write_cr3(struct vcpu *v, uint64_t value)
 {
 	const bool noflush = (v->guest_cr4 & CR4_PCIDE) && (value & CR3_PCID_NOFLUSH);
 	value &= ~CR3_PCID_NOFLUSH;
-	if (v->mem_mode == HV_MEM_EPT && pae_paging(v->guest_cr0, v->guest_cr4) && load_pae_pdptes(v, value) != 0)
+	if (v->mem_mode == HV_MEM_SHADOW) {
+		v->guest_cr3 = value;
+		shadow_switch(v);
+		return true;
+	}
+	if (pae_paging(v, v->guest_cr0, v->guest_cr4) && load_pae_pdptes(v, value) != 0)
 		return false;
 	vmcs_writenat(GUEST_CR3, value);
 	if (!noflush)
@@ -159,7 +197,7 @@ void handle_cr_access(struct vcpu *v)
 	switch (CR_QUAL_ACCESS(q)) {
 	case CR_MOV_TO: {
 		uint64_t value = vcpu_gpr_read(v, gpr);
-		if (!guest_long_mode_active())
+		if (!guest_long_mode_active(v))
 			value &= 0xffffffffull; /* outside IA-32e mode the operand is 32 bits */
 		switch (cr) {
 		case 0: ok = emulate_write_cr0(v, value); break;
@@ -176,7 +214,7 @@ void handle_cr_access(struct vcpu *v)
 			exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV from a control register that should not exit");
 			return;
 		}
-		vcpu_gpr_write(v, gpr, vmcs_readnat(GUEST_CR3));
+		vcpu_gpr_write(v, gpr, v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3));
 		break;
 	case CR_CLTS:
 		ok = emulate_write_cr0(v, v->guest_cr0 & ~CR0_TS);

@@ -64,7 +64,7 @@ void exit_report_and_stop(struct vcpu *v, int status, const char *what)
 	log_error("  guest CR0=%#llx (real %#llx) CR3=%#llx CR4=%#llx (real %#llx) EFER=%#llx",
 		  (unsigned long long)v->guest_cr0, (unsigned long long)vmcs_readnat(GUEST_CR0),
 		  (unsigned long long)vmcs_readnat(GUEST_CR3), (unsigned long long)v->guest_cr4,
-		  (unsigned long long)vmcs_readnat(GUEST_CR4), (unsigned long long)vmcs_read64(GUEST_IA32_EFER));
+		  (unsigned long long)vmcs_readnat(GUEST_CR4), (unsigned long long)v->guest_efer);
 	log_error("  RAX=%#llx RBX=%#llx RCX=%#llx RDX=%#llx RSI=%#llx RDI=%#llx",
 		  (unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx, (unsigned long long)v->regs.rcx,
 		  (unsigned long long)v->regs.rdx, (unsigned long long)v->regs.rsi, (unsigned long long)v->regs.rdi);

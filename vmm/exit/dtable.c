@@ -43,9 +43,9 @@ static const uint32_t seg_base_field[] = {
 	[SEG_DS] = GUEST_DS_BASE, [SEG_FS] = GUEST_FS_BASE, [SEG_GS] = GUEST_GS_BASE,
 };
 
-static bool long_mode_64bit(void)
+static bool long_mode_64bit(const struct vcpu *v)
 {
-	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
+	return (v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
 }
 
 /* Effective linear address of the memory operand (SDM Vol. 1 3.7.5). */
@@ -63,9 +63,9 @@ static uint64_t operand_address(struct vcpu *v, uint32_t info)
 		addr &= 0xffffffffu;
 	/* In 64-bit mode only FS and GS have a base (SDM Vol. 1 3.4.2.1). */
 	if (seg < sizeof(seg_base_field) / sizeof(seg_base_field[0]) &&
-	    (!long_mode_64bit() || seg == SEG_FS || seg == SEG_GS))
+	    (!long_mode_64bit(v) || seg == SEG_FS || seg == SEG_GS))
 		addr += vmcs_read_any(seg_base_field[seg]);
-	return long_mode_64bit() ? addr : addr & 0xffffffffu;
+	return long_mode_64bit(v) ? addr : addr & 0xffffffffu;
 }
 
 static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
@@ -99,7 +99,7 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 	const bool is_idt = id == ID_SIDT || id == ID_LIDT;
 	const uint32_t base_field = is_idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE;
 	const uint32_t limit_field = is_idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT;
-	const unsigned base_bytes = long_mode_64bit() ? 8 : 4;
+	const unsigned base_bytes = long_mode_64bit(v) ? 8 : 4;
 	const uint64_t addr = operand_address(v, info);
 	uint8_t mem[10] = { 0 };
 
@@ -111,7 +111,7 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 		limit = (uint16_t)(mem[0] | mem[1] << 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			base |= (uint64_t)mem[2 + i] << (8 * i);
-		if (!long_mode_64bit() && !(info & II_OPERAND_32BIT))
+		if (!long_mode_64bit(v) && !(info & II_OPERAND_32BIT))
 			base &= BASE_24BIT_MASK; /* 16-bit operand size loads a 24-bit base */
 		vmcs_write_any(base_field, base);
 		vmcs_write_any(limit_field, limit);
@@ -136,7 +136,7 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 /* Read a system-segment descriptor (16 bytes in IA-32e mode) from the guest's GDT. */
 static bool read_system_descriptor(struct vcpu *v, uint16_t sel, uint64_t desc[2], uint64_t *where)
 {
-	const unsigned size = (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) ? 16 : 8;
+	const unsigned size = (v->guest_efer & EFER_LMA) ? 16 : 8;
 	const uint32_t offset = sel & SELECTOR_INDEX_MASK;
 	desc[0] = desc[1] = 0;
 	if ((sel & SELECTOR_TI) || offset + size - 1 > vmcs_read32(GUEST_GDTR_LIMIT)) {

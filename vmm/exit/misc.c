@@ -6,6 +6,7 @@
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
 #include "vmm/log.h"
+#include "vmm/shadow.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 
@@ -45,10 +46,12 @@ void handle_xsetbv(struct vcpu *v)
 	vcpu_skip_instruction(v);
 }
 
-/* INVLPG exits only in shadow mode; flush the one address from the guest's TLB. */
+/* INVLPG exits only in shadow mode: drop the shadow entry, flush the one address from the guest's TLB. */
 void handle_invlpg(struct vcpu *v)
 {
-	if (v->vpid && v->caps->invvpid_addr)
+	if (v->mem_mode == HV_MEM_SHADOW)
+		shadow_invlpg(v, v->exit_qualification);
+	else if (v->vpid && v->caps->invvpid_addr)
 		invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, v->exit_qualification);
 	else if (v->vpid)
 		invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
@@ -99,6 +102,10 @@ void handle_exception_nmi(struct vcpu *v)
 	unsigned type = (info >> INTR_INFO_TYPE_SHIFT) & 0x7u;
 	if (type == INTR_TYPE_NMI) {
 		log_warn("NMI while the guest ran: ignored");
+		return;
+	}
+	if (vector == VECTOR_PF && v->mem_mode == HV_MEM_SHADOW) {
+		shadow_handle_page_fault(v);
 		return;
 	}
 	log_error("guest exception %s (vector %u) exited unexpectedly", exception_name(vector), vector);

@@ -11,6 +11,7 @@
 #include <arch/vmx_controls.h>
 #include "vmm/exits.h"
 #include "vmm/log.h"
+#include "vmm/shadow.h"
 #include "vmm/vmcs.h"
 
 enum msr_kind {
@@ -75,7 +76,6 @@ static bool pat_valid(uint64_t pat)
 
 static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 {
-	(void)v;
 	switch (r->kind) {
 	case MSR_KIND_VMCS: *value = vmcs_read_any(r->vmcs_field); return true;
 	case MSR_KIND_HARDWARE: *value = rdmsr(r->index); return true;
@@ -84,9 +84,9 @@ static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 		return true;
 	case MSR_KIND_SPECIAL:
 		if (r->index == MSR_IA32_EFER)
-			*value = vmcs_read64(GUEST_IA32_EFER);
+			*value = v->guest_efer;
 		else if (r->index == MSR_IA32_PAT)
-			*value = vmcs_read64(GUEST_IA32_PAT);
+			*value = v->pat_switched ? vmcs_read64(GUEST_IA32_PAT) : rdmsr(MSR_IA32_PAT);
 		else
 			*value = rdtsc();
 		return true;
@@ -96,7 +96,7 @@ static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 
 static bool write_efer(struct vcpu *v, uint64_t value)
 {
-	uint64_t old = vmcs_read64(GUEST_IA32_EFER);
+	const uint64_t old = v->guest_efer;
 	if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
 		return false;
 	if ((value & EFER_NXE) && !(cpuid(CPUID_LEAF_EXT_FEATURES_8001, 0).edx & CPUID_80000001_EDX_NX))
@@ -104,7 +104,10 @@ static bool write_efer(struct vcpu *v, uint64_t value)
 	if (((old ^ value) & EFER_LME) && (v->guest_cr0 & CR0_PG))
 		return false; /* SDM Vol. 3A 10.8.5: LME cannot change while paging is on */
 	/* LMA is the CPU's to set (on CR0.PG with LME): keep the current value. */
-	vmcs_write64(GUEST_IA32_EFER, (value & EFER_GUEST_WRITABLE) | (old & EFER_LMA));
+	v->guest_efer = (value & EFER_GUEST_WRITABLE) | (old & EFER_LMA);
+	efer_apply(v);
+	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & EFER_NXE))
+		shadow_flush_all(v); /* NX in shadow leaves follows EFER.NXE */
 	if ((value ^ old) & EFER_SCE)
 		log_info("guest %s SYSCALL (EFER.SCE)", value & EFER_SCE ? "enabled" : "disabled");
 	return true;
@@ -126,7 +129,10 @@ static bool write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
 		if (r->index == MSR_IA32_EFER)
 			return write_efer(v, value);
 		if (r->index == MSR_IA32_PAT && pat_valid(value)) {
-			vmcs_write64(GUEST_IA32_PAT, value);
+			if (v->pat_switched)
+				vmcs_write64(GUEST_IA32_PAT, value);
+			else
+				wrmsr(MSR_IA32_PAT, value);
 			return true;
 		}
 		return false; /* TSC writes are not virtualized */

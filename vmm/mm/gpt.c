@@ -12,16 +12,16 @@
 #define GPT_MAX_LEVELS 4u
 
 /* Linear-address widths. */
-#define GPT_LA32_LIMIT    (1ull << 32)        /* 32-bit modes: linear addresses are 32 bits (SDM 4.1.1) */
-#define GPT_LA_BITS     48u                 /* 4-level paging: bits 63:47 equal (SDM 3.3.7.1) */
-#define GPT_LA_HIGH_ONES     ((1ull << (64 - GPT_LA_BITS + 1)) - 1) /* bits 63:47 all ones, shifted down */
+#define GPT_LA32_LIMIT     (1ull << 32)        /* 32-bit modes: linear addresses are 32 bits (SDM 4.1.1) */
+#define GPT_LA_BITS        48u                 /* 4-level paging: bits 63:47 equal (SDM 3.3.7.1) */
+#define GPT_LA_HIGH_ONES   ((1ull << (64 - GPT_LA_BITS + 1)) - 1) /* bits 63:47 all ones, shifted down */
 
 /* 32-bit paging (SDM 4.3). */
 #define PTE32_SIZE         4u
 #define PT32_INDEX_BITS    10u
 #define PT32_INDEX_MASK    ((1u << PT32_INDEX_BITS) - 1)
 #define PT32_ADDR_MASK     0xfffff000ull       /* CR3, PDE and PTE: bits 31:12 */
-#define GPT_PAGE_SIZE_4M       (1ull << 22)
+#define GPT_PAGE_SIZE_4M   (1ull << 22)
 #define PDE32_4M_ADDR_LOW  0xffc00000ull       /* 4 MiB PDE: bits 31:22 = address bits 31:22 */
 #define PDE32_4M_HI_SHIFT  13u                 /* bits 20:13 = address bits 39:32 (PSE-36) */
 #define PDE32_4M_HI_BITS   8u

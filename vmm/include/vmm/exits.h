@@ -38,6 +38,9 @@ void handle_vmcall(struct vcpu *v);                     /* hypercall.c */
 /* Control-register policy (exit/cr.c), also used to build the initial VMCS. */
 uint64_t cr0_hardware_value(const struct vcpu *v, uint64_t guest_cr0);
 uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4);
+uint64_t efer_hardware_value(const struct vcpu *v);
+/* Give the hardware the guest's EFER: the VMCS field, or the real MSR without EFER switching. */
+void efer_apply(const struct vcpu *v);
 
 
 /* Stop the guest with a full report of the current exit (unexpected or fatal). */

@@ -8,6 +8,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/mtrr.h"
 #include "vmm/pmm.h"
+#include "vmm/shadow.h"
 #include "vmm/vmx_caps.h"
 
 struct vmm_memory {
@@ -19,6 +20,7 @@ struct vmm_memory {
 	uint32_t mode;         /* enum hv_mem_mode */
 	struct pmm *pmm;
 	struct mtrr_state mtrr;
+	struct shadow_state shadow; /* shadow mode */
 	uint64_t chunks_1g, chunks_2m, frames_4k; /* how guest RAM is backed */
 };
 

@@ -27,7 +27,8 @@ enum gpr_index {
 	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
 };
 
-struct vmm_memory; /* vmm/memory.h */
+struct vmm_memory; /* vmm/memory_setup.h */
+struct shadow_state; /* vmm/shadow.h */
 
 struct vcpu {
 	struct guest_regs regs;
@@ -36,17 +37,21 @@ struct vcpu {
 	int status;         /* the status to power off with once done */
 	uint16_t vpid;      /* 0: VPID not used */
 	uint32_t mem_mode;  /* enum hv_mem_mode actually in use (shadow when the CPU has no EPT) */
+	bool efer_switched; /* VM entry/exit load and save IA32_EFER (else SCE/NXE live in the real MSR) */
+	bool pat_switched;  /* VM entry/exit load and save IA32_PAT (else the real MSR is the guest's) */
 
 	/* The current exit, read once per exit by the dispatcher. */
 	uint32_t exit_reason;   /* basic exit reason */
 	uint64_t exit_qualification;
 
-	/* The guest's own view of CR0/CR4 (what it wrote; the monitor owns every bit). */
-	uint64_t guest_cr0, guest_cr4;
+	/* The guest's own view of CR0/CR4/EFER (what it wrote; the monitor owns every bit). */
+	uint64_t guest_cr0, guest_cr4, guest_efer;
+	uint64_t guest_cr3; /* shadow mode: the guest's CR3 (the hardware one points to a shadow root) */
 
 	const struct hv_config *cfg;
 	const struct vmx_caps *caps;
 	struct vmm_memory *mem;
+	struct shadow_state *shadow; /* shadow mode only */
 
 	/* Statistics: exits and monitor cycles per basic exit reason (shared layout with the guest). */
 	struct hv_stats stats;

@@ -1,0 +1,70 @@
+/*
+ * Shadow page tables: the second memory-virtualization mode (mem=shadow).
+ *
+ * The hardware CR3 points to tables built by the monitor that map guest-virtual
+ * straight to host-physical; the guest's own tables are only read (and their
+ * accessed/dirty bits maintained).  The shadow is a *virtual TLB*: it starts
+ * empty, is filled one 4 KiB page at a time on the #PF exits the guest takes,
+ * and is invalidated by exactly the events that invalidate a real TLB (MOV to
+ * CR3, INVLPG, paging-mode changes).  This is correct because the x86 TLB
+ * rules already oblige the guest to tell the CPU about every change of a
+ * present translation; write-protecting guest page tables would also work but
+ * needs an instruction emulator for the trapped writes, which this monitor
+ * deliberately does not have.
+ *
+ * Shadow roots are cached per guest CR3 (a bounded number) so an address-space
+ * switch back does not refault every page: a cached root is revalidated
+ * against the guest's tables at the switch (a re-walk per present entry,
+ * far cheaper than one exit per page), which keeps the virtual-TLB semantics.
+ */
+#ifndef VMM_SHADOW_H
+#define VMM_SHADOW_H
+
+#include <stdint.h>
+#include "vmm/pmm.h"
+#include "vmm/vcpu.h"
+
+#define SHADOW_MAX_ROOTS     8     /* cached address spaces */
+#define SHADOW_MAX_PAGES     2048  /* table pages (8 MiB): beyond this the cache is flushed */
+
+struct shadow_root {
+	bool used;
+	unsigned levels;    /* 4: IA-32e paging; 3: PAE (also for 32-bit guests) */
+	uint64_t guest_cr3;
+	uint64_t top;       /* HPA of the PML4 or PDPT */
+	uint64_t last_use;
+};
+
+struct shadow_stats {
+	uint64_t fills, reflected_faults, cr3_switches, cache_hits, cache_misses;
+	uint64_t revalidated, dropped, invlpg, flushes;
+	uint64_t pages_used, pages_peak;
+};
+
+struct shadow_state {
+	struct pmm *pmm;
+	const uint64_t *frames;  /* guest page -> host frame */
+	uint64_t guest_size;
+	uint64_t identity_root;  /* PAE tables for the guest's paging-off phase: GVA = GPA -> HPA */
+	struct shadow_root roots[SHADOW_MAX_ROOTS];
+	int current;             /* index in roots, -1: the identity root is in use */
+	uint64_t clock;
+	uint64_t free_list;      /* recycled table pages, linked through their first word */
+	struct shadow_stats stats;
+};
+
+/* Build the identity root (needs guest RAM); returns HV_OK or a status. */
+int shadow_init(struct shadow_state *s, struct pmm *pmm, const uint64_t *frames, uint64_t guest_size);
+
+/* The guest loaded CR3 (or changed paging mode): select or build the root, load GUEST_CR3. */
+void shadow_switch(struct vcpu *v);
+/* Paging-mode or permission-relevant change (CR0.PG/WP, CR4.PAE/PSE/SMEP/SMAP, EFER.LMA/NXE): drop every root. */
+void shadow_flush_all(struct vcpu *v);
+/* A #PF exit in shadow mode: fill the shadow or reflect the fault into the guest. */
+void shadow_handle_page_fault(struct vcpu *v);
+/* The guest executed INVLPG addr. */
+void shadow_invlpg(struct vcpu *v, uint64_t gva);
+/* Print the shadow statistics (memory used included). */
+void shadow_report(const struct shadow_state *s);
+
+#endif

@@ -1,0 +1,383 @@
+/* Shadow page tables as a virtual TLB: see vmm/include/vmm/shadow.h for the design. */
+#include <string.h>
+#include <arch/cr.h>
+#include <arch/msr.h>
+#include <arch/paging.h>
+#include <arch/segment.h>
+#include <arch/vmx.h>
+#include <arch/vmx_state.h>
+#include "vmm/exits.h"
+#include "vmm/gpt.h"
+#include "vmm/guest_mem.h"
+#include "vmm/log.h"
+#include "vmm/memory_setup.h"
+#include "vmm/paging.h"
+#include "vmm/shadow.h"
+#include "vmm/status.h"
+#include "vmm/vmcs.h"
+
+#define PAE_LEVELS        3
+#define LONG_MODE_LEVELS  4
+#define PAE_PDPT_ENTRIES  4
+#define FOUR_GIB          (1ull << 32)
+#define LEVEL_SHIFT(l)    (PT_SHIFT + PT_INDEX_BITS * ((l) - 1))
+#define LEVEL_INDEX(va, l) (((va) >> LEVEL_SHIFT(l)) & PT_INDEX_MASK)
+/* PAE PDPTEs have no R/W, U/S or A bits: those positions are reserved (SDM Vol. 3A 4.4.1). */
+#define PAE_PDPTE_FLAGS   PTE_P
+#define TABLE_FLAGS       (PTE_P | PTE_W | PTE_U)
+/* #PF error-code bits (SDM Vol. 3A 4.7). */
+#define PF_ERR_WRITE (1u << 1)
+#define PF_ERR_USER  (1u << 2)
+#define PF_ERR_FETCH (1u << 4)
+
+static uint64_t *table(uint64_t hpa) { return phys_to_virt(hpa & PTE_ADDR_MASK); }
+
+static uint64_t alloc_page(struct shadow_state *s)
+{
+	uint64_t hpa = s->free_list;
+	if (hpa) {
+		s->free_list = *table(hpa);
+	} else {
+		if (s->stats.pages_used >= SHADOW_MAX_PAGES)
+			return 0;
+		/* PAE roots are loaded through a 32-bit CR3: keep every table below 4 GiB. */
+		hpa = pmm_alloc(s->pmm, 1, PAGE_SIZE);
+		if (hpa == PMM_NO_MEMORY || hpa >= FOUR_GIB)
+			return 0;
+	}
+	memset(table(hpa), 0, PAGE_SIZE);
+	if (++s->stats.pages_used > s->stats.pages_peak)
+		s->stats.pages_peak = s->stats.pages_used;
+	return hpa;
+}
+
+static void free_page(struct shadow_state *s, uint64_t hpa)
+{
+	*table(hpa) = s->free_list;
+	s->free_list = hpa;
+	s->stats.pages_used--;
+}
+
+/* Free the tables below entry level `level` of table `hpa` (and the table itself). */
+static void free_tables(struct shadow_state *s, uint64_t hpa, unsigned level)
+{
+	uint64_t *t = table(hpa);
+	if (level > 1)
+		for (unsigned i = 0; i < PT_ENTRIES; i++)
+			if ((t[i] & PTE_P) && !(t[i] & PTE_PS))
+				free_tables(s, t[i] & PTE_ADDR_MASK, level - 1);
+	free_page(s, hpa);
+}
+
+static void free_root(struct shadow_state *s, struct shadow_root *r)
+{
+	if (r->used)
+		free_tables(s, r->top, r->levels);
+	r->used = false;
+}
+
+static void flush_tlb(struct vcpu *v)
+{
+	if (v->vpid)
+		invvpid(v->caps->invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, v->vpid, 0);
+}
+
+static bool guest_paging(const struct vcpu *v) { return (v->guest_cr0 & CR0_PG) != 0; }
+static unsigned guest_levels(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) ? LONG_MODE_LEVELS : PAE_LEVELS; }
+
+static struct gpt_cpu guest_cpu(const struct vcpu *v)
+{
+	struct gpt_cpu c;
+	memset(&c, 0, sizeof(c));
+	c.cr0 = v->guest_cr0;
+	c.cr3 = v->guest_cr3;
+	c.cr4 = v->guest_cr4;
+	c.efer = v->guest_efer;
+	return c;
+}
+
+/* Identity root for the paging-off phase: PAE tables, 2 MiB pages where host frames allow. */
+int shadow_init(struct shadow_state *s, struct pmm *pmm, const uint64_t *frames, uint64_t guest_size)
+{
+	const uint64_t pages_per_2m = PAGE_SIZE_2M / PAGE_SIZE;
+	memset(s, 0, sizeof(*s));
+	s->pmm = pmm;
+	s->frames = frames;
+	s->guest_size = guest_size;
+	s->current = -1;
+	if (guest_size > FOUR_GIB)
+		return HV_ERR_CMDLINE;
+	if (!(s->identity_root = alloc_page(s)))
+		return HV_ERR_NO_MEMORY;
+	for (uint64_t gpa = 0; gpa < guest_size; gpa += PAGE_SIZE_2M) {
+		uint64_t *pdpt = table(s->identity_root), *pd, first = gpa / PAGE_SIZE;
+		unsigned i3 = LEVEL_INDEX(gpa, 3), i2 = LEVEL_INDEX(gpa, 2);
+		bool contiguous = guest_size - gpa >= PAGE_SIZE_2M && frames[first] % PAGE_SIZE_2M == 0;
+		for (uint64_t k = 1; contiguous && k < pages_per_2m; k++)
+			contiguous = frames[first + k] == frames[first] + k * PAGE_SIZE;
+		if (!(pdpt[i3] & PTE_P)) {
+			uint64_t t = alloc_page(s);
+			if (!t)
+				return HV_ERR_NO_MEMORY;
+			pdpt[i3] = t | PAE_PDPTE_FLAGS;
+		}
+		pd = table(pdpt[i3]);
+		if (contiguous) {
+			pd[i2] = frames[first] | PTE_P | PTE_W | PTE_U | PTE_PS;
+			continue;
+		}
+		uint64_t pt = alloc_page(s);
+		if (!pt)
+			return HV_ERR_NO_MEMORY;
+		pd[i2] = pt | TABLE_FLAGS;
+		for (uint64_t k = 0; k < pages_per_2m && gpa + k * PAGE_SIZE < guest_size; k++)
+			table(pt)[k] = frames[first + k] | PTE_P | PTE_W | PTE_U;
+	}
+	log_info("shadow paging: identity tables for the guest's paging-off phase at %#llx (%llu pages)",
+		 (unsigned long long)s->identity_root, (unsigned long long)s->stats.pages_used);
+	return HV_OK;
+}
+
+void shadow_flush_all(struct vcpu *v)
+{
+	struct shadow_state *s = v->shadow;
+	for (unsigned i = 0; i < SHADOW_MAX_ROOTS; i++)
+		free_root(s, &s->roots[i]);
+	s->current = -1;
+	s->stats.flushes++;
+	shadow_switch(v);
+}
+
+/* The leaf a guest translation should have in the shadow: frame and rights (SDM Vol. 3A 4.6). */
+static uint64_t shadow_leaf(const struct vcpu *v, const struct gpt_walk *w, uint64_t hpa, unsigned access)
+{
+	const bool dirty = (w->leaf_pte & PTE_D) != 0;
+	/* Supervisor writes with CR0.WP=0 may write read-only pages: allow them, supervisor-only. */
+	const bool wp_override = !w->writable && (access & GPT_ACCESS_WRITE) && !(access & GPT_ACCESS_USER) &&
+				 !(v->guest_cr0 & CR0_WP);
+	/* Writable in the shadow only once the guest's D bit is set, so the first write is seen and D set. */
+	const bool writable = (w->writable && (dirty || (access & GPT_ACCESS_WRITE))) || wp_override;
+	uint64_t e = hpa | PTE_P;
+	if (writable)
+		e |= PTE_W;
+	if (w->user && !wp_override)
+		e |= PTE_U;
+	if (w->nx && (v->guest_efer & EFER_NXE))
+		e |= PTE_NX;
+	return e;
+}
+
+/* Walk the current root to the level-1 entry for gva, creating tables; NULL when out of pages. */
+static uint64_t *leaf_slot(struct shadow_state *s, const struct shadow_root *r, uint64_t gva, bool create)
+{
+	uint64_t *t = table(r->top);
+	for (unsigned level = r->levels; level > 1; level--) {
+		uint64_t *e = &t[LEVEL_INDEX(gva, level)];
+		if (!(*e & PTE_P)) {
+			uint64_t page;
+			if (!create || !(page = alloc_page(s)))
+				return NULL;
+			*e = page | (level == PAE_LEVELS && r->levels == PAE_LEVELS ? PAE_PDPTE_FLAGS : TABLE_FLAGS);
+		}
+		t = table(*e);
+	}
+	return &t[LEVEL_INDEX(gva, 1)];
+}
+
+static int new_root(struct vcpu *v)
+{
+	struct shadow_state *s = v->shadow;
+	int victim = 0;
+	for (int i = 0; i < SHADOW_MAX_ROOTS; i++) {
+		if (!s->roots[i].used) {
+			victim = i;
+			break;
+		}
+		if (s->roots[i].last_use < s->roots[victim].last_use)
+			victim = i;
+	}
+	free_root(s, &s->roots[victim]);
+	uint64_t top = alloc_page(s);
+	if (!top) {
+		/* Out of shadow pages: drop every cached root and start again. */
+		for (unsigned i = 0; i < SHADOW_MAX_ROOTS; i++)
+			free_root(s, &s->roots[i]);
+		s->stats.flushes++;
+		top = alloc_page(s);
+		victim = 0;
+	}
+	s->roots[victim] = (struct shadow_root){ true, guest_levels(v), v->guest_cr3, top, 0 };
+	return victim;
+}
+
+/* Drop every shadow leaf the guest's tables no longer justify (the x86 TLB rule at MOV to CR3). */
+static void revalidate(struct vcpu *v, struct shadow_root *r, uint64_t tbl, unsigned level, uint64_t va_base)
+{
+	struct shadow_state *s = v->shadow;
+	struct gpt_cpu cpu = guest_cpu(v);
+	struct gpt_ops ops;
+	uint64_t *t = table(tbl);
+	const unsigned entries = level == r->levels && r->levels == PAE_LEVELS ? PAE_PDPT_ENTRIES : PT_ENTRIES;
+
+	guest_mem_gpt_ops(&v->mem->gm, &ops);
+	for (unsigned i = 0; i < entries; i++) {
+		uint64_t va = va_base | ((uint64_t)i << LEVEL_SHIFT(level));
+		if (!(t[i] & PTE_P))
+			continue;
+		if (level > 1) {
+			if (level == LONG_MODE_LEVELS && i >= PT_ENTRIES / 2)
+				va |= ~0ull << (LEVEL_SHIFT(LONG_MODE_LEVELS) + PT_INDEX_BITS); /* canonical upper half */
+			revalidate(v, r, t[i] & PTE_ADDR_MASK, level - 1, va);
+			continue;
+		}
+		struct gpt_walk w;
+		uint64_t hpa;
+		s->stats.revalidated++;
+		bool keep = gpt_translate(&cpu, &ops, va, GPT_ACCESS_READ, false, &w) == GPT_OK &&
+			    guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &hpa) == 0 && (t[i] & PTE_ADDR_MASK) == (hpa & PAGE_MASK);
+		if (keep) {
+			/* Rights may only have stayed or grown; a dropped W, U or X, or a cleared D, forces a refill. */
+			uint64_t want = shadow_leaf(v, &w, hpa & PAGE_MASK, (t[i] & PTE_W) ? GPT_ACCESS_WRITE : 0);
+			keep = (t[i] & (PTE_W | PTE_U | PTE_NX)) == (want & (PTE_W | PTE_U | PTE_NX)) &&
+			       (!(t[i] & PTE_W) || (w.leaf_pte & PTE_D));
+		}
+		if (!keep) {
+			t[i] = 0;
+			s->stats.dropped++;
+		}
+	}
+}
+
+void shadow_switch(struct vcpu *v)
+{
+	struct shadow_state *s = v->shadow;
+	int idx = -1;
+
+	s->stats.cr3_switches++;
+	if (!guest_paging(v)) {
+		s->current = -1;
+		vmcs_writenat(GUEST_CR3, s->identity_root);
+		flush_tlb(v);
+		return;
+	}
+	for (int i = 0; i < SHADOW_MAX_ROOTS; i++)
+		if (s->roots[i].used && s->roots[i].guest_cr3 == v->guest_cr3 && s->roots[i].levels == guest_levels(v))
+			idx = i;
+	if (idx >= 0) {
+		s->stats.cache_hits++;
+		revalidate(v, &s->roots[idx], s->roots[idx].top, s->roots[idx].levels, 0);
+	} else {
+		s->stats.cache_misses++;
+		idx = new_root(v);
+	}
+	s->current = idx;
+	s->roots[idx].last_use = ++s->clock;
+	vmcs_writenat(GUEST_CR3, s->roots[idx].top);
+	flush_tlb(v);
+}
+
+/* Re-inject an event whose delivery the #PF exit interrupted (SDM Vol. 3C 28.2.4, 27.6). */
+static void reinject_vectoring_event(uint32_t idt_info)
+{
+	if (!(idt_info & INTR_INFO_VALID))
+		return;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, idt_info);
+	if (idt_info & INTR_INFO_DELIVER_ERROR_CODE)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(IDT_VECTORING_ERROR_CODE));
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+void shadow_handle_page_fault(struct vcpu *v)
+{
+	struct shadow_state *s = v->shadow;
+	const uint64_t gva = v->exit_qualification; /* #PF exits: the faulting linear address (SDM 28.2.1) */
+	const uint32_t err = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
+	const uint32_t idt_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	unsigned access = 0;
+	struct gpt_cpu cpu = guest_cpu(v);
+	struct gpt_ops ops;
+	struct gpt_walk w;
+	uint64_t hpa;
+
+	if (err & PF_ERR_WRITE)
+		access |= GPT_ACCESS_WRITE;
+	if (err & PF_ERR_USER)
+		access |= GPT_ACCESS_USER;
+	if (err & PF_ERR_FETCH)
+		access |= GPT_ACCESS_FETCH;
+	if (s->current < 0) {
+		log_error("shadow: page fault at %#llx with the guest's paging off: guest-physical memory outside "
+			  "its RAM [0, %#llx)", (unsigned long long)gva, (unsigned long long)s->guest_size);
+		exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest touched memory it does not have");
+		return;
+	}
+	guest_mem_gpt_ops(&v->mem->gm, &ops);
+	switch (gpt_translate(&cpu, &ops, gva, access, true, &w)) {
+	case GPT_OK:
+		break;
+	case GPT_PAGE_FAULT:
+		/* The guest's own fault: deliver it as the CPU would have (CR2 and error code). */
+		s->stats.reflected_faults++;
+		if ((idt_info & INTR_INFO_VALID) &&
+		    ((idt_info >> INTR_INFO_TYPE_SHIFT) & 0x7u) == INTR_TYPE_HARD_EXCEPTION &&
+		    (idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_PF) {
+			vcpu_inject_exception(v, VECTOR_DF, true, 0); /* #PF while delivering #PF */
+			return;
+		}
+		vcpu_inject_pf(v, gva, w.pf_error_code);
+		return;
+	case GPT_NONCANONICAL:
+		vcpu_inject_gp0(v);
+		return;
+	default:
+		log_error("shadow: the guest's page tables for %#llx lie outside its RAM", (unsigned long long)gva);
+		exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest page tables point outside guest RAM");
+		return;
+	}
+	if (guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &hpa) != 0) {
+		log_error("shadow: guest-virtual %#llx maps guest-physical %#llx, outside its RAM [0, %#llx)",
+			  (unsigned long long)gva, (unsigned long long)w.gpa, (unsigned long long)s->guest_size);
+		exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest touched memory it does not have");
+		return;
+	}
+	struct shadow_root *r = &s->roots[s->current];
+	uint64_t *slot = leaf_slot(s, r, gva, true);
+	if (!slot) {
+		/* Out of shadow pages: start over with an empty root and let the guest fault again. */
+		shadow_flush_all(v);
+		reinject_vectoring_event(idt_info);
+		return;
+	}
+	const bool was_present = *slot & PTE_P;
+	*slot = shadow_leaf(v, &w, hpa & PAGE_MASK, access);
+	if (was_present && v->vpid)
+		invvpid(v->caps->invvpid_addr ? INVVPID_INDIVIDUAL_ADDRESS : INVVPID_SINGLE_CONTEXT, v->vpid, gva);
+	s->stats.fills++;
+	reinject_vectoring_event(idt_info);
+}
+
+void shadow_invlpg(struct vcpu *v, uint64_t gva)
+{
+	struct shadow_state *s = v->shadow;
+	s->stats.invlpg++;
+	if (s->current >= 0) {
+		/* The guest page may be large: drop the whole 2 MiB of shadow leaves around it. */
+		uint64_t *slot = leaf_slot(s, &s->roots[s->current], gva, false);
+		if (slot)
+			memset(slot - LEVEL_INDEX(gva, 1), 0, PT_ENTRIES * sizeof(*slot));
+	}
+	flush_tlb(v);
+}
+
+void shadow_report(const struct shadow_state *s)
+{
+	const struct shadow_stats *t = &s->stats;
+	log_info("shadow paging: %llu fills, %llu guest faults reflected, %llu CR3 switches (%llu cached, %llu new), "
+		 "%llu INVLPG, %llu full flushes", (unsigned long long)t->fills, (unsigned long long)t->reflected_faults,
+		 (unsigned long long)t->cr3_switches, (unsigned long long)t->cache_hits,
+		 (unsigned long long)t->cache_misses, (unsigned long long)t->invlpg, (unsigned long long)t->flushes);
+	log_info("shadow paging: %llu entries revalidated at switches, %llu dropped; memory %llu KiB now, %llu KiB peak "
+		 "(limit %u KiB)", (unsigned long long)t->revalidated, (unsigned long long)t->dropped,
+		 (unsigned long long)(t->pages_used * PAGE_SIZE / 1024), (unsigned long long)(t->pages_peak * PAGE_SIZE / 1024),
+		 (unsigned)(SHADOW_MAX_PAGES * PAGE_SIZE / 1024));
+}
