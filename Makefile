@@ -63,7 +63,7 @@ run: deps all
 	scripts/run.sh
 
 bench: deps all
-	scripts/bench.sh
+	$(PYTHON) scripts/bench.py
 
 clean:
 	rm -rf $(BUILD)

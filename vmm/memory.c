@@ -99,20 +99,27 @@ static int allocate_guest_ram(struct vmm_memory *m, const struct hv_config *cfg,
 	return HV_OK;
 }
 
-/* Map one run of host-contiguous guest pages, with memory types from the MTRRs (SDM 29.3.7). */
+/*
+ * Map one run of host-contiguous guest pages, with memory types from the MTRRs
+ * (SDM 29.3.7: the EPT memory type replaces the MTRR type for guest accesses).
+ * A run of mixed types is split at 2 MiB boundaries first, then into 4 KiB pages.
+ */
 static int map_run(struct vmm_memory *m, uint64_t gpa, uint64_t hpa, uint64_t len)
 {
-	int type = mtrr_type_of_range(&m->mtrr, hpa, len);
-	if (type < 0) {
-		/* Mixed types: map page by page, each with its own type. */
-		for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
-			int r = map_run(m, gpa + off, hpa + off, PAGE_SIZE);
-			if (r)
-				return r;
-		}
-		return 0;
+	int type = m->have_mtrrs ? mtrr_type_of_range(&m->mtrr, hpa, len) : (int)MTRR_TYPE_WB;
+	if (type >= 0)
+		return ept_map(&m->ept, gpa, hpa, len, EPT_RWX, (unsigned)type);
+	const uint64_t step = len > PAGE_SIZE_2M ? PAGE_SIZE_2M : PAGE_SIZE;
+	for (uint64_t off = 0; off < len;) {
+		/* Pieces end at the next step-aligned host address, so large pages stay possible. */
+		uint64_t end = ((hpa + off) / step + 1) * step - hpa;
+		uint64_t n = (end < len ? end : len) - off;
+		int r = map_run(m, gpa + off, hpa + off, n);
+		if (r)
+			return r;
+		off += n;
 	}
-	return ept_map(&m->ept, gpa, hpa, len, EPT_RWX, (unsigned)type);
+	return 0;
 }
 
 static int build_ept(struct vmm_memory *m, const struct vmx_caps *caps)
@@ -154,7 +161,10 @@ int vmm_memory_setup(struct vmm_memory *m, struct pmm *pmm, const struct hv_conf
 	memset(m, 0, sizeof(*m));
 	m->pmm = pmm;
 	m->mode = mode;
-	mtrr_read(&m->mtrr, rdmsr_cb, 0, host_maxphyaddr());
+	/* Without MTRRs (CPUID.1:EDX.MTRR=0) memory types come from PAT alone: RAM is write-back. */
+	m->have_mtrrs = (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID_1_EDX_MTRR) != 0;
+	if (m->have_mtrrs && mtrr_read(&m->mtrr, rdmsr_cb, 0, host_maxphyaddr()) != 0)
+		log_warn("more variable MTRRs than the monitor keeps: memory types use the first %u", MTRR_MAX_VARIABLE);
 	array = pmm_alloc(pmm, array_pages, PAGE_SIZE);
 	if (array == PMM_NO_MEMORY) {
 		log_error("no memory for the guest frame table (%llu pages)", (unsigned long long)array_pages);

@@ -111,3 +111,24 @@ def test_ept_scatter_backs_guest_with_shuffled_frames(bochs):
     b.expect(r"HV-EXIT status=0")
     status, _ = b.finish()
     assert status == 0
+
+
+def test_cpu_without_ept_falls_back_to_shadow_paging(bochs):
+    """Core 2 (Penryn) has VT-x without EPT: the monitor says so and runs the guest on shadow tables."""
+    b = bochs("log=info", cpu="core2_penryn_t9600")
+    b.expect(r"EPT\s+no")
+    b.expect(r"warning: this CPU has no usable EPT with unrestricted guest: falling back to shadow paging")
+    b.expect(r"memory virtualization: shadow page tables")
+    b.expect(r"shadow paging: identity tables for the guest's paging-off phase")
+    b.expect(r"\[hv\] VMLAUNCH succeeded")
+    b.expect(r"shadow paging: \d+ fills")
+    b.expect(r"HV-EXIT status=0")
+    status, _ = b.finish()
+    assert status == 0
+
+
+def test_explicit_ept_on_cpu_without_ept_is_refused(bochs):
+    b = bochs("mem=ept", cpu="core2_penryn_t9600")
+    b.expect(r"ERROR: mem=ept needs EPT")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_VMX_FEATURE"]

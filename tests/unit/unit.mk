@@ -18,12 +18,22 @@ UNIT_TESTS := \
 	$(BUILD)/unit/test_format \
 	$(BUILD)/unit/test_memmap \
 	$(BUILD)/unit/test_pmm \
-	$(BUILD)/unit/test_cmdline
+	$(BUILD)/unit/test_cmdline \
+	$(BUILD)/unit/test_ept \
+	$(BUILD)/unit/test_gpt \
+	$(BUILD)/unit/test_elf \
+	$(BUILD)/unit/test_mtrr \
+	$(BUILD)/unit/test_guest_mem
 
 UNIT_SRCS_test_format  := vmm/lib/format.c
 UNIT_SRCS_test_memmap  := vmm/mm/memmap.c
 UNIT_SRCS_test_pmm     := vmm/mm/pmm.c vmm/mm/memmap.c
 UNIT_SRCS_test_cmdline := vmm/cmdline.c vmm/lib/format.c
+UNIT_SRCS_test_ept       := vmm/mm/ept.c
+UNIT_SRCS_test_gpt       := vmm/mm/gpt.c
+UNIT_SRCS_test_elf       := vmm/elf.c
+UNIT_SRCS_test_mtrr      := vmm/mm/mtrr.c
+UNIT_SRCS_test_guest_mem := vmm/mm/guest_mem.c vmm/mm/gpt.c
 
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include

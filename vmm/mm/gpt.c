@@ -36,6 +36,11 @@
 #define PAE_PDPTE_INDEX_MASK (GPT_PAE_PDPTES - 1)
 #define PAE_PDPTE_RSVD     ((3ull << 1) | (0xfull << 5)) /* bits 2:1 and 8:5 (Table 4-8) */
 #define PAE_TOP_RSVD_BIT   62u                 /* PDE/PTE: bits 62:MAXPHYADDR reserved (Tables 4-9..4-11) */
+#define PAE_PDPTE_TOP_RSVD_BIT 63u             /* PDPTE: bits 63:MAXPHYADDR reserved (Table 4-8) */
+
+/* 4-level paging (SDM 4.5). */
+#define L4_TOP_RSVD_BIT    51u                 /* bits 51:MAXPHYADDR reserved (Tables 4-15 .. 4-20) */
+#define TOP_BIT            63u
 
 /* Paging levels as numbered here: 1 = PT, 2 = PD, 3 = PDPT, 4 = PML4. */
 #define GPT_LEVEL_PT   1u
@@ -52,7 +57,7 @@ static unsigned phys_bits(const struct gpt_cpu *cpu)
 /* Bits hi:lo set. */
 static uint64_t bit_range(unsigned hi, unsigned lo)
 {
-	return hi < lo ? 0 : (((hi >= 63) ? ~0ull : ((1ull << (hi + 1)) - 1)) & ~((1ull << lo) - 1));
+	return hi < lo ? 0 : (((hi >= TOP_BIT) ? ~0ull : ((1ull << (hi + 1)) - 1)) & ~((1ull << lo) - 1));
 }
 
 enum gpt_mode gpt_mode_of(const struct gpt_cpu *cpu)
@@ -96,14 +101,14 @@ static uint64_t reserved_bits(const struct walk_state *w, unsigned level, uint64
 	const uint64_t nx = w->nxe ? 0 : PTE_NX;
 	if (w->mode == GPT_MODE_PAE) {
 		if (level == GPT_LEVEL_PDPT)
-			return PAE_PDPTE_RSVD | bit_range(63, w->maxphy);
+			return PAE_PDPTE_RSVD | bit_range(PAE_PDPTE_TOP_RSVD_BIT, w->maxphy);
 		uint64_t r = bit_range(PAE_TOP_RSVD_BIT, w->maxphy) | nx;
 		if (level == GPT_LEVEL_PD && ps)
 			r |= bit_range(PD_SHIFT - 1, PT_SHIFT + 1); /* bits 20:13 (bit 12 is PAT) */
 		return r;
 	}
-	/* 4-level paging: bits 51:MAXPHYADDR (Tables 4-15 .. 4-20). */
-	uint64_t r = bit_range(51, w->maxphy) | nx;
+	/* 4-level paging. */
+	uint64_t r = bit_range(L4_TOP_RSVD_BIT, w->maxphy) | nx;
 	if (level == GPT_LEVEL_PML4)
 		r |= PTE_PS;
 	else if (level == GPT_LEVEL_PDPT && ps)

@@ -96,6 +96,8 @@ enum gpt_mode gpt_mode_of(const struct gpt_cpu *cpu);
  * When set_accessed_dirty and the access succeeds, sets A in every entry used
  * (not in PAE PDPTEs, which have none) and D in the leaf for a write, writing an
  * entry back only if it changed.  A failing access changes nothing.
+ * A PAE PDPTE with reserved bits set is reported as a RSVD page fault (the CPU
+ * would have refused it with #GP when CR3 was loaded, SDM 4.4.1).
  * Returns enum gpt_result; *out is always filled as far as the walk got.
  */
 int gpt_translate(const struct gpt_cpu *cpu, const struct gpt_ops *ops, uint64_t gva, unsigned access,

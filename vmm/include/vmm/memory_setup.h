@@ -20,6 +20,7 @@ struct vmm_memory {
 	uint32_t mode;         /* enum hv_mem_mode */
 	struct pmm *pmm;
 	struct mtrr_state mtrr;
+	bool have_mtrrs;
 	struct shadow_state shadow; /* shadow mode */
 	uint64_t chunks_1g, chunks_2m, frames_4k; /* how guest RAM is backed */
 };

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""'make bench': run the guest's benchmarks in Bochs under EPT and under shadow paging.
+
+Bochs with `clock: sync=none` counts one TSC tick per instruction, so every figure is an
+exact, repeatable cost.  Prints the tables and writes them to docs/benchmarks.md.
+
+    scripts/bench.py [--cpu MODEL] [--no-write]
+"""
+import argparse
+import datetime
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODES = ("ept", "shadow")
+
+BENCH_RE = re.compile(r"BENCH: (\S+) (\d+) (\d+)")
+STAT_RE = re.compile(r"^\[hv\]\s{3}([A-Z_]+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
+TOTAL_RE = re.compile(r"VM-exit statistics \((\d+) exits, (\d+) TSC cycles")
+SHADOW_MEM_RE = re.compile(r"memory (\d+) KiB now, (\d+) KiB peak")
+SHADOW_FILLS_RE = re.compile(r"shadow paging: (\d+) fills, (\d+) guest faults reflected, (\d+) CR3 switches")
+STATUS_RE = re.compile(r"HV-EXIT status=(\d+)")
+
+
+def run(mode, cpu, log):
+    cmd = [str(ROOT / "scripts" / "run-bochs.sh"), "--cpu", cpu, "--timeout", "600", "--log", str(log),
+           "--", "log=info", f"mem={mode}", "guest.bench=1"]
+    print("bench: " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace")
+    out = proc.stdout
+    status = STATUS_RE.findall(out)
+    if proc.returncode != 0 or not status or status[-1] != "0":
+        sys.exit(f"bench: the {mode} run failed (exit {proc.returncode}); serial log: {log}\n{out[-3000:]}")
+    result = {"bench": {}, "exits": {}, "total_exits": 0, "cycles": 0, "shadow_kib": None, "shadow": None}
+    for name, cycles, iters in BENCH_RE.findall(out):
+        result["bench"][name] = (int(cycles), int(iters))
+    for line in out.splitlines():
+        m = STAT_RE.match(line)
+        if m:
+            result["exits"][m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    m = TOTAL_RE.search(out)
+    if m:
+        result["total_exits"], result["cycles"] = int(m.group(1)), int(m.group(2))
+    m = SHADOW_MEM_RE.search(out)
+    if m:
+        result["shadow_kib"] = int(m.group(2))
+    m = SHADOW_FILLS_RE.search(out)
+    if m:
+        result["shadow"] = tuple(int(x) for x in m.groups())
+    if not result["bench"]:
+        sys.exit(f"bench: the {mode} run printed no BENCH lines; serial log: {log}")
+    return result
+
+
+def tables(res, cpu):
+    lines = []
+    names = list(dict.fromkeys(n for mode in MODES for n in res[mode]["bench"]))
+    lines.append(f"### Cycles per operation (Bochs `{cpu}`, guest `rdtsc`, exact instruction counts)\n")
+    lines.append("| operation | EPT | shadow | iterations |")
+    lines.append("|---|---:|---:|---:|")
+    for n in names:
+        e = res["ept"]["bench"].get(n, ("-", "-"))
+        s = res["shadow"]["bench"].get(n, ("-", "-"))
+        lines.append(f"| {n} | {e[0]} | {s[0]} | {e[1]} |")
+    lines.append("")
+    lines.append("### VM exits of the whole benchmark run, by reason\n")
+    lines.append("| exit reason | EPT exits | EPT monitor cycles | shadow exits | shadow monitor cycles |")
+    lines.append("|---|---:|---:|---:|---:|")
+    reasons = sorted(set(res["ept"]["exits"]) | set(res["shadow"]["exits"]))
+    for r in reasons:
+        e = res["ept"]["exits"].get(r, (0, 0))
+        s = res["shadow"]["exits"].get(r, (0, 0))
+        lines.append(f"| {r} | {e[0]} | {e[1]} | {s[0]} | {s[1]} |")
+    lines.append(f"| **total** | {res['ept']['total_exits']} | | {res['shadow']['total_exits']} | |")
+    lines.append("")
+    lines.append("### Whole run\n")
+    lines.append("| | EPT | shadow |")
+    lines.append("|---|---:|---:|")
+    lines.append(f"| TSC cycles from VMLAUNCH to the end | {res['ept']['cycles']} | {res['shadow']['cycles']} |")
+    sk = res["shadow"]["shadow_kib"]
+    lines.append(f"| shadow page-table memory (peak) | 0 KiB | {sk if sk is not None else '-'} KiB |")
+    if res["shadow"]["shadow"]:
+        fills, reflected, switches = res["shadow"]["shadow"]
+        lines.append(f"| shadow fills / reflected guest faults / CR3 switches | - | {fills} / {reflected} / {switches} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cpu", default="tigerlake")
+    ap.add_argument("--no-write", action="store_true", help="print only, do not update docs/benchmarks.md")
+    args = ap.parse_args()
+    (ROOT / "build").mkdir(exist_ok=True)
+    res = {mode: run(mode, args.cpu, ROOT / "build" / f"bench-{mode}.log") for mode in MODES}
+    text = tables(res, args.cpu)
+    print(text)
+    if not args.no_write:
+        doc = ROOT / "docs" / "benchmarks.md"
+        doc.parent.mkdir(exist_ok=True)
+        doc.write_text(
+            "# Benchmarks\n\n"
+            "Produced by `make bench` (`scripts/bench.py`) on "
+            f"{datetime.date.today().isoformat()}: the guest's bench mode (`guest.bench=1`) booted in Bochs "
+            f"2.7, model `{args.cpu}`, with `clock: sync=none`, once with `mem=ept` and once with `mem=shadow`.\n"
+            "Bochs' TSC then advances one tick per guest instruction, so the figures are exact and repeatable "
+            "instruction counts of the emulated machine, not wall-clock times of real hardware: they compare "
+            "paths (how many instructions a VM exit, a system call or a page fault costs in each mode), "
+            "and they do not predict microseconds on a real CPU.\n\n"
+            "Method (kvm-unit-tests `vmexit`): each operation runs in a loop whose iteration count doubles "
+            "until a cycle budget is reached; the table gives cycles per iteration.\n\n" + text)
+        print(f"bench: wrote {doc.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
