@@ -86,7 +86,7 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 {
 	const struct mb2_info_header *hdr = mbi;
 	const uint8_t *p, *end;
-	int have_guest_by_name = 0;
+	int have_guest_by_name = 0, have_module = 0;
 
 	memset(bi, 0, sizeof(*bi));
 	bi->magic = BOOTINFO_MAGIC;
@@ -115,19 +115,30 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 			break;
 		case MB2_TAG_MODULE: {
 			const struct mb2_tag_module *m = (const void *)tag;
+			/* The specification's module tag has both addresses and a NUL-terminated name. */
+			if (tag->size < sizeof(*m) + 1) {
+				*why = "Multiboot2 information has a module tag too short for its addresses and name";
+				return -1;
+			}
 			size_t name_max = tag->size - sizeof(*m);
-			int named_guest = strncmp(m->string, MB2_GUEST_MODULE_NAME, name_max) == 0;
+			int named_guest = strncmp(m->string, MB2_GUEST_MODULE_NAME, name_max) == 0 &&
+					  name_max > strlen(MB2_GUEST_MODULE_NAME);
 			/* The module named "guest" wins; otherwise the first module. */
-			if (named_guest ? !have_guest_by_name : bi->guest_image == 0) {
+			if (named_guest ? !have_guest_by_name : !have_module) {
 				bi->guest_image = m->mod_start;
 				bi->guest_size = m->mod_end > m->mod_start ? m->mod_end - m->mod_start : 0;
 				have_guest_by_name |= named_guest;
 			}
+			have_module = 1;
 			break;
 		}
 		case MB2_TAG_MMAP: {
 			const struct mb2_tag_mmap *mm = (const void *)tag;
 			const uint8_t *e = (const uint8_t *)(mm + 1);
+			if (tag->size < sizeof(*mm)) {
+				*why = "Multiboot2 information has a memory-map tag too short for its header";
+				return -1;
+			}
 			if (mm->entry_size < sizeof(struct mb2_mmap_entry)) {
 				*why = "Multiboot2 memory map has entries smaller than the specification's";
 				return -1;

@@ -19,7 +19,7 @@
 #include "vmm/vmx.h"
 #include "vmm/vuart.h"
 
-/* Exit qualification of a VM-entry failure during guest-state checks (SDM 27.8, 28.2.1 Table 28-?). */
+/* Exit qualification of a VM-entry failure during guest-state checks (SDM 27.8). */
 static const char *const entry_failure_qualification[] = {
 	[0] = "no further detail",
 	[2] = "loading the PDPTEs failed",

@@ -35,6 +35,11 @@ UNIT_SRCS_test_elf       := vmm/elf.c
 UNIT_SRCS_test_mtrr      := vmm/mm/mtrr.c
 UNIT_SRCS_test_guest_mem := vmm/mm/guest_mem.c vmm/mm/gpt.c
 
+UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)/unit/test_boot_mb2
+UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/lib/format.c
+UNIT_SRCS_test_vmcs_names := vmm/vmcs_names.c
+UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
+
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include
 UNIT_EXTRA_CFLAGS ?=

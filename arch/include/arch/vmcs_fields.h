@@ -264,7 +264,7 @@ enum vmx_exit_reason {
 };
 
 #define VM_EXIT_REASON_BASIC(r)        ((r) & 0xffffu)
-#define VM_EXIT_REASON_ENTRY_FAILURE   (1u << 31) /* SDM 28.2.1, Table 28-?: "VM-entry failure" */
+#define VM_EXIT_REASON_ENTRY_FAILURE   (1u << 31) /* SDM 25.9.1: "VM-entry failure" bit of the exit reason */
 
 /*
  * VM-instruction error numbers: X(name, number, description).  SDM Vol. 3C 31.4, Table 31-1.

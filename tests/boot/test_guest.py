@@ -1,0 +1,71 @@
+"""Boot tests of the guest kernel's own suite under the monitor (issues: guest kernel, shadow paging)."""
+import re
+
+import pytest
+
+from conftest import STATUS
+
+MIN_TESTS = 15
+
+# Exit reasons the guest's privileged operations must have produced, as the monitor counts them.
+EXPECTED_EXITS = ["CPUID", "RDMSR", "WRMSR", "IO_INSTRUCTION", "CR_ACCESS", "GDTR_IDTR_ACCESS",
+                  "HLT", "VMCALL", "WBINVD"]
+
+
+def run_suite(bochs, cmdline, cpu="tigerlake"):
+    b = bochs(cmdline, cpu=cpu)
+    b.expect(r"guest installed its IDT at 0x[0-9a-f]+")
+    b.expect(r"guest installed its SYSCALL entry point at 0x[0-9a-f]+")
+    m = b.expect(r"\[guest\] SUMMARY: (\d+) tests, (\d+) failures")
+    tests, failures = int(m.group(1)), int(m.group(2))
+    b.expect(r"VM-exit statistics \((\d+) exits")
+    status, log = b.finish()
+    passes = re.findall(r"\[guest\] PASS: (.+)", log)
+    fails = re.findall(r"\[guest\] FAIL: (.+)", log)
+    exits = dict(re.findall(r"^\[hv\]\s{3}([A-Z_]+)\s+(\d+)\s+\d+\s+\d+\s*$", log, re.M))
+    return tests, failures, status, passes, fails, exits, log
+
+
+@pytest.mark.parametrize("cpu", ["tigerlake", "corei7_haswell_4770"])
+def test_guest_suite_passes_under_ept(bochs, cpu):
+    tests, failures, status, passes, fails, exits, _ = run_suite(bochs, "log=info", cpu)
+    assert fails == [] and failures == 0, f"guest failures: {fails}"
+    assert tests >= MIN_TESTS and len(passes) == tests
+    assert status == 0
+    for reason in EXPECTED_EXITS:
+        assert int(exits.get(reason, 0)) > 0, f"no {reason} exit counted: {exits}"
+
+
+def test_guest_suite_passes_unchanged_under_shadow_paging(bochs):
+    tests, failures, status, passes, fails, exits, log = run_suite(bochs, "log=info mem=shadow")
+    assert fails == [] and failures == 0, f"guest failures: {fails}"
+    assert tests >= MIN_TESTS and status == 0
+    assert re.search(r"shadow paging: [1-9]\d* fills", log)
+    assert int(exits.get("EXCEPTION_NMI", 0)) > 0, "shadow mode must take #PF exits"
+
+
+def test_suite_notices_a_missing_exit(bochs):
+    tests, failures, status, _, fails, _, _ = run_suite(bochs, "log=info break=no_hlt_exiting")
+    assert failures > 0 and status != 0
+    assert any("hlt" in f.lower() for f in fails), fails
+
+
+def test_suite_notices_exits_during_system_calls(bochs):
+    tests, failures, status, _, fails, _, _ = run_suite(bochs, "log=info break=exit_storm")
+    assert failures > 0 and status != 0
+    assert any("syscall" in f.lower() or "system call" in f.lower() for f in fails), fails
+
+
+def test_guest_touching_memory_it_does_not_have_is_stopped(bochs):
+    b = bochs("log=info guest.test=ept_violation")
+    b.expect(r"EPT violation: guest (read|write) at guest-physical 0x[0-9a-f]+")
+    b.expect(r"guest stopped on an EPT violation")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_EPT_VIOLATION"]
+
+
+def test_spinning_guest_is_stopped_by_the_watchdog(bochs):
+    b = bochs("log=info watchdog=20 guest.test=spin")
+    b.expect(r"guest watchdog: the guest ran 20 million TSC cycles without a single VM exit")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_WATCHDOG"]
