@@ -636,6 +636,18 @@ static void test_short_module_and_mmap_tags_refused(void **state)
 	mbi_finish();
 	assert_fails_with("module tag too short");
 
+	mbi_begin(); /* 16 bytes: addresses but not even the name's NUL (was taken for "guest") */
+	add_mmap(SIMPLE_MAP, sizeof(SIMPLE_MAP) / sizeof(SIMPLE_MAP[0]));
+	off = tag_begin(T_MODULE);
+	uint32_t start = 0x200000, end = 0x201000;
+	append(&start, 4);
+	append(&end, 4);
+	tag_end(off);
+	add_module(0x400000, 0x402000, "guest");
+	add_end_tag();
+	mbi_finish();
+	assert_fails_with("module tag too short");
+
 	mbi_begin();
 	off = tag_begin(T_MMAP); /* 8 bytes: no entry_size / entry_version */
 	tag_end(off);
