@@ -1,0 +1,57 @@
+/* The guest kernel: boot configuration, console, panic. */
+#ifndef GUEST_KERNEL_H
+#define GUEST_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)   (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
+
+/* Multiboot2 loader handoff (Multiboot2 specification 1.0, 3.3 "I386 machine state"). */
+#define MB2_BOOTLOADER_MAGIC 0x36d76289u
+
+#define CMDLINE_MAX   256
+#define MEMMAP_MAX    32
+#define TEST_NAME_MAX 32
+
+struct mem_region {
+	uint64_t base, length;
+};
+
+/* What the kernel learnt from the Multiboot2 information and its command line. */
+struct boot_config {
+	char cmdline[CMDLINE_MAX];
+	bool mem_shadow;            /* mem=shadow (else mem=ept) */
+	bool dt_exits;              /* LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR exit (not: no_dt_exits) */
+	bool bench;                 /* bench=1 */
+	unsigned bench_budget_log2; /* budget=N: cycle budget 2^N per benchmark */
+	char test[TEST_NAME_MAX];   /* test=NAME ("" for the suite) */
+	uint64_t guest_mem;         /* end of the highest available RAM region */
+	struct mem_region ram[MEMMAP_MAX]; /* available regions, as the loader reported them */
+	unsigned nr_ram;
+};
+
+extern struct boot_config boot_config;
+extern bool hv_present; /* the monitor is there (CPUID.40000000h signature) */
+extern bool nx_enabled; /* EFER.NXE set: PTE_NX is honoured */
+
+/* Linker-script symbols (guest/guest.ld). */
+extern char guest_image_start[], guest_image_end[], guest_bss_start[], guest_bss_end[];
+
+/* boot.c */
+void multiboot2_parse(uint32_t magic, uint32_t info);
+
+/* console.c: COM1, polled (the monitor's virtual 16550, or a real one). */
+void console_init(void);
+void console_putc(char c);
+void console_write(const char *s, size_t n);
+int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Power off: HC_EXIT under the monitor, else QEMU's isa-debug-exit port. */
+__attribute__((noreturn)) void kernel_exit(int status);
+__attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * The guest kernel: a tiny OS whose system calls run natively while its
+ * privileged operations trap to the monitor ("limited direct execution").
+ *
+ * guest/start.asm brings the CPU to long mode; kernel_main installs the
+ * rest of the OS (GDT with TSS, IDT, page tables, SYSCALL) and then does
+ * what the command line asks:
+ *   test=ept_violation  touch guest-physical memory just above guest RAM
+ *   test=spin           spin forever without a VM exit (the monitor's watchdog)
+ *   bench=1             the exit-cost benchmarks
+ *   (default)           the test suite
+ */
+#include <arch/cpuid.h>
+#include <arch/paging.h>
+#include <string.h>
+#include "guest/hv.h"
+#include "guest/kernel.h"
+#include "guest/layout.h"
+#include "guest/mm.h"
+#include "guest/priv.h"
+#include "guest/proc.h"
+#include "guest/tests.h"
+
+bool hv_present;
+bool nx_enabled;
+uint32_t boot_cr3_writes; /* MOV to CR3 done by guest/start.asm (they exit in shadow mode) */
+uint32_t boot_lgdt_count; /* LGDT done by guest/start.asm (they exit with descriptor-table exiting) */
+
+#define MIB_SHIFT 20
+/* Where test=ept_violation maps the page above guest RAM: the kernel demand region's last page. */
+#define EPT_PROBE_VA (KERNEL_DEMAND_BASE + (KERNEL_DEMAND_PAGES - 1) * PAGE_SIZE)
+
+static void run_ept_violation(void)
+{
+	const uint64_t gpa = ALIGN_UP(boot_config.guest_mem, PAGE_SIZE);
+	kprintf("test ept_violation: reading guest-physical %#llx, just above guest RAM (%llu MiB), through %#llx\n",
+		(unsigned long long)gpa, (unsigned long long)(boot_config.guest_mem >> MIB_SHIFT), (unsigned long long)EPT_PROBE_VA);
+	if (pt_map(kernel_aspace.cr3, EPT_PROBE_VA, gpa, PTE_P | PTE_W))
+		panic("cannot map the probe page");
+	volatile uint64_t *probe = (volatile uint64_t *)(uintptr_t)EPT_PROBE_VA;
+	uint64_t v = *probe; /* the monitor stops the guest here */
+	kprintf("FAIL: ept_violation (the read returned %#llx: no monitor stopped the guest)\n", (unsigned long long)v);
+	kernel_exit(1);
+}
+
+static void run_spin(void)
+{
+	kprintf("test spin: spinning forever without a VM exit (the monitor's watchdog must stop this)\n");
+	for (;;)
+		__asm__ volatile("pause"); /* PAUSE does not exit (no PAUSE exiting) */
+}
+
+void kernel_main(uint32_t magic, uint32_t info)
+{
+	console_init();
+	multiboot2_parse(magic, info);
+	if (boot_config.mem_shadow)
+		ledger_add(EXIT_REASON_CR_ACCESS, boot_cr3_writes);
+	if (boot_config.dt_exits)
+		ledger_add(EXIT_REASON_GDTR_IDTR_ACCESS, boot_lgdt_count);
+	hv_present = hv_detect();
+	kprintf("guest kernel: cmdline '%s', %llu MiB of RAM, %s, %s\n", boot_config.cmdline,
+		(unsigned long long)(boot_config.guest_mem >> MIB_SHIFT), boot_config.mem_shadow ? "mem=shadow" : "mem=ept",
+		hv_present ? "monitor '" HV_CPUID_SIGNATURE "' present" : "no monitor");
+	cpu_tables_init();
+	frames_init();
+	paging_init();
+	syscall_init();
+	kprintf("guest kernel: long mode, own GDT/TSS/IDT, page tables at %#llx, SYSCALL installed, "
+		"NX %s, %llu free frames, %llu user programs\n",
+		(unsigned long long)kernel_aspace.cr3, nx_enabled ? "on" : "off",
+		(unsigned long long)frames_free_count(), (unsigned long long)user_program_count);
+
+	if (strcmp(boot_config.test, "ept_violation") == 0)
+		run_ept_violation();
+	if (strcmp(boot_config.test, "spin") == 0)
+		run_spin();
+	if (boot_config.test[0])
+		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
+	int status = boot_config.bench ? bench_run() : tests_run();
+	kernel_exit(status);
+}
