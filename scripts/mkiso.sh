@@ -33,15 +33,16 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/boot/grub"
-cp "$monitor" "$tmp/boot/hv.elf"
+root="$tmp/iso" # the ISO's contents; the log stays outside it
+mkdir -p "$root/boot/grub"
+cp "$monitor" "$root/boot/hv.elf"
 module_line=""
 if [ $with_guest = 1 ]; then
-	cp "$guest" "$tmp/boot/guest.elf"
+	cp "$guest" "$root/boot/guest.elf"
 	module_line="module2 /boot/guest.elf guest"
 fi
-sed -e "s|@CMDLINE@|$cmdline|" -e "s|@MODULE@|$module_line|" boot/grub/grub.cfg.in > "$tmp/boot/grub/grub.cfg"
-grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out" "$tmp" >"$tmp/mkrescue.log" 2>&1 || {
+sed -e "s|@CMDLINE@|$cmdline|" -e "s|@MODULE@|$module_line|" boot/grub/grub.cfg.in > "$root/boot/grub/grub.cfg"
+grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out" "$root" >"$tmp/mkrescue.log" 2>&1 || {
 	cat "$tmp/mkrescue.log" >&2
 	echo "mkiso: grub-mkrescue failed (are grub-pc-bin, xorriso and mtools installed? run 'make deps')" >&2
 	exit 1

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <arch/cpuid.h>
+#include <arch/io.h>
 #include "vmm/boot.h"
 #include "vmm/cmdline.h"
 #include "vmm/cpu.h"
@@ -27,10 +28,22 @@ const uint64_t hv_bootinfo_size = sizeof(struct bootinfo);
 static struct hv_config config;
 static struct pmm pmm;
 
+/* 8259A PIC data ports (OCW1 = interrupt mask): the monitor never takes interrupts. */
+#define PIC_MASTER_DATA 0x21
+#define PIC_SLAVE_DATA  0xa1
+#define PIC_MASK_ALL    0xff
+
 static void early_init(void)
 {
 	serial_init();
 	cpu_init_tables();
+	/*
+	 * Mask the legacy PICs the firmware may have left running (a BIOS programs
+	 * the PIT on IRQ 0): their interrupts would only cause external-interrupt
+	 * exits while the guest runs.  Harmless on machines without a legacy PIC.
+	 */
+	outb(PIC_MASTER_DATA, PIC_MASK_ALL);
+	outb(PIC_SLAVE_DATA, PIC_MASK_ALL);
 }
 
 __attribute__((noreturn)) void hv_main_multiboot2(uint32_t magic, uint32_t info)

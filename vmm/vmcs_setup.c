@@ -25,7 +25,8 @@ extern char vmx_exit_entry[]; /* vmm/vmx_entry.asm */
 #define MSR_HIGH_RANGE_BASE   0xc0000000u
 #define MSR_RANGE_SIZE        0x2000u
 #define PREEMPTION_TIMER_MAX  0xffffffffull
-#define EXIT_STORM_TICKS      20000ull /* break=exit_storm: a timer exit every 20000 ticks */
+#define EXIT_STORM_TICKS      20000ull   /* break=exit_storm: a timer exit every 20000 ticks */
+#define HLT_WAKE_TICKS        1000000ull /* break=no_hlt_exiting: wakes a guest halted with interrupts off */
 #define MCYCLES               1000000ull
 #define TSS_LIMIT_32BIT       0x67u
 #define FLAT_LIMIT            0xffffffffu
@@ -123,6 +124,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	if (v->cfg->brk == HV_BREAK_NO_HLT_EXITING) {
 		log_warn("break=no_hlt_exiting: HLT will not exit, to show that the guest suite notices");
 		proc_req &= ~CPU_HLT_EXITING;
+		pin_opt |= PIN_ACTIVATE_PREEMPTION_TIMER; /* nothing else could wake the halted guest */
 	}
 	if (v->cfg->brk == HV_BREAK_EXIT_STORM) {
 		log_warn("break=exit_storm: preemption-timer exits every %llu ticks, to show that the guest suite notices",
@@ -186,7 +188,8 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vpid);
 	}
 	if (pin & PIN_ACTIVATE_PREEMPTION_TIMER) {
-		uint64_t ticks = v->cfg->brk == HV_BREAK_EXIT_STORM ? EXIT_STORM_TICKS
+		uint64_t ticks = v->cfg->brk == HV_BREAK_EXIT_STORM      ? EXIT_STORM_TICKS
+				 : v->cfg->brk == HV_BREAK_NO_HLT_EXITING ? HLT_WAKE_TICKS
 				 : (v->cfg->watchdog * MCYCLES) >> v->caps->preemption_timer_rate;
 		v->preemption_timer_ticks = ticks > PREEMPTION_TIMER_MAX ? PREEMPTION_TIMER_MAX : ticks;
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->preemption_timer_ticks);

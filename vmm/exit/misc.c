@@ -90,6 +90,12 @@ void handle_preemption_timer(struct vcpu *v)
 {
 	if (v->cfg->brk == HV_BREAK_EXIT_STORM)
 		return; /* test only: exits for their own sake; the timer reloads at the next entry */
+	if (v->cfg->brk == HV_BREAK_NO_HLT_EXITING) {
+		/* Test only: HLT did not exit, so wake the guest as an interrupt would (SDM 25.4.2). */
+		if (vmcs_read32(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT)
+			vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+		return;
+	}
 	log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
 		  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
 		  (unsigned long long)v->cfg->watchdog, (unsigned long long)vmcs_readnat(GUEST_RIP));
