@@ -207,8 +207,9 @@ int bench_run(void)
 		r->per_iteration = cycles / n;
 		/* Exits per iteration, less the reading VMCALL. */
 		r->exits = hv_present ? (after.total_exits - before.total_exits - 1) : 0;
-		kprintf("BENCH: %s %llu %llu\n", benches[b].name, (unsigned long long)r->per_iteration,
-			(unsigned long long)n);
+		/* BENCH: name cycles-per-iteration iterations exits-in-the-measured-run (parsed by scripts/bench.py) */
+		kprintf("BENCH: %s %llu %llu %llu\n", benches[b].name, (unsigned long long)r->per_iteration,
+			(unsigned long long)n, (unsigned long long)r->exits);
 	}
 	kprintf("  %-12s %-34s %14s %12s %12s\n", "benchmark", "operation", "cycles/iter", "iterations",
 		hv_present ? "exits/iter" : "");

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("ept", "shadow")
 
-BENCH_RE = re.compile(r"BENCH: (\S+) (\d+) (\d+)")
+BENCH_RE = re.compile(r"BENCH: (\S+) (\d+) (\d+) (\d+)")
 STAT_RE = re.compile(r"^\[hv\]\s{3}([A-Z_]+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
 TOTAL_RE = re.compile(r"VM-exit statistics \((\d+) exits, (\d+) TSC cycles")
 SHADOW_MEM_RE = re.compile(r"memory (\d+) KiB now, (\d+) KiB peak")
@@ -35,8 +35,8 @@ def run(mode, cpu, log):
     if proc.returncode != 0 or not status or status[-1] != "0":
         sys.exit(f"bench: the {mode} run failed (exit {proc.returncode}); serial log: {log}\n{out[-3000:]}")
     result = {"bench": {}, "exits": {}, "total_exits": 0, "cycles": 0, "shadow_kib": None, "shadow": None}
-    for name, cycles, iters in BENCH_RE.findall(out):
-        result["bench"][name] = (int(cycles), int(iters))
+    for name, cycles, iters, exits in BENCH_RE.findall(out):
+        result["bench"][name] = (int(cycles), int(iters), int(exits))
     for line in out.splitlines():
         m = STAT_RE.match(line)
         if m:
@@ -59,12 +59,15 @@ def tables(res, cpu):
     lines = []
     names = list(dict.fromkeys(n for mode in MODES for n in res[mode]["bench"]))
     lines.append(f"### Cycles per operation (Bochs `{cpu}`, guest `rdtsc`, exact instruction counts)\n")
-    lines.append("| operation | EPT | shadow | iterations |")
-    lines.append("|---|---:|---:|---:|")
+    lines.append("| operation | EPT cycles | shadow cycles | EPT exits/iter | shadow exits/iter |")
+    lines.append("|---|---:|---:|---:|---:|")
+
+    def per_iter(r):
+        return f"{r[2] / r[1]:.2f}" if r else "-"
     for n in names:
-        e = res["ept"]["bench"].get(n, ("-", "-"))
-        s = res["shadow"]["bench"].get(n, ("-", "-"))
-        lines.append(f"| {n} | {e[0]} | {s[0]} | {e[1]} |")
+        e = res["ept"]["bench"].get(n)
+        s = res["shadow"]["bench"].get(n)
+        lines.append(f"| {n} | {e[0] if e else '-'} | {s[0] if s else '-'} | {per_iter(e)} | {per_iter(s)} |")
     lines.append("")
     lines.append("### VM exits of the whole benchmark run, by reason\n")
     lines.append("| exit reason | EPT exits | EPT monitor cycles | shadow exits | shadow monitor cycles |")
