@@ -109,7 +109,7 @@ def main():
             "Produced by `make bench` (`scripts/bench.py`) on "
             f"{datetime.date.today().isoformat()}: the guest's bench mode (`guest.bench=1`) booted in Bochs "
             f"2.7, model `{args.cpu}`, with `clock: sync=none`, once with `mem=ept` and once with `mem=shadow`.\n"
-            "Bochs' TSC then advances one tick per guest instruction, so the figures are exact and repeatable "
+            "Bochs' TSC then advances one tick per emulated instruction (guest and monitor alike), so the figures are exact and repeatable "
             "instruction counts of the emulated machine, not wall-clock times of real hardware: they compare "
             "paths (how many instructions a VM exit, a system call or a page fault costs in each mode), "
             "and they do not predict microseconds on a real CPU.\n\n"
