@@ -40,7 +40,7 @@ $(BUILD)/hv.elf: $(HV_OBJS) linker.ld
 	$(LD) $(HV_LDFLAGS) -T linker.ld -o $@ $(HV_OBJS)
 
 include guest/guest.mk
--include boot/efi/efi.mk
+include boot/efi/efi.mk
 include tests/unit/unit.mk
 
 efi-images: $(EFI_IMAGES)

@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# Boot the monitor under QEMU, headless and bounded.
+#
+#   scripts/run-qemu.sh [--kvm] [--usb] [--iso [--no-guest] [--guest FILE]] [--gdb]
+#                       [--timeout SECS] [--log FILE] [--mem SIZE] [-- monitor command line...]
+#
+# Default: UEFI (OVMF) on QEMU TCG, booting a private copy of build/esp.img whose
+# EFI/BOOT/CMDLINE.TXT holds the command line given after "--".
+#   --kvm      QEMU/KVM with the host's CPU (nested VT-x) instead of TCG
+#   --usb      boot build/usb.img (GPT disk) as a USB mass-storage stick on an xHCI controller
+#   --iso      boot the GRUB BIOS ISO (Multiboot2, built by scripts/mkiso.sh) through SeaBIOS;
+#              --no-guest / --guest FILE are passed to mkiso.sh
+#   --gdb      QEMU waits for gdb on tcp::1234 (no timeout unless --timeout is given)
+#   --timeout  seconds before QEMU is killed (default 120; 0: none)
+#   --log      serial log file (default build/qemu-serial.log)
+#   --mem      guest RAM, QEMU -m syntax (default 512M)
+# Environment: BUILD (default build, relative to the repository root) is where esp.img and usb.img are found.
+#
+# Serial output goes to stdout and to the log file as it arrives.
+# Exit status: the monitor's verdict N from its last line "HV-EXIT status=N (...)";
+# 124 on timeout; 125 when QEMU ended without that line (crash, reset, triple
+# fault, or a failed UEFI loader); 2 for a bad invocation or a missing prerequisite.
+set -euo pipefail
+caller_dir=$PWD
+cd "$(dirname "$0")/.."
+# A path the caller gave, made absolute against the caller's directory (we run from the repository root).
+from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$caller_dir/$1" ;; esac; }
+
+BUILD=${BUILD:-build}
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+KVM_NESTED_PARAM=/sys/module/kvm_intel/parameters/nested
+DEBUG_EXIT_IOBASE=0xf4
+DEBUG_EXIT_IOSIZE=0x04
+GDB_PORT=1234
+POLL_PER_SECOND=10
+EXIT_USAGE=2
+EXIT_TIMEOUT=124
+EXIT_NO_VERDICT=125
+# GPT (UEFI spec, chapter 5): header in LBA 1; PartitionEntryLBA at byte 72 of it;
+# StartingLBA at byte 32 of a partition entry.
+SECTOR_SIZE=512
+GPT_HEADER_LBA=1
+GPT_SIGNATURE="EFI PART"
+GPT_HDR_ENTRY_LBA_OFFSET=72
+GPT_ENTRY_START_LBA_OFFSET=32
+# Printed by boot/efi when it gives up before reaching the monitor.
+LOADER_FAILED_LINE='[efi] hv-efi-loader failed'
+LOADER_DONE_LINE='[efi] ExitBootServices done'
+
+say() { echo "run-qemu: $*" >&2; }
+usage() {
+	cat >&2 <<USAGE
+usage: $0 [--kvm] [--usb] [--iso [--no-guest] [--guest FILE]] [--gdb]
+          [--timeout SECS] [--log FILE] [--mem SIZE] [-- monitor command line...]
+  --kvm        QEMU/KVM with nested VT-x (default: TCG, where the monitor finds no VT-x)
+  --usb        UEFI boot from $BUILD/usb.img as a USB stick (default: $BUILD/esp.img as a disk)
+  --iso        BIOS boot of the GRUB Multiboot2 ISO (scripts/mkiso.sh) instead of UEFI
+  --no-guest, --guest FILE   (with --iso) passed to scripts/mkiso.sh
+  --gdb        wait for gdb on :$GDB_PORT (then no timeout unless --timeout is given)
+  --timeout S  kill QEMU after S seconds (default 120, 0: never), exit 124
+  --log FILE   serial log (default $BUILD/qemu-serial.log)
+  --mem SIZE   guest RAM (default 512M)
+USAGE
+	exit $EXIT_USAGE
+}
+
+mode=esp
+use_kvm=0
+use_gdb=0
+timeout_s=120
+timeout_given=0
+log=$BUILD/qemu-serial.log
+mem=512M
+iso_args=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kvm) use_kvm=1 ;;
+	--usb) [ $mode = esp ] || { say "--usb and --iso exclude each other"; usage; }; mode=usb ;;
+	--iso) [ $mode = esp ] || { say "--usb and --iso exclude each other"; usage; }; mode=iso ;;
+	--gdb) use_gdb=1 ;;
+	--no-guest) iso_args+=(--no-guest) ;;
+	--guest) [ $# -ge 2 ] || { say "--guest needs a file"; usage; }; iso_args+=(--guest "$(from_caller "$2")"); shift ;;
+	--timeout) [ $# -ge 2 ] || { say "--timeout needs a number of seconds"; usage; }; timeout_s=$2; timeout_given=1; shift ;;
+	--log) [ $# -ge 2 ] || { say "--log needs a file"; usage; }; log=$(from_caller "$2"); shift ;;
+	--mem) [ $# -ge 2 ] || { say "--mem needs a size (e.g. 512M)"; usage; }; mem=$2; shift ;;
+	--) shift; break ;;
+	-h|--help) usage ;;
+	*) say "unknown option '$1' (the monitor's own options go after '--')"; usage ;;
+	esac
+	shift
+done
+cmdline="$*"
+
+case "$timeout_s" in
+''|*[!0-9]*) say "--timeout wants whole seconds, got '$timeout_s'"; usage ;;
+esac
+if [ ${#iso_args[@]} -gt 0 ] && [ $mode != iso ]; then
+	say "--no-guest and --guest need --iso: the UEFI images embed $BUILD/guest.elf (rebuild with 'make' to change it)"
+	exit $EXIT_USAGE
+fi
+if [ $use_gdb = 1 ] && [ $timeout_given = 0 ]; then
+	timeout_s=0
+fi
+
+# ---- prerequisites ----
+check_kvm() {
+	local missing=()
+	if [ ! -e /dev/kvm ]; then
+		missing+=("/dev/kvm does not exist: load KVM with 'sudo modprobe kvm_intel nested=1' (and enable VT-x in the firmware setup)")
+	elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		missing+=("no read/write access to /dev/kvm: 'sudo usermod -aG kvm $USER', then log in again")
+	fi
+	if ! grep -qw vmx /proc/cpuinfo; then
+		missing+=("the CPU shows no 'vmx' flag in /proc/cpuinfo: enable Intel VT-x in the firmware setup (nested VT-x needs an Intel host)")
+	fi
+	local nested=""
+	[ -r "$KVM_NESTED_PARAM" ] && nested=$(cat "$KVM_NESTED_PARAM")
+	case "$nested" in
+	Y|y|1) ;;
+	"") missing+=("kvm_intel is not loaded ($KVM_NESTED_PARAM is missing): 'sudo modprobe kvm_intel nested=1'") ;;
+	*) missing+=("nested VT-x is off ($KVM_NESTED_PARAM is '$nested'): 'sudo modprobe -r kvm_intel && sudo modprobe kvm_intel nested=1' (to keep it: echo 'options kvm_intel nested=1' | sudo tee /etc/modprobe.d/kvm-nested.conf)") ;;
+	esac
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "--kvm cannot run on this host:"
+		for m in "${missing[@]}"; do echo "  - $m" >&2; done
+		say "(without --kvm the monitor runs under TCG, which has no VT-x; scripts/run-bochs.sh emulates VT-x)"
+		exit $EXIT_USAGE
+	fi
+}
+if [ $use_kvm = 1 ]; then
+	check_kvm
+fi
+command -v qemu-system-x86_64 >/dev/null || { say "qemu-system-x86_64 is not installed (Debian: qemu-system-x86): run 'make deps'"; exit $EXIT_USAGE; }
+if [ $mode != iso ]; then
+	for f in "$OVMF_CODE" "$OVMF_VARS"; do
+		[ -r "$f" ] || { say "$f is missing: install the OVMF firmware (Debian: ovmf), e.g. 'make deps'"; exit $EXIT_USAGE; }
+	done
+	command -v mcopy >/dev/null || { say "mcopy is not installed (Debian: mtools): run 'make deps'"; exit $EXIT_USAGE; }
+	image=$BUILD/$mode.img
+	[ -f "$image" ] || { say "$image does not exist: run 'make' (or 'make $image') first"; exit $EXIT_USAGE; }
+	for input in "$BUILD/hv.elf" "$BUILD/guest.elf"; do
+		if [ -f "$input" ] && [ "$input" -nt "$image" ]; then
+			say "warning: $image is older than $input, so it embeds an old copy: run 'make $image'"
+		fi
+	done
+fi
+
+
+# ---- a private copy of everything QEMU writes ----
+tmp=$(mktemp -d)
+qemu_pid=""
+tee_pid=""
+cleanup() {
+	[ -n "$qemu_pid" ] && kill -9 "$qemu_pid" 2>/dev/null || true
+	[ -n "$tee_pid" ] && kill "$tee_pid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# Byte offset of partition 1 of a GPT disk image.
+gpt_partition1_offset() {
+	local img=$1 sig entry_lba start_lba
+	sig=$(dd if="$img" bs=1 skip=$((GPT_HEADER_LBA * SECTOR_SIZE)) count=${#GPT_SIGNATURE} status=none)
+	[ "$sig" = "$GPT_SIGNATURE" ] || { say "$img has no GPT header: rebuild it with 'make $img'"; exit $EXIT_USAGE; }
+	entry_lba=$(od -An -t u8 -j $((GPT_HEADER_LBA * SECTOR_SIZE + GPT_HDR_ENTRY_LBA_OFFSET)) -N 8 "$img" | tr -d ' ')
+	start_lba=$(od -An -t u8 -j $((entry_lba * SECTOR_SIZE + GPT_ENTRY_START_LBA_OFFSET)) -N 8 "$img" | tr -d ' ')
+	echo $((start_lba * SECTOR_SIZE))
+}
+
+qemu=(qemu-system-x86_64 -machine q35 -display none -no-reboot -nodefaults -serial stdio -m "$mem"
+	-device "isa-debug-exit,iobase=$DEBUG_EXIT_IOBASE,iosize=$DEBUG_EXIT_IOSIZE"
+	-d cpu_reset,guest_errors -D "$tmp/qemu-debug.log")
+if [ $use_kvm = 1 ]; then
+	qemu+=(-accel kvm -cpu host)
+else
+	qemu+=(-accel tcg -cpu max)
+fi
+
+printf '%s\n' "$cmdline" > "$tmp/CMDLINE.TXT"
+case $mode in
+esp|usb)
+	cp "$OVMF_VARS" "$tmp/OVMF_VARS.fd" # fresh variables every run: a reused store can hang boot
+	qemu+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+		-drive "if=pflash,format=raw,unit=1,file=$tmp/OVMF_VARS.fd")
+	disk=$tmp/$mode.img
+	cp --sparse=always "$image" "$disk"
+	if [ $mode = esp ]; then
+		fat="$disk"
+		qemu+=(-drive "if=none,id=esp,format=raw,file=$disk" -device virtio-blk-pci,drive=esp,bootindex=0)
+	else
+		fat="$disk@@$(gpt_partition1_offset "$disk")"
+		qemu+=(-device qemu-xhci,id=xhci -drive "if=none,id=stick,format=raw,file=$disk"
+			-device usb-storage,bus=xhci.0,drive=stick,bootindex=0)
+	fi
+	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$fat" "$tmp/CMDLINE.TXT" ::/EFI/BOOT/CMDLINE.TXT ||
+		{ say "could not write the command line into EFI/BOOT/CMDLINE.TXT of a copy of $image: rebuild it with 'make $image'"; exit $EXIT_USAGE; }
+	;;
+iso)
+	scripts/mkiso.sh "$tmp/hv.iso" ${iso_args[@]+"${iso_args[@]}"} -- "$@" || exit $EXIT_USAGE
+	qemu+=(-cdrom "$tmp/hv.iso" -boot d)
+	;;
+esac
+
+if [ $use_gdb = 1 ]; then
+	qemu+=(-S -s)
+	say "QEMU is stopped, waiting for gdb on tcp::$GDB_PORT. In another terminal:"
+	say "  gdb $BUILD/hv.elf -ex 'target remote :$GDB_PORT'"
+	if [ $mode != iso ]; then
+		say "  (loader symbols: add-symbol-file $BUILD/efi/BOOTX64.so -o IMAGEBASE, IMAGEBASE from the loader's '[efi] loader image base' line)"
+	fi
+fi
+
+# ---- run: serial -> fifo -> tee (stdout + log), bounded ----
+mkdir -p "$(dirname "$log")"
+: > "$log"
+mkfifo "$tmp/serial"
+tee "$log" < "$tmp/serial" &
+tee_pid=$!
+"${qemu[@]}" < /dev/null > "$tmp/serial" &
+qemu_pid=$!
+
+set +e
+timed_out=0
+loader_failed=0
+loader_done=0
+polls=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	if [ "$timeout_s" -gt 0 ] && [ $polls -ge $((timeout_s * POLL_PER_SECOND)) ]; then
+		timed_out=1
+		break
+	fi
+	# A failed loader returns to the firmware, which would sit in its boot menu until the timeout.
+	if [ $mode != iso ] && [ $loader_done = 0 ] && [ $((polls % POLL_PER_SECOND)) = 0 ]; then
+		if grep -aqF "$LOADER_DONE_LINE" "$log"; then
+			loader_done=1
+		elif grep -aqF "$LOADER_FAILED_LINE" "$log"; then
+			loader_failed=1
+			break
+		fi
+	fi
+	sleep 0.1
+	polls=$((polls + 1))
+done
+if [ $timed_out = 1 ] || [ $loader_failed = 1 ]; then
+	kill -9 "$qemu_pid" 2>/dev/null
+fi
+wait "$qemu_pid" 2>/dev/null
+qemu_rc=$?
+qemu_pid=""
+wait "$tee_pid"
+tee_pid=""
+set -e
+
+verdict=$(tr -d '\r' < "$log" | { grep -a -E '^HV-EXIT status=[0-9]+' || true; } | tail -n 1 |
+	sed -E 's/^HV-EXIT status=([0-9]+).*/\1/')
+if [ $timed_out = 1 ] && [ -z "$verdict" ]; then
+	say "TIMEOUT after $timeout_s s (serial log: $log)"
+	exit $EXIT_TIMEOUT
+fi
+if [ $loader_failed = 1 ]; then
+	say "the UEFI loader failed before starting the monitor (its '[efi] ERROR' lines above say why)"
+	exit $EXIT_NO_VERDICT
+fi
+if [ -z "$verdict" ]; then
+	if [ ! -s "$log" ] && [ $qemu_rc != 0 ]; then
+		say "QEMU failed to start (exit $qemu_rc): see its message above"
+		exit $EXIT_NO_VERDICT
+	fi
+	say "QEMU ended (exit $qemu_rc) without the monitor's HV-EXIT line: the machine crashed, reset or triple-faulted"
+	cp "$tmp/qemu-debug.log" "${log%.log}.qemu-debug.log" 2>/dev/null || true
+	if grep -aq 'Triple fault' "$tmp/qemu-debug.log" 2>/dev/null; then
+		say "QEMU logged a triple fault; CPU state and guest errors: ${log%.log}.qemu-debug.log"
+	else
+		say "QEMU's reset and guest-error log: ${log%.log}.qemu-debug.log"
+	fi
+	exit $EXIT_NO_VERDICT
+fi
+if [ $timed_out = 1 ]; then
+	say "warning: the monitor printed HV-EXIT status=$verdict but QEMU did not exit within $timeout_s s (is isa-debug-exit at $DEBUG_EXIT_IOBASE?)"
+else
+	expected_rc=$(( ((verdict << 1) | 1) & 0xff ))
+	if [ "$qemu_rc" != "$expected_rc" ]; then
+		say "warning: QEMU exited $qemu_rc, but the monitor's verdict $verdict should make it exit $expected_rc through isa-debug-exit"
+	fi
+fi
+exit "$verdict"

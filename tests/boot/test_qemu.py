@@ -1,0 +1,142 @@
+"""Boot tests under QEMU TCG (no VT-x there): the UEFI loader, the USB image and the
+GRUB/Multiboot2 ISO all reach the monitor, which reports the missing VT-x and exits
+with its status through isa-debug-exit; scripts/run-qemu.sh turns that into its exit code.
+
+Run: /usr/bin/python3 -m pytest -v tests/boot/test_qemu.py  (after 'make')
+"""
+import re
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_QEMU = ROOT / "scripts" / "run-qemu.sh"
+STATUS_H = ROOT / "vmm" / "include" / "vmm" / "status.h"
+BUILD = ROOT / "build"
+
+QEMU_TIMEOUT_S = 120           # run-qemu.sh kills QEMU after this
+EXPECT_SLACK_S = 30            # pexpect waits this much longer, for the script's own cleanup
+
+EFI_BANNER = r"\[efi\] hv-efi-loader: loading monitor \(\d+ bytes\) and guest \(\d+ bytes\)"
+EFI_EXITED = r"\[efi\] ExitBootServices done after \d+ attempt\(s\); jumping to monitor at 0x[0-9a-f]+"
+HV_LINE = r"\[hv\] "
+NO_VTX = r"\[hv\][^\r\n]*no VT-x"
+
+
+def hv_status(name):
+    """The value of an HV_* status, read from the monitor's status table (vmm/include/vmm/status.h)."""
+    m = re.search(r"X\(\s*" + re.escape(name) + r"\s*,\s*(\d+)\s*,", STATUS_H.read_text())
+    assert m, f"{name} is not in {STATUS_H}"
+    return int(m.group(1))
+
+
+def hv_exit_line(status):
+    return rf"HV-EXIT status={status} \("
+
+
+class QemuRun:
+    """scripts/run-qemu.sh under pexpect: expect() serial lines in order, then finish() for the exit status."""
+
+    def __init__(self, options, cmdline, log_path):
+        self.argv = [str(RUN_QEMU), "--timeout", str(QEMU_TIMEOUT_S), "--log", str(log_path),
+                     *options, "--", *cmdline.split()]
+        self.log_path = log_path
+        self.child = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(ROOT), encoding="utf-8",
+                                   codec_errors="replace", timeout=QEMU_TIMEOUT_S + EXPECT_SLACK_S)
+        self.child.logfile_read = sys.stdout
+
+    def command(self):
+        return " ".join(shlex.quote(a) for a in self.argv)
+
+    def expect(self, pattern):
+        """Wait for a regular expression; fail with the output so far if it never comes."""
+        try:
+            self.child.expect(pattern)
+        except (pexpect.TIMEOUT, pexpect.EOF) as e:
+            pytest.fail(f"expected /{pattern}/ from {self.command()}, got {type(e).__name__}; "
+                        f"output before:\n{self.child.before}")
+        return self.child.match
+
+    def finish(self):
+        """Wait for the script to end; return its exit status."""
+        try:
+            self.child.expect(pexpect.EOF)
+        except pexpect.TIMEOUT:
+            self.child.close(force=True)
+            pytest.fail(f"{self.command()} did not end within {QEMU_TIMEOUT_S + EXPECT_SLACK_S} s")
+        self.child.close()
+        return self.child.exitstatus
+
+    def log_tail(self, lines=30):
+        text = Path(self.log_path).read_text(errors="replace") if Path(self.log_path).exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture
+def run_qemu(tmp_path):
+    """run_qemu(*options, cmdline="...") starts scripts/run-qemu.sh with a private serial log."""
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.fail("qemu-system-x86_64 is not installed: run 'make deps'")
+
+    def start(*options, cmdline=""):
+        needed = [] if "--iso" in options else [BUILD / ("usb.img" if "--usb" in options else "esp.img")]
+        needed += [BUILD / "hv.elf", BUILD / "guest.elf"]
+        missing = [str(p.relative_to(ROOT)) for p in needed if not p.exists()]
+        if missing:
+            pytest.fail(f"{', '.join(missing)} missing: run 'make' first")
+        return QemuRun(options, cmdline, tmp_path / "serial.log")
+    return start
+
+
+def assert_status(run, status, expected):
+    assert status == expected, (f"{run.command()} exited {status}, expected {expected}; "
+                                f"last serial lines:\n{run.log_tail()}")
+
+
+def boot_uefi_to_no_vtx(run_qemu, *options):
+    run = run_qemu(*options, cmdline="log=debug")
+    run.expect(EFI_BANNER)
+    run.expect(r'\[efi\] command line: "log=debug"')
+    run.expect(EFI_EXITED)
+    run.expect(HV_LINE)
+    run.expect(r'\[hv\] command line: "log=debug"')
+    run.expect(NO_VTX)
+    no_vmx = hv_status("HV_ERR_NO_VMX")
+    run.expect(hv_exit_line(no_vmx))
+    assert_status(run, run.finish(), no_vmx)
+
+
+def test_uefi_ovmf_reaches_monitor_without_vtx(run_qemu):
+    """OVMF boots BOOTX64.EFI from esp.img; the loader hands over to the monitor, which finds no VT-x."""
+    boot_uefi_to_no_vtx(run_qemu)
+
+
+def test_uefi_usb_stick_reaches_monitor_without_vtx(run_qemu):
+    """The same from usb.img (GPT + EFI System Partition) as a USB mass-storage device on xHCI."""
+    boot_uefi_to_no_vtx(run_qemu, "--usb")
+
+
+def test_multiboot2_iso_reaches_monitor_without_vtx(run_qemu):
+    """SeaBIOS boots the GRUB ISO; GRUB loads the monitor through Multiboot2."""
+    run = run_qemu("--iso", cmdline="log=debug")
+    run.expect(HV_LINE)
+    run.expect(r'\[hv\] command line: "log=debug"')
+    run.expect(NO_VTX)
+    no_vmx = hv_status("HV_ERR_NO_VMX")
+    run.expect(hv_exit_line(no_vmx))
+    assert_status(run, run.finish(), no_vmx)
+
+
+def test_uefi_unknown_option_is_named_and_refused(run_qemu):
+    """An unknown key on the command line: the monitor names it and exits with HV_ERR_CMDLINE."""
+    run = run_qemu(cmdline="frobnicate=1")
+    run.expect(r'\[efi\] command line: "frobnicate=1"')
+    run.expect(EFI_EXITED)
+    run.expect(r"\[hv\][^\r\n]*frobnicate")
+    bad_cmdline = hv_status("HV_ERR_CMDLINE")
+    run.expect(hv_exit_line(bad_cmdline))
+    assert_status(run, run.finish(), bad_cmdline)
