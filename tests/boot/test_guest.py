@@ -64,6 +64,15 @@ def test_guest_touching_memory_it_does_not_have_is_stopped(bochs):
     assert status == STATUS["HV_ERR_EPT_VIOLATION"]
 
 
+def test_shadow_paging_keeps_memory_outside_guest_ram_unreachable(bochs):
+    """The same access under shadow paging: the guest's mapping of it is never shadowed."""
+    b = bochs("log=info mem=shadow guest.test=ept_violation")
+    b.expect(r"shadow: guest-virtual 0x[0-9a-f]+ maps guest-physical (0x[0-9a-f]+), outside its RAM")
+    b.expect(r"guest touched memory it does not have")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_EPT_VIOLATION"]
+
+
 def test_spinning_guest_is_stopped_by_the_watchdog(bochs):
     b = bochs("log=info watchdog=20 guest.test=spin")
     b.expect(r"guest watchdog: the guest ran 20 million TSC cycles without a single VM exit")
