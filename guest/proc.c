@@ -15,33 +15,10 @@
 #include "guest/priv.h"
 #include "guest/proc.h"
 
-/* ELF64 (System V ABI, "ELF-64 Object File Format" 1.5). */
-#define EI_NIDENT     16
-#define ELFMAG        "\177ELF"
-#define SELFMAG       4
-#define EI_CLASS      4
-#define EI_DATA       5
-#define ELFCLASS64    2
-#define ELFDATA2LSB   1
-#define ET_EXEC       2
-#define EM_X86_64     62
-#define PT_LOAD       1
-#define PF_X          1
-#define PF_W          2
+/* ELF64 definitions shared with the monitor's loader (header only). */
+#include "vmm/elf.h"
 
-struct elf64_ehdr {
-	uint8_t e_ident[EI_NIDENT];
-	uint16_t e_type, e_machine;
-	uint32_t e_version;
-	uint64_t e_entry, e_phoff, e_shoff;
-	uint32_t e_flags;
-	uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t p_type, p_flags;
-	uint64_t p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align;
-};
+static const char elf_magic[ELF_MAG_LEN] = { ELF_MAG0, ELF_MAG1, ELF_MAG2, ELF_MAG3 };
 
 #define RFLAGS_RESERVED1 (1ull << 1) /* always 1 (SDM Vol. 1 3.4.3); IF stays 0: no interrupts exist */
 #define USER_STACK_PREMAP_PAGES 2    /* mapped at load; the rest of the stack is demand-paged */
@@ -85,8 +62,8 @@ static int copy_into(const struct aspace *as, uint64_t va, const uint8_t *src, u
 static const char *load_elf(struct aspace *as, const struct user_program *prog, uint64_t *entry)
 {
 	const struct elf64_ehdr *eh = (const void *)prog->image;
-	if (prog->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_type != ET_EXEC || eh->e_machine != EM_X86_64)
+	if (prog->size < sizeof(*eh) || memcmp(eh->e_ident, elf_magic, ELF_MAG_LEN) || eh->e_ident[ELF_EI_CLASS] != ELF_CLASS64 ||
+	    eh->e_ident[ELF_EI_DATA] != ELF_DATA2LSB || eh->e_type != ELF_ET_EXEC || eh->e_machine != ELF_EM_X86_64)
 		return "not an x86-64 ELF executable";
 	if (eh->e_phentsize != sizeof(struct elf64_phdr) || eh->e_phoff > prog->size ||
 	    eh->e_phnum > (prog->size - eh->e_phoff) / sizeof(struct elf64_phdr))
@@ -94,7 +71,7 @@ static const char *load_elf(struct aspace *as, const struct user_program *prog, 
 	bool entry_ok = false;
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		const struct elf64_phdr *ph = (const void *)(prog->image + eh->e_phoff + i * sizeof(*ph));
-		if (ph->p_type != PT_LOAD || !ph->p_memsz)
+		if (ph->p_type != ELF_PT_LOAD || !ph->p_memsz)
 			continue;
 		if (ph->p_filesz > ph->p_memsz || ph->p_offset > prog->size || ph->p_filesz > prog->size - ph->p_offset)
 			return "segment outside the file";
@@ -102,7 +79,7 @@ static const char *load_elf(struct aspace *as, const struct user_program *prog, 
 			return "segment outside the program area";
 		const uint64_t start = ALIGN_DOWN(ph->p_vaddr, PAGE_SIZE);
 		const uint64_t end = ALIGN_UP(ph->p_vaddr + ph->p_memsz, PAGE_SIZE);
-		const uint32_t flags = VMA_USER | (ph->p_flags & PF_W ? VMA_WRITE : 0) | (ph->p_flags & PF_X ? VMA_EXEC : 0);
+		const uint32_t flags = VMA_USER | (ph->p_flags & ELF_PF_W ? VMA_WRITE : 0) | (ph->p_flags & ELF_PF_X ? VMA_EXEC : 0);
 		if (aspace_add_region(as, start, end, flags, true))
 			return "segments overlap, or out of frames";
 		if (copy_into(as, ph->p_vaddr, prog->image + ph->p_offset, ph->p_filesz))

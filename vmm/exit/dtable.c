@@ -68,11 +68,13 @@ static uint64_t operand_address(struct vcpu *v, uint32_t info)
 	return long_mode_64bit(v) ? addr : addr & 0xffffffffu;
 }
 
-static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+/* Access the operand; on failure inject what the CPU would have raised (#PF, or #GP) and return false. */
+static bool guest_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write)
 {
 	uint64_t pf_addr;
 	uint32_t pf_error;
-	int r = vmm_guest_virt_read(v, gva, buf, len, &pf_addr, &pf_error);
+	int r = write ? vmm_guest_virt_write(v, gva, buf, len, &pf_addr, &pf_error)
+		      : vmm_guest_virt_read(v, gva, buf, len, &pf_addr, &pf_error);
 	if (r == GUEST_ACCESS_PAGE_FAULT)
 		vcpu_inject_pf(v, pf_addr, pf_error);
 	else if (r != GUEST_ACCESS_OK)
@@ -80,16 +82,14 @@ static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
 	return r == GUEST_ACCESS_OK;
 }
 
+static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+{
+	return guest_access(v, gva, buf, len, false);
+}
+
 static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
 {
-	uint64_t pf_addr;
-	uint32_t pf_error;
-	int r = vmm_guest_virt_write(v, gva, buf, len, &pf_addr, &pf_error);
-	if (r == GUEST_ACCESS_PAGE_FAULT)
-		vcpu_inject_pf(v, pf_addr, pf_error);
-	else if (r != GUEST_ACCESS_OK)
-		vcpu_inject_gp0(v);
-	return r == GUEST_ACCESS_OK;
+	return guest_access(v, gva, (void *)buf, len, true);
 }
 
 /* LGDT/LIDT/SGDT/SIDT: a 2-byte limit then a 4- or 8-byte base (SDM Vol. 2A LGDT/LIDT). */
