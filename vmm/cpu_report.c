@@ -9,6 +9,8 @@
 #define VENDOR_INTEL "GenuineIntel"
 #define VENDOR_AMD   "AuthenticAMD"
 #define BRAND_LEAVES 3
+#define MAXPHYADDR_MASK 0xffu
+#define MAXPHYADDR_DEFAULT 36u /* without CPUID.80000008h (SDM Vol. 3A 4.1.4) */
 
 static void vendor_string(char out[13])
 {
@@ -82,6 +84,9 @@ int cpu_check_vmx(struct vmx_caps *caps)
 
 	vmx_caps_read(&raw);
 	vmx_caps_decode(&raw, caps);
+	caps->maxphyaddr = cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES
+				   ? cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & MAXPHYADDR_MASK
+				   : MAXPHYADDR_DEFAULT;
 	vmx_caps_report(caps, report_line, 0);
 	return HV_OK;
 }

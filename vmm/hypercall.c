@@ -5,6 +5,7 @@
  * HC_ERR_BAD_POINTER and is logged.  Only guest ring 0 may make hypercalls.
  */
 #include <string.h>
+#include <arch/msr.h>
 #include <arch/segment.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
@@ -64,6 +65,13 @@ void handle_vmcall(struct vcpu *v)
 		/* User code may not talk to the monitor: VMCALL is undefined for it. */
 		vcpu_inject_ud(v);
 		return;
+	}
+	/* Outside 64-bit mode the registers are 32 bits wide: ignore stale upper halves. */
+	if (!((v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L))) {
+		v->regs.rax = (uint32_t)v->regs.rax;
+		v->regs.rbx = (uint32_t)v->regs.rbx;
+		v->regs.rcx = (uint32_t)v->regs.rcx;
+		v->regs.rdx = (uint32_t)v->regs.rdx;
 	}
 	switch (v->regs.rax) {
 	case HC_EXIT: result = hc_exit(v); break;

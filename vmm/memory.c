@@ -7,6 +7,7 @@
 #include <arch/msr.h>
 #include <arch/paging.h>
 #include <arch/vmx.h>
+#include <arch/vmx_state.h>
 #include "vmm/gpt.h"
 #include "vmm/hypercall.h"
 #include "vmm/log.h"
@@ -21,6 +22,7 @@
 #define PAGES_PER_1G (PAGE_SIZE_1G / PAGE_SIZE)
 #define SCATTER_SEED 0x9e3779b97f4a7c15ull /* fixed: runs stay reproducible */
 #define MAXPHYADDR_MASK 0xffu
+#define USER_CPL 3u
 #define HV_MAX_BYTES GUEST_VIRT_MAX_LEN /* largest buffer a hypercall or emulated instruction may name */
 
 static void *hpa_to_ptr(void *ctx, uint64_t hpa)
@@ -45,11 +47,15 @@ static uint64_t rdmsr_cb(void *ctx, uint32_t index)
 	return rdmsr(index);
 }
 
+/* Read once: CPUID exits to L0 when the monitor itself runs nested. */
 static unsigned host_maxphyaddr(void)
 {
-	if (cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES)
-		return cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & MAXPHYADDR_MASK;
-	return MTRR_DEFAULT_PHYS_BITS;
+	static unsigned bits;
+	if (!bits)
+		bits = cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES
+			       ? cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & MAXPHYADDR_MASK
+			       : MTRR_DEFAULT_PHYS_BITS;
+	return bits;
 }
 
 /* xorshift64: a small deterministic generator for ept_scatter. */
@@ -220,10 +226,16 @@ static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 	struct gpt_cpu cpu;
 	struct guest_virt_fault fault = { 0, GPT_OK, 0 };
 	int r;
+	unsigned access = write ? GPT_ACCESS_WRITE : GPT_ACCESS_READ;
 	guest_cpu_state(v, &cpu);
-	/* Emulated instructions and hypercalls run at CPL 0: supervisor accesses. */
-	r = guest_virt_access(&v->mem->gm, &cpu, gva, buf, len, HV_MAX_BYTES,
-			      write ? GPT_ACCESS_WRITE : GPT_ACCESS_READ, &fault);
+	/*
+	 * Accesses on behalf of the guest carry its privilege: SGDT/SIDT/SLDT/STR also
+	 * exit from ring 3, and must then obey the U/S bits like the CPU would
+	 * (CPL = SS.DPL, SDM Vol. 3A 5.5).  Hypercalls are refused outside ring 0.
+	 */
+	if (((vmcs_read32(GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 0x3u) == USER_CPL)
+		access |= GPT_ACCESS_USER;
+	r = guest_virt_access(&v->mem->gm, &cpu, gva, buf, len, HV_MAX_BYTES, access, &fault);
 	if (r == GM_OK)
 		return GUEST_ACCESS_OK;
 	if (fault.gpt_result == GPT_PAGE_FAULT) {

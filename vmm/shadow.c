@@ -29,6 +29,18 @@
 #define PF_ERR_WRITE (1u << 1)
 #define PF_ERR_USER  (1u << 2)
 #define PF_ERR_FETCH (1u << 4)
+/*
+ * Shadow leaves record the size of the guest page they came from in bits 11:9,
+ * which the CPU ignores in a 4 KiB PTE (SDM Vol. 3A Table 4-20): INVLPG must drop
+ * every shadow leaf of a large guest page (SDM Vol. 3A 4.10.4.1).
+ */
+#define LEAF_SIZE_SHIFT 9
+#define LEAF_SIZE_MASK  (7ull << LEAF_SIZE_SHIFT)
+enum leaf_size { LEAF_4K, LEAF_2M, LEAF_4M, LEAF_1G };
+static const uint64_t leaf_size_bytes[] = { PAGE_SIZE, PAGE_SIZE_2M, 2 * PAGE_SIZE_2M, PAGE_SIZE_1G };
+/* Only the vector, type, error-code and valid bits may be re-injected (SDM 25.8.3: bits 30:12 are 0). */
+#define INTR_INFO_REINJECT_MASK (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | (0x7u << INTR_INFO_TYPE_SHIFT) | \
+				 INTR_INFO_VECTOR_MASK)
 
 static uint64_t *table(uint64_t hpa) { return phys_to_virt(hpa & PTE_ADDR_MASK); }
 
@@ -42,8 +54,12 @@ static uint64_t alloc_page(struct shadow_state *s)
 			return 0;
 		/* PAE roots are loaded through a 32-bit CR3: keep every table below 4 GiB. */
 		hpa = pmm_alloc(s->pmm, 1, PAGE_SIZE);
-		if (hpa == PMM_NO_MEMORY || hpa >= FOUR_GIB)
+		if (hpa == PMM_NO_MEMORY)
 			return 0;
+		if (hpa >= FOUR_GIB) {
+			pmm_free(s->pmm, hpa, 1);
+			return 0;
+		}
 	}
 	memset(table(hpa), 0, PAGE_SIZE);
 	if (++s->stats.pages_used > s->stats.pages_peak)
@@ -148,6 +164,12 @@ void shadow_flush_all(struct vcpu *v)
 	shadow_switch(v);
 }
 
+static enum leaf_size leaf_size_of(uint64_t page_size)
+{
+	return page_size == PAGE_SIZE_1G ? LEAF_1G : page_size == 2 * PAGE_SIZE_2M ? LEAF_4M
+	       : page_size == PAGE_SIZE_2M ? LEAF_2M : LEAF_4K;
+}
+
 /* The leaf a guest translation should have in the shadow: frame and rights (SDM Vol. 3A 4.6). */
 static uint64_t shadow_leaf(const struct vcpu *v, const struct gpt_walk *w, uint64_t hpa, unsigned access)
 {
@@ -157,7 +179,7 @@ static uint64_t shadow_leaf(const struct vcpu *v, const struct gpt_walk *w, uint
 				 !(v->guest_cr0 & CR0_WP);
 	/* Writable in the shadow only once the guest's D bit is set, so the first write is seen and D set. */
 	const bool writable = (w->writable && (dirty || (access & GPT_ACCESS_WRITE))) || wp_override;
-	uint64_t e = hpa | PTE_P;
+	uint64_t e = hpa | PTE_P | ((uint64_t)leaf_size_of(w->page_size) << LEAF_SIZE_SHIFT);
 	if (writable)
 		e |= PTE_W;
 	if (w->user && !wp_override)
@@ -184,6 +206,7 @@ static uint64_t *leaf_slot(struct shadow_state *s, const struct shadow_root *r, 
 	return &t[LEVEL_INDEX(gva, 1)];
 }
 
+/* Returns the new root's index, or -1 when not even an emptied cache yields a page. */
 static int new_root(struct vcpu *v)
 {
 	struct shadow_state *s = v->shadow;
@@ -205,8 +228,10 @@ static int new_root(struct vcpu *v)
 		s->stats.flushes++;
 		top = alloc_page(s);
 		victim = 0;
+		if (!top)
+			return -1;
 	}
-	s->roots[victim] = (struct shadow_root){ true, guest_levels(v), v->guest_cr3, top, 0 };
+	s->roots[victim] = (struct shadow_root){ true, guest_levels(v), v->guest_cr3, top, 0, LEAF_4K };
 	return victim;
 }
 
@@ -269,6 +294,11 @@ void shadow_switch(struct vcpu *v)
 	} else {
 		s->stats.cache_misses++;
 		idx = new_root(v);
+		if (idx < 0) {
+			s->current = -1;
+			exit_report_and_stop(v, HV_ERR_NO_MEMORY, "shadow paging: no memory below 4 GiB for a shadow root");
+			return;
+		}
 	}
 	s->current = idx;
 	s->roots[idx].last_use = ++s->clock;
@@ -281,7 +311,7 @@ static void reinject_vectoring_event(uint32_t idt_info)
 {
 	if (!(idt_info & INTR_INFO_VALID))
 		return;
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, idt_info);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, idt_info & INTR_INFO_REINJECT_MASK);
 	if (idt_info & INTR_INFO_DELIVER_ERROR_CODE)
 		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(IDT_VECTORING_ERROR_CODE));
 	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
@@ -319,10 +349,17 @@ void shadow_handle_page_fault(struct vcpu *v)
 		/* The guest's own fault: deliver it as the CPU would have (CR2 and error code). */
 		s->stats.reflected_faults++;
 		if ((idt_info & INTR_INFO_VALID) &&
-		    ((idt_info >> INTR_INFO_TYPE_SHIFT) & 0x7u) == INTR_TYPE_HARD_EXCEPTION &&
-		    (idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_PF) {
-			vcpu_inject_exception(v, VECTOR_DF, true, 0); /* #PF while delivering #PF */
-			return;
+		    ((idt_info >> INTR_INFO_TYPE_SHIFT) & 0x7u) == INTR_TYPE_HARD_EXCEPTION) {
+			/* A fault while delivering a fault (SDM Vol. 3A 6.15, Table 6-5). */
+			if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_DF) {
+				exit_report_and_stop(v, HV_ERR_TRIPLE_FAULT,
+						     "guest triple fault: a page fault while delivering a double fault");
+				return;
+			}
+			if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_PF) {
+				vcpu_inject_exception(v, VECTOR_DF, true, 0);
+				return;
+			}
 		}
 		vcpu_inject_pf(v, gva, w.pf_error_code);
 		return;
@@ -350,10 +387,29 @@ void shadow_handle_page_fault(struct vcpu *v)
 	}
 	const bool was_present = *slot & PTE_P;
 	*slot = shadow_leaf(v, &w, hpa & PAGE_MASK, access);
+	if (leaf_size_of(w.page_size) > r->largest)
+		r->largest = leaf_size_of(w.page_size);
 	if (was_present && v->vpid)
 		invvpid(v->caps->invvpid_addr ? INVVPID_INDIVIDUAL_ADDRESS : INVVPID_SINGLE_CONTEXT, v->vpid, gva);
 	s->stats.fills++;
 	reinject_vectoring_event(idt_info);
+}
+
+/* Drop the shadow of [base, base + size), size >= 2 MiB and aligned: free whole page tables. */
+static void drop_range(struct shadow_state *s, const struct shadow_root *r, uint64_t base, uint64_t size)
+{
+	for (uint64_t va = base; va - base < size; va += PAGE_SIZE_2M) {
+		uint64_t *t = table(r->top);
+		for (unsigned level = r->levels; level > 2 && t; level--) {
+			uint64_t e = t[LEVEL_INDEX(va, level)];
+			t = (e & PTE_P) ? table(e) : NULL;
+		}
+		uint64_t *pde = t ? &t[LEVEL_INDEX(va, 2)] : NULL;
+		if (pde && (*pde & PTE_P)) {
+			free_tables(s, *pde & PTE_ADDR_MASK, 1);
+			*pde = 0;
+		}
+	}
 }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva)
@@ -361,10 +417,21 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva)
 	struct shadow_state *s = v->shadow;
 	s->stats.invlpg++;
 	if (s->current >= 0) {
-		/* The guest page may be large: drop the whole 2 MiB of shadow leaves around it. */
-		uint64_t *slot = leaf_slot(s, &s->roots[s->current], gva, false);
-		if (slot)
-			memset(slot - LEVEL_INDEX(gva, 1), 0, PT_ENTRIES * sizeof(*slot));
+		const struct shadow_root *r = &s->roots[s->current];
+		uint64_t *slot = leaf_slot(s, r, gva, false);
+		/* The guest page's size: recorded in its shadow leaf, else the largest this root has seen. */
+		enum leaf_size size = slot && (*slot & PTE_P) ? (enum leaf_size)((*slot & LEAF_SIZE_MASK) >> LEAF_SIZE_SHIFT)
+							     : r->largest;
+		if (size == LEAF_4K) {
+			if (slot)
+				*slot = 0;
+			if (v->vpid && v->caps->invvpid_addr) {
+				invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, gva);
+				return;
+			}
+		} else {
+			drop_range(s, r, gva & ~(leaf_size_bytes[size] - 1), leaf_size_bytes[size]);
+		}
 	}
 	flush_tlb(v);
 }

@@ -1,4 +1,5 @@
 /* vCPU helpers shared by the exit handlers: registers, RIP, event injection, stopping. */
+#include <arch/cr.h>
 #include <arch/segment.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
@@ -54,6 +55,9 @@ void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code,
 	uint32_t info = (vector & INTR_INFO_VECTOR_MASK) | (INTR_TYPE_HARD_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
 			INTR_INFO_VALID;
 	(void)v;
+	/* An unrestricted guest in real mode (CR0.PE=0) gets no error code (SDM 27.2.1.3). */
+	if (!(vmcs_readnat(GUEST_CR0) & CR0_PE))
+		has_error_code = false;
 	if (has_error_code) {
 		info |= INTR_INFO_DELIVER_ERROR_CODE;
 		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);

@@ -104,9 +104,15 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS;
 	uint32_t proc2_req = 0;
 	/* Older CPUs (Core 2) lack descriptor-table exiting: the guest then loads its tables unseen. */
-	uint32_t proc2_opt = CPU2_DESCRIPTOR_TABLE_EXITING | CPU2_WBINVD_EXITING | CPU2_ENABLE_RDTSCP |
-			     CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES_XRSTORS;
-	uint32_t exit_req = EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT;
+	/*
+	 * Not enabled, so they stay #UD for the guest (and are hidden in CPUID):
+	 * XSAVES/XRSTORS (IA32_XSS is not virtualized) and INVPCID (it would exit
+	 * with INVLPG exiting in shadow mode; in EPT mode PCIDs work without it).
+	 */
+	uint32_t proc2_opt = CPU2_DESCRIPTOR_TABLE_EXITING | CPU2_WBINVD_EXITING | CPU2_ENABLE_RDTSCP;
+	/* Debug controls: a VM exit resets DR7 and IA32_DEBUGCTL (SDM 28.5.1); save and reload the guest's. */
+	uint32_t exit_req = EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_ACKNOWLEDGE_INTERRUPT_ON_EXIT | EXIT_SAVE_DEBUG_CONTROLS;
+	uint32_t entry_req = ENTRY_LOAD_DEBUG_CONTROLS;
 	/*
 	 * Switching EFER and PAT on entry/exit is optional (Core 2 lacks it): without it
 	 * the guest's EFER.SCE/NXE and PAT live in the real MSRs, which the monitor does
@@ -138,7 +144,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 
 	if (adjust(v, VMX_CTL_PIN, pin_req, pin_opt, &pin) || adjust(v, VMX_CTL_PROC, proc_req, 0, &proc) ||
 	    adjust(v, VMX_CTL_PROC2, proc2_req, proc2_opt, &proc2) ||
-	    adjust(v, VMX_CTL_EXIT, exit_req, exit_opt, &exit) || adjust(v, VMX_CTL_ENTRY, 0, entry_opt, &entry))
+	    adjust(v, VMX_CTL_EXIT, exit_req, exit_opt, &exit) || adjust(v, VMX_CTL_ENTRY, entry_req, entry_opt, &entry))
 		return HV_ERR_VMX_FEATURE;
 	v->efer_switched = (exit & EXIT_LOAD_IA32_EFER_EXIT) && (exit & EXIT_SAVE_IA32_EFER) &&
 			   (entry & ENTRY_LOAD_IA32_EFER_ENTRY);

@@ -41,12 +41,21 @@ vmx_enter_guest:
 	push r14
 	push r15
 	push rdi                ; regs pointer, found again at [rsp] after the exit
+	; HOST_RSP only changes if the caller's stack depth does: skip the VMWRITE otherwise.
+	cmp rsp, [rel host_rsp_written]
+	je .host_rsp_current
 	mov rax, VMCS_HOST_RSP
 	vmwrite rax, rsp
 	jbe .vmwrite_failed      ; CF or ZF set: the VMCS is not usable
-
+	mov [rel host_rsp_written], rsp
+.host_rsp_current:
+	; MOV to CR2 serializes: only when the guest's CR2 differs from the live one.
 	mov rax, [rdi + R_CR2]
+	mov rdx, cr2
+	cmp rax, rdx
+	je .cr2_current
 	mov cr2, rax
+.cr2_current:
 	test esi, esi
 	mov rax, [rdi + R_RAX]
 	mov rbx, [rdi + R_RBX]
@@ -88,6 +97,11 @@ vmx_enter_return:
 	pop rbp
 	ret
 
+section .bss
+align 8
+host_rsp_written: resq 1     ; the HOST_RSP value in the current VMCS (0: none yet)
+
+section .text
 vmx_exit_entry:
 	; RSP = HOST_RSP, i.e. [rsp] is the regs pointer pushed above.
 	push rdi

@@ -11,7 +11,11 @@
 #include "vmm/hypercall.h"
 
 #define CPUID_1_ECX_MONITOR  (1u << 3)
+#define CPUID_1_ECX_PCID     (1u << 17)
 #define CPUID_1_ECX_X2APIC   (1u << 21)
+#define CPUID_7_EBX_INVPCID  (1u << 10)
+#define CPUID_D1_EAX_XSAVES  (1u << 3)
+#define CPUID_XSAVE_SUBLEAF_1 1u
 #define CPUID_1_EDX_APIC     (1u << 9)
 #define CPUID_HV_LEAF_MAX    0x40000001u
 #define CPUID_HV_LEAF_LAST   0x400000ffu
@@ -42,6 +46,12 @@ void handle_cpuid(struct vcpu *v)
 			if (v->guest_cr4 & CR4_OSXSAVE)
 				r.ecx |= CPUID_1_ECX_OSXSAVE;
 			r.edx &= ~CPUID_1_EDX_APIC;
+			if (v->mem_mode == HV_MEM_SHADOW)
+				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
+		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == 0) {
+			r.ebx &= ~CPUID_7_EBX_INVPCID; /* not enabled in the VMCS: #UD */
+		} else if (leaf == CPUID_LEAF_XSAVE && subleaf == CPUID_XSAVE_SUBLEAF_1) {
+			r.eax &= ~CPUID_D1_EAX_XSAVES; /* not enabled in the VMCS: #UD */
 		}
 	}
 	v->regs.rax = r.eax;

@@ -10,6 +10,7 @@
 #include <arch/paging.h>
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
+#include <arch/vmx_state.h>
 #include "vmm/exits.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
@@ -91,17 +92,36 @@ static void flush_guest_tlb(struct vcpu *v)
 
 static bool guest_long_mode_active(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) != 0; }
 
-/* With EPT and PAE paging outside long mode, VM entry takes the PDPTEs from the VMCS (SDM 27.3.2.4). */
+/* 64-bit mode proper: IA-32e mode with a 64-bit code segment (not compatibility mode). */
+static bool guest_64bit_mode(const struct vcpu *v)
+{
+	return guest_long_mode_active(v) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
+}
+
+/*
+ * With EPT and PAE paging outside long mode, VM entry takes the PDPTEs from
+ * the VMCS (SDM 27.3.2.4), so the monitor loads them wherever the CPU would
+ * (SDM Vol. 3A 4.4.1): MOV to CR3, and MOV to CR0/CR4 changing the bits below.
+ * A present PDPTE with reserved bits set is #GP, as on the CPU.
+ */
+#define PDPTE_P        (1ull << 0)
+#define PDPTE_RESERVED ((3ull << 1) | (0xfull << 5)) /* bits 2:1 and 8:5 (SDM Vol. 3A Table 4-8) */
 static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
 {
 	static const uint32_t fields[PAE_PDPTE_COUNT] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3 };
+	const uint64_t above_maxphyaddr = ~0ull << v->caps->maxphyaddr;
 	uint64_t pdpte[PAE_PDPTE_COUNT];
 	if (vmm_guest_phys_read(v->mem, cr3 & ~PAE_PDPT_ALIGN_MASK & 0xffffffffull, pdpte, sizeof(pdpte)) != 0)
 		return -1;
 	for (unsigned i = 0; i < PAE_PDPTE_COUNT; i++)
+		if ((pdpte[i] & PDPTE_P) && (pdpte[i] & (PDPTE_RESERVED | above_maxphyaddr)))
+			return -1;
+	for (unsigned i = 0; i < PAE_PDPTE_COUNT; i++)
 		vmcs_write_any(fields[i], pdpte[i]);
 	return 0;
 }
+#define CR0_PDPTE_RELOAD_BITS (CR0_PG | CR0_CD | CR0_NW)
+#define CR4_PDPTE_RELOAD_BITS (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)
 
 static bool pae_paging(const struct vcpu *v, uint64_t cr0, uint64_t cr4)
 {
@@ -126,6 +146,9 @@ static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 	if ((value & ~CR0_GUEST_VALID) || ((value & CR0_PG) && !(value & CR0_PE)) ||
 	    ((value & CR0_NW) && !(value & CR0_CD)))
 		return false;
+	/* Paging cannot be turned off from 64-bit code, nor while CR4.PCIDE is set (SDM Vol. 3A 2.5, 10.8.5.4). */
+	if ((old & CR0_PG) && !(value & CR0_PG) && (guest_64bit_mode(v) || (v->guest_cr4 & CR4_PCIDE)))
+		return false;
 	if (!(old & CR0_PG) && (value & CR0_PG) && (efer & EFER_LME)) {
 		if (!(v->guest_cr4 & CR4_PAE))
 			return false; /* long mode needs PAE */
@@ -134,7 +157,7 @@ static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 	} else if ((old & CR0_PG) && !(value & CR0_PG) && (efer & EFER_LMA)) {
 		set_ia32e_mode(v, false);
 	}
-	if (v->mem_mode == HV_MEM_EPT && pae_paging(v, value, v->guest_cr4) && !(old & CR0_PG) &&
+	if (v->mem_mode == HV_MEM_EPT && pae_paging(v, value, v->guest_cr4) && ((old ^ value) & CR0_PDPTE_RELOAD_BITS) &&
 	    load_pae_pdptes(v, vmcs_readnat(GUEST_CR3)) != 0)
 		return false;
 	v->guest_cr0 = value;
@@ -160,6 +183,13 @@ static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
 		return false; /* a bit the CPU cannot set in VMX operation */
 	if (guest_long_mode_active(v) && !(value & CR4_PAE))
 		return false; /* SDM Vol. 3A 2.5: clearing PAE in IA-32e mode is #GP */
+	/* Setting PCIDE needs IA-32e mode and CR3[11:0] = 0 (SDM Vol. 3A 2.5, 4.10.1). */
+	if ((value & CR4_PCIDE) && !(old & CR4_PCIDE) &&
+	    (!guest_long_mode_active(v) || (vmcs_readnat(GUEST_CR3) & ~PAGE_MASK)))
+		return false;
+	if (v->mem_mode == HV_MEM_EPT && pae_paging(v, v->guest_cr0, value) && ((old ^ value) & CR4_PDPTE_RELOAD_BITS) &&
+	    load_pae_pdptes(v, vmcs_readnat(GUEST_CR3)) != 0)
+		return false;
 	v->guest_cr4 = value;
 	vmcs_writenat(CR4_READ_SHADOW, value);
 	vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, value));
@@ -197,8 +227,14 @@ void handle_cr_access(struct vcpu *v)
 	switch (CR_QUAL_ACCESS(q)) {
 	case CR_MOV_TO: {
 		uint64_t value = vcpu_gpr_read(v, gpr);
-		if (!guest_long_mode_active(v))
-			value &= 0xffffffffull; /* outside IA-32e mode the operand is 32 bits */
+		if (!guest_64bit_mode(v))
+			value &= 0xffffffffull; /* outside 64-bit mode the operand is 32 bits */
+		if (cr == 0 && v->mem_mode == HV_MEM_SHADOW && !(value & CR0_PE)) {
+			/* Shadow paging needs hardware paging on, hence protected mode: real mode cannot run. */
+			exit_report_and_stop(v, HV_ERR_GUEST_FAULT,
+					     "the guest cleared CR0.PE: real mode is not supported under shadow paging (use mem=ept)");
+			return;
+		}
 		switch (cr) {
 		case 0: ok = emulate_write_cr0(v, value); break;
 		case 3: ok = emulate_write_cr3(v, value); break;

@@ -7,6 +7,7 @@
  */
 #include <arch/cr.h>
 #include <arch/msr.h>
+#include <arch/paging.h>
 #include <arch/segment.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
@@ -113,14 +114,19 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 			base |= (uint64_t)mem[2 + i] << (8 * i);
 		if (!long_mode_64bit(v) && !(info & II_OPERAND_32BIT))
 			base &= BASE_24BIT_MASK; /* 16-bit operand size loads a 24-bit base */
+		if (!is_canonical(base)) {
+			vcpu_inject_gp0(v); /* SDM Vol. 2A LGDT/LIDT: #GP(0) for a non-canonical base in 64-bit mode */
+			return;
+		}
 		vmcs_write_any(base_field, base);
 		vmcs_write_any(limit_field, limit);
 		if (is_idt && !v->guest_idt_logged++)
 			log_info("guest installed its IDT at %#llx (limit %#x): its trap handlers are in place",
 				 (unsigned long long)base, limit);
 		else
-			log_info("guest loaded its %s at %#llx (limit %#x)", is_idt ? "IDT" : "GDT",
-				 (unsigned long long)base, limit);
+			hv_log(is_idt || v->guest_gdt_logged++ ? HV_LOG_DEBUG : HV_LOG_INFO,
+			       "guest loaded its %s at %#llx (limit %#x)", is_idt ? "IDT" : "GDT",
+			       (unsigned long long)base, limit);
 	} else {
 		uint64_t base = vmcs_read_any(base_field);
 		uint32_t limit = (uint32_t)vmcs_read_any(limit_field);
@@ -147,10 +153,16 @@ static bool read_system_descriptor(struct vcpu *v, uint16_t sel, uint64_t desc[2
 	return guest_read(v, *where, desc, size);
 }
 
+/* Base of a system-segment descriptor (desc[1] is 0 outside IA-32e mode: 8-byte descriptors). */
+static uint64_t descriptor_base(const uint64_t desc[2])
+{
+	return ((desc[0] >> 16) & BASE_24BIT_MASK) | (((desc[0] >> 56) & 0xffu) << 24) | (desc[1] << 32);
+}
+
 static void load_segment_fields(uint32_t sel_field, uint32_t base_field, uint32_t limit_field, uint32_t ar_field,
 				uint16_t sel, const uint64_t desc[2], uint32_t ar)
 {
-	uint64_t base = ((desc[0] >> 16) & BASE_24BIT_MASK) | (((desc[0] >> 56) & 0xffu) << 24) | (desc[1] << 32);
+	uint64_t base = descriptor_base(desc);
 	uint32_t limit = (uint32_t)((desc[0] & 0xffffu) | (((desc[0] >> 48) & 0xfu) << 16));
 	if (ar & VMX_AR_G)
 		limit = (limit << LIMIT_GRANULE_SHIFT) | LIMIT_GRANULE_FILL;
@@ -206,6 +218,10 @@ static void ldtr_tr_access(struct vcpu *v, uint32_t info)
 	}
 	if (!(ar & VMX_AR_P)) {
 		vcpu_inject_exception(v, VECTOR_NP, true, sel & SELECTOR_INDEX_MASK);
+		return;
+	}
+	if (!is_canonical(descriptor_base(desc))) {
+		vcpu_inject_exception(v, VECTOR_GP, true, sel & SELECTOR_INDEX_MASK); /* SDM Vol. 2A LLDT/LTR */
 		return;
 	}
 	if (id == ID_LLDT) {

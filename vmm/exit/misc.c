@@ -10,10 +10,31 @@
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 
-#define XCR0_X87 (1ull << 0)
-#define XCR0_SSE (1ull << 1)
-#define XCR0_AVX (1ull << 2)
+#define XCR0_X87       (1ull << 0)
+#define XCR0_SSE       (1ull << 1)
+#define XCR0_AVX       (1ull << 2)
+#define XCR0_BNDREGS   (1ull << 3)
+#define XCR0_BNDCSR    (1ull << 4)
+#define XCR0_AVX512    (7ull << 5)  /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_TILECFG   (1ull << 17)
+#define XCR0_TILEDATA  (1ull << 18)
 #define XCR_INDEX_XCR0 0
+
+/* The XCR0 consistency rules of SDM Vol. 1 13.3 / Vol. 2C XSETBV (each violation is #GP). */
+static bool xcr0_valid(uint64_t v, uint64_t supported)
+{
+	if (!(v & XCR0_X87) || (v & ~supported))
+		return false;
+	if ((v & XCR0_AVX) && !(v & XCR0_SSE))
+		return false;
+	if ((v & XCR0_AVX512) && ((v & XCR0_AVX512) != XCR0_AVX512 || (v & (XCR0_SSE | XCR0_AVX)) != (XCR0_SSE | XCR0_AVX)))
+		return false;
+	if (!(v & XCR0_BNDREGS) != !(v & XCR0_BNDCSR))
+		return false;
+	if (!(v & XCR0_TILECFG) != !(v & XCR0_TILEDATA))
+		return false;
+	return true;
+}
 
 /* HLT: nothing can wake a halted guest (no interrupts are delivered), so resume at once. */
 void handle_hlt(struct vcpu *v)
@@ -35,8 +56,8 @@ void handle_xsetbv(struct vcpu *v)
 	struct cpuid_regs x = cpuid(CPUID_LEAF_XSAVE, 0);
 	const uint64_t supported = ((uint64_t)x.edx << 32) | x.eax;
 
-	if (index != XCR_INDEX_XCR0 || !(value & XCR0_X87) || (value & ~supported) ||
-	    ((value & XCR0_AVX) && !(value & XCR0_SSE))) {
+	/* An invalid value must never reach the monitor's own XSETBV: it would #GP in root mode. */
+	if (index != XCR_INDEX_XCR0 || !xcr0_valid(value, supported)) {
 		log_debug("guest XSETBV XCR%u <- %#llx refused: #GP", index, (unsigned long long)value);
 		vcpu_inject_gp0(v);
 		return;

@@ -27,7 +27,10 @@ struct msr_rule {
 	uint32_t vmcs_field;  /* MSR_KIND_VMCS */
 	uint64_t value;       /* MSR_KIND_READ_ONLY */
 	bool canonical;       /* writes must be canonical addresses */
+	uint64_t reserved;    /* bits a write must leave 0 (else #GP, before the real MSR could fault) */
 };
+
+#define HIGH_DWORD (~0ull << 32)
 
 #define MTRR_DEF_TYPE_WB 6u
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
@@ -36,23 +39,23 @@ struct msr_rule {
 #define PAT_TYPE_MASK 0xffu
 
 static const struct msr_rule msr_rules[] = {
-	{ MSR_IA32_EFER, MSR_KIND_SPECIAL, 0, 0, false },
-	{ MSR_IA32_PAT, MSR_KIND_SPECIAL, 0, 0, false },
-	{ MSR_IA32_TIME_STAMP_COUNTER, MSR_KIND_SPECIAL, 0, 0, false },
-	{ MSR_IA32_STAR, MSR_KIND_HARDWARE, 0, 0, false },
-	{ MSR_IA32_LSTAR, MSR_KIND_HARDWARE, 0, 0, true },
-	{ MSR_IA32_CSTAR, MSR_KIND_HARDWARE, 0, 0, true },
-	{ MSR_IA32_FMASK, MSR_KIND_HARDWARE, 0, 0, false },
-	{ MSR_IA32_TSC_AUX, MSR_KIND_HARDWARE, 0, 0, false },
-	{ MSR_IA32_SYSENTER_CS, MSR_KIND_VMCS, GUEST_SYSENTER_CS, 0, false },
-	{ MSR_IA32_SYSENTER_ESP, MSR_KIND_VMCS, GUEST_SYSENTER_ESP, 0, true },
-	{ MSR_IA32_SYSENTER_EIP, MSR_KIND_VMCS, GUEST_SYSENTER_EIP, 0, true },
+	{ MSR_IA32_EFER, MSR_KIND_SPECIAL, 0, 0, false, 0 },
+	{ MSR_IA32_PAT, MSR_KIND_SPECIAL, 0, 0, false, 0 },
+	{ MSR_IA32_TIME_STAMP_COUNTER, MSR_KIND_SPECIAL, 0, 0, false, 0 },
+	{ MSR_IA32_STAR, MSR_KIND_HARDWARE, 0, 0, false, 0 },
+	{ MSR_IA32_LSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0 },
+	{ MSR_IA32_CSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0 },
+	{ MSR_IA32_FMASK, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD },   /* SDM Vol. 4 Table 2-2 */
+	{ MSR_IA32_TSC_AUX, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD }, /* idem */
+	{ MSR_IA32_SYSENTER_CS, MSR_KIND_VMCS, GUEST_SYSENTER_CS, 0, false, 0 },
+	{ MSR_IA32_SYSENTER_ESP, MSR_KIND_VMCS, GUEST_SYSENTER_ESP, 0, true, 0 },
+	{ MSR_IA32_SYSENTER_EIP, MSR_KIND_VMCS, GUEST_SYSENTER_EIP, 0, true, 0 },
 	/* No MTRRs are offered to the guest: write-back by default, no ranges. */
-	{ MSR_IA32_MTRRCAP, MSR_KIND_READ_ONLY, 0, 0, false },
-	{ MSR_IA32_MTRR_DEF_TYPE, MSR_KIND_READ_ONLY, 0, MTRR_DEF_E | MTRR_DEF_TYPE_WB, false },
+	{ MSR_IA32_MTRRCAP, MSR_KIND_READ_ONLY, 0, 0, false, 0 },
+	{ MSR_IA32_MTRR_DEF_TYPE, MSR_KIND_READ_ONLY, 0, MTRR_DEF_E | MTRR_DEF_TYPE_WB, false, 0 },
 	/* VMX is hidden: the feature-control MSR says locked with VMX off. */
-	{ MSR_IA32_FEATURE_CONTROL, MSR_KIND_READ_ONLY, 0, FEATURE_CONTROL_LOCKED, false },
-	{ MSR_IA32_MISC_ENABLE, MSR_KIND_READ_ONLY, 0, 0, false },
+	{ MSR_IA32_FEATURE_CONTROL, MSR_KIND_READ_ONLY, 0, FEATURE_CONTROL_LOCKED, false, 0 },
+	{ MSR_IA32_MISC_ENABLE, MSR_KIND_READ_ONLY, 0, 0, false, 0 },
 };
 
 static const struct msr_rule *find_rule(uint32_t index)
@@ -109,20 +112,21 @@ static bool write_efer(struct vcpu *v, uint64_t value)
 	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & EFER_NXE))
 		shadow_flush_all(v); /* NX in shadow leaves follows EFER.NXE */
 	if ((value ^ old) & EFER_SCE)
-		log_info("guest %s SYSCALL (EFER.SCE)", value & EFER_SCE ? "enabled" : "disabled");
+		log_debug("guest %s SYSCALL (EFER.SCE)", value & EFER_SCE ? "enabled" : "disabled");
 	return true;
 }
 
 static bool write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
 {
-	if (r->canonical && !is_canonical(value))
+	if ((r->canonical && !is_canonical(value)) || (value & r->reserved))
 		return false;
 	switch (r->kind) {
 	case MSR_KIND_VMCS: vmcs_write_any(r->vmcs_field, value); return true;
 	case MSR_KIND_HARDWARE:
 		wrmsr(r->index, value);
 		if (r->index == MSR_IA32_LSTAR)
-			log_info("guest installed its SYSCALL entry point at %#llx (IA32_LSTAR)", (unsigned long long)value);
+			hv_log(v->lstar_logged++ ? HV_LOG_DEBUG : HV_LOG_INFO,
+			       "guest installed its SYSCALL entry point at %#llx (IA32_LSTAR)", (unsigned long long)value);
 		return true;
 	case MSR_KIND_READ_ONLY: return false;
 	case MSR_KIND_SPECIAL:

@@ -33,6 +33,7 @@ struct shadow_root {
 	uint64_t guest_cr3;
 	uint64_t top;       /* HPA of the PML4 or PDPT */
 	uint64_t last_use;
+	unsigned largest;   /* largest guest page size shadowed so far (enum leaf_size in shadow.c) */
 };
 
 struct shadow_stats {

@@ -56,7 +56,8 @@ struct vcpu {
 	/* Statistics: exits and monitor cycles per basic exit reason (shared layout with the guest). */
 	struct hv_stats stats;
 	uint64_t exit_tsc;            /* TSC when the current exit reached the monitor */
-	uint64_t guest_idt_logged;    /* first LIDT logged */
+	uint64_t guest_idt_logged;    /* first LIDT logged at info level, later ones at debug */
+	uint64_t guest_gdt_logged, lstar_logged;
 	uint64_t preemption_timer_ticks;
 };
 
