@@ -35,7 +35,14 @@
 /* An MSR index no CPU we run on implements and the monitor does not emulate. */
 #define MSR_UNKNOWN 0x00000badu
 #define MSR_TEST_PATTERN 0x0000123456789abcull
-#define XCR0_X87 1ull /* XCR0[0] must be 1 (SDM Vol. 1 13.3) */
+/* XCR0 state components (SDM Vol. 1 13.3): x87 must be 1; AVX-512 is all three of bits 7:5 or none. */
+#define XCR0_X87    (1ull << 0)
+#define XCR0_SSE    (1ull << 1)
+#define XCR0_AVX    (1ull << 2)
+#define XCR0_OPMASK (1ull << 5)
+/* DR7 (SDM Vol. 3B 18.2.4): bit 10 reads as 1; L0 locally enables breakpoint 0. */
+#define DR7_FIXED_ONE (1ull << 10)
+#define DR7_L0        (1ull << 0)
 #define HC_NUMBER_INVALID 0x7fffu
 #define KERNEL_DEMAND_TEST_PAGES 4
 #define DEMAND_FILL 0x5au
@@ -528,7 +535,48 @@ static void test_exit_misc(void)
 	if (ok && (!x || kernel_fault.count != faults + 1 || kernel_fault.vector != VECTOR_GP))
 		ok = false, hv_snprintf(d, sizeof(d), "no #GP in the guest");
 	test_report("xsetbv_invalid_gp", ok, "%s", d);
+
+	/* An AVX-512 group that is only partly enabled (SDM Vol. 1 13.3): #GP in the guest, never in the monitor. */
+	struct cpuid_regs xs = priv_cpuid(CPUID_LEAF_XSAVE, 0);
+	const uint64_t avx512_partial = XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_OPMASK;
+	if ((xs.eax & avx512_partial) == avx512_partial) {
+		const uint64_t before = kernel_fault.count;
+		window_open(&w);
+		x = priv_xsetbv_safe(0, avx512_partial);
+		window_close(&w);
+		ok = EXPECT_EXITS(&w, d, { EXIT_REASON_XSETBV, 1 });
+		if (ok && (!x || kernel_fault.count != before + 1 || kernel_fault.vector != VECTOR_GP))
+			ok = false, hv_snprintf(d, sizeof(d), "no #GP in the guest for XCR0=%#llx",
+						(unsigned long long)avx512_partial);
+		test_report("xsetbv_partial_avx512_gp", ok, "%s", d);
+	} else {
+		test_skip("xsetbv_partial_avx512_gp", "CPUID says no AVX-512 state");
+	}
 	priv_write_cr4(cr4);
+}
+
+/* The guest's DR7 survives VM exits (the monitor saves and loads the debug controls). */
+static void test_dr7_survives_exits(void)
+{
+	struct exit_window w;
+	char d[DETAIL_MAX] = "";
+	if (!need_monitor("dr7_survives_exits"))
+		return;
+	/* L0 enabled for an instruction breakpoint at DR0 = 0, an address the guest never executes. */
+	const uint64_t dr7 = DR7_FIXED_ONE | DR7_L0;
+	__asm__ volatile("mov %0, %%dr0" ::"r"(0ull));
+	__asm__ volatile("mov %0, %%dr7" ::"r"(dr7));
+	window_open(&w);
+	priv_cpuid(CPUID_LEAF_VENDOR, 0);
+	window_close(&w);
+	uint64_t after;
+	__asm__ volatile("mov %%dr7, %0" : "=r"(after));
+	__asm__ volatile("mov %0, %%dr7" ::"r"(DR7_FIXED_ONE));
+	bool ok = EXPECT_EXITS(&w, d, { EXIT_REASON_CPUID, 1 });
+	if (ok && after != dr7)
+		ok = false, hv_snprintf(d, sizeof(d), "DR7 was %#llx before the CPUID exit, %#llx after",
+					(unsigned long long)dr7, (unsigned long long)after);
+	test_report("dr7_survives_exits", ok, "%s", d);
 }
 
 /* Instructions that must not exit: RDTSC, PAUSE, CR reads, INVLPG (EPT mode), XGETBV-free. */
@@ -759,6 +807,7 @@ int tests_run(void)
 	test_exit_descriptor_tables();
 	test_tss_busy();
 	test_exit_misc();
+	test_dr7_survives_exits();
 	test_no_exit_instructions();
 	test_exceptions_in_guest();
 	test_null_page();
