@@ -3,8 +3,8 @@
 #   scripts/deps.sh          install what is missing (as root) or print the apt-get command
 #   scripts/deps.sh --list   print the package list (used by .ci/run)
 set -euo pipefail
-PACKAGES=(gcc make nasm binutils gnu-efi mtools dosfstools gdisk xorriso grub-pc-bin grub-common
-	bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3-pytest python3-pexpect)
+PACKAGES=(gcc libc6-dev make nasm binutils gnu-efi mtools dosfstools gdisk xorriso grub-pc-bin grub-common
+	bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3 python3-pytest python3-pexpect)
 if [ "${1:-}" = "--list" ]; then
 	echo "${PACKAGES[@]}"
 	exit 0

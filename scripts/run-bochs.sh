@@ -5,10 +5,14 @@
 #                        [--no-guest] [--guest FILE] [-- monitor command line...]
 #
 # Serial output goes to stdout and to the log file (default build/bochs-serial.log).
+# --timeout 0: no time limit. Paths given to --log and --guest are relative to the caller's directory.
 # Exit status: the monitor's verdict from its last line "HV-EXIT status=N (...)";
 # 124 on timeout; 125 when Bochs ended without a verdict (bochs.log says why).
 set -euo pipefail
+caller_dir=$PWD
 cd "$(dirname "$0")/.."
+# A path the caller gave, made absolute against the caller's directory (we run from the repository root).
+from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$caller_dir/$1" ;; esac; }
 
 cpu=tigerlake
 timeout_s=120
@@ -25,16 +29,19 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) [ $# -ge 2 ] || usage; cpu=$2; shift ;;
 	--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift ;;
-	--log) [ $# -ge 2 ] || usage; log=$2; shift ;;
+	--log) [ $# -ge 2 ] || usage; log=$(from_caller "$2"); shift ;;
 	--megs) [ $# -ge 2 ] || usage; megs=$2; shift ;;
 	--no-guest) iso_args+=(--no-guest) ;;
-	--guest) [ $# -ge 2 ] || usage; iso_args+=(--guest "$2"); shift ;;
+	--guest) [ $# -ge 2 ] || usage; iso_args+=(--guest "$(from_caller "$2")"); shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
 	*) echo "run-bochs: unknown option '$1'" >&2; usage ;;
 	esac
 	shift
 done
+case "$timeout_s" in
+''|*[!0-9]*) echo "run-bochs: --timeout wants whole seconds, got '$timeout_s'" >&2; usage ;;
+esac
 command -v bochs >/dev/null || { echo "run-bochs: bochs is not installed: run 'make deps'" >&2; exit 2; }
 
 tmp=$(mktemp -d)
@@ -73,7 +80,7 @@ set +e
 setsid bochs -q -f "$tmp/bochsrc" -rc "$tmp/rc" </dev/null >"$tmp/bochs.out" 2>&1 &
 bochs_pid=$!
 timed_out=0
-for ((i = 0; i < timeout_s * 10; i++)); do
+for ((i = 0; timeout_s == 0 || i < timeout_s * 10; i++)); do
 	kill -0 "$bochs_pid" 2>/dev/null || break
 	sleep 0.1
 done
@@ -90,11 +97,16 @@ tail_pid=""
 set -e
 cp "$tmp/bochs.log" "${log%.log}.bochs.log" 2>/dev/null || true
 
+verdict=$(grep -a -o 'HV-EXIT status=[0-9]*' "$log" | tail -n 1 | sed 's/.*=//')
 if [ $timed_out = 1 ]; then
+	if [ -n "$verdict" ]; then
+		# In Bochs the power-off routine must end the emulator (magic break or Shutdown port): a machine
+		# still running after the verdict means that routine is broken, so this stays a timeout.
+		echo "run-bochs: the monitor said HV-EXIT status=$verdict but Bochs did not stop: hv_power_off failed (vmm/power.c)" >&2
+	fi
 	echo "run-bochs: TIMEOUT after $timeout_s s (Bochs log: ${log%.log}.bochs.log)" >&2
 	exit 124
 fi
-verdict=$(grep -a -o 'HV-EXIT status=[0-9]*' "$log" | tail -n 1 | sed 's/.*=//')
 if [ -z "$verdict" ]; then
 	echo "run-bochs: Bochs ended (exit $bochs_rc) without the monitor's HV-EXIT line; last lines of bochs.log:" >&2
 	grep -a -E '(PANIC|ERROR|\[CPU0  \] |triple|shutdown)' "$tmp/bochs.log" | tail -n 15 >&2 || true

@@ -7,6 +7,7 @@
 # Default: UEFI (OVMF) on QEMU TCG, booting a private copy of build/esp.img whose
 # EFI/BOOT/CMDLINE.TXT holds the command line given after "--".
 #   --kvm      QEMU/KVM with the host's CPU (nested VT-x) instead of TCG
+#   --check-kvm  only say whether --kvm can run here (exit 0) or why not (exit 2); boots nothing
 #   --usb      boot build/usb.img (GPT disk) as a USB mass-storage stick on an xHCI controller
 #   --iso      boot the GRUB BIOS ISO (Multiboot2, built by scripts/mkiso.sh) through SeaBIOS;
 #              --no-guest / --guest FILE are passed to mkiso.sh
@@ -54,6 +55,7 @@ usage() {
 usage: $0 [--kvm] [--usb] [--iso [--no-guest] [--guest FILE]] [--gdb]
           [--timeout SECS] [--log FILE] [--mem SIZE] [-- monitor command line...]
   --kvm        QEMU/KVM with nested VT-x (default: TCG, where the monitor finds no VT-x)
+  --check-kvm  check the host for --kvm (/dev/kvm, vmx, kvm_intel nested=1), boot nothing
   --usb        UEFI boot from $BUILD/usb.img as a USB stick (default: $BUILD/esp.img as a disk)
   --iso        BIOS boot of the GRUB Multiboot2 ISO (scripts/mkiso.sh) instead of UEFI
   --no-guest, --guest FILE   (with --iso) passed to scripts/mkiso.sh
@@ -67,6 +69,7 @@ USAGE
 
 mode=esp
 use_kvm=0
+check_kvm_only=0
 use_gdb=0
 timeout_s=120
 timeout_given=0
@@ -76,6 +79,7 @@ iso_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kvm) use_kvm=1 ;;
+	--check-kvm) check_kvm_only=1 ;;
 	--usb) [ $mode = esp ] || { say "--usb and --iso exclude each other"; usage; }; mode=usb ;;
 	--iso) [ $mode = esp ] || { say "--usb and --iso exclude each other"; usage; }; mode=iso ;;
 	--gdb) use_gdb=1 ;;
@@ -128,8 +132,9 @@ check_kvm() {
 		exit $EXIT_USAGE
 	fi
 }
-if [ $use_kvm = 1 ]; then
+if [ $use_kvm = 1 ] || [ $check_kvm_only = 1 ]; then
 	check_kvm
+	[ $check_kvm_only = 1 ] && { say "this host can run --kvm (nested VT-x)"; exit 0; }
 fi
 command -v qemu-system-x86_64 >/dev/null || { say "qemu-system-x86_64 is not installed (Debian: qemu-system-x86): run 'make deps'"; exit $EXIT_USAGE; }
 if [ $mode != iso ]; then

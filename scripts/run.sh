@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 read -r -a args <<< "${ARGS:-}"
-if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo; then
-	echo "run: this host has VT-x and /dev/kvm: booting under QEMU/KVM with nested VT-x"
+# run-qemu.sh --check-kvm checks /dev/kvm, the vmx flag and kvm_intel's nested=1, and says what is missing.
+if scripts/run-qemu.sh --check-kvm; then
+	echo "run: this host has VT-x, /dev/kvm and nested KVM: booting under QEMU/KVM with nested VT-x"
 	exec scripts/run-qemu.sh --kvm --timeout "${TIMEOUT:-600}" -- "${args[@]}"
 fi
-echo "run: no usable VT-x + /dev/kvm on this host: booting in Bochs (emulated VT-x, model ${CPU:-tigerlake})"
+echo "run: QEMU/KVM with nested VT-x is not usable here (see above): booting in Bochs (emulated VT-x, model ${CPU:-tigerlake})"
 exec scripts/run-bochs.sh --cpu "${CPU:-tigerlake}" --timeout "${TIMEOUT:-600}" -- "${args[@]}"

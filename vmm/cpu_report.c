@@ -57,7 +57,12 @@ int cpu_check_vmx(struct vmx_caps *caps)
 		 CPUID_1_EAX_STEPPING(f.eax), brand);
 
 	if (!(f.ecx & CPUID_1_ECX_VMX)) {
-		if (strcmp(vendor, VENDOR_INTEL) != 0)
+		char hv[CPUID_HV_SIGNATURE_LEN + 1];
+		if (cpuid_hypervisor_signature(hv) && strcmp(hv, CPUID_HV_SIGNATURE_QEMU_TCG) == 0)
+			log_error("no VT-x: QEMU's TCG emulator implements no Intel VMX (CPUID.1:ECX.VMX[5]=0); "
+				  "run in Bochs (scripts/run-bochs.sh) or under QEMU/KVM with nested VT-x "
+				  "(scripts/run-qemu.sh --kvm)");
+		else if (strcmp(vendor, VENDOR_INTEL) != 0)
 			log_error("no VT-x: this %s CPU does not implement Intel VMX (CPUID.1:ECX.VMX[5]=0); "
 				  "run the monitor on an Intel CPU, under QEMU/KVM with nested VT-x, or in Bochs",
 				  vendor);

@@ -14,16 +14,11 @@
 
 static int running_under_qemu(void)
 {
-	struct cpuid_regs r = cpuid(CPUID_LEAF_FEATURES, 0);
-	char sig[13];
-	if (!(r.ecx & CPUID_1_ECX_HYPERVISOR))
+	char sig[CPUID_HV_SIGNATURE_LEN + 1];
+	if (!cpuid_hypervisor_signature(sig))
 		return 0;
-	r = cpuid(CPUID_LEAF_HYPERVISOR, 0);
-	memcpy(sig + 0, &r.ebx, 4);
-	memcpy(sig + 4, &r.ecx, 4);
-	memcpy(sig + 8, &r.edx, 4);
-	sig[12] = 0;
-	return strcmp(sig, "TCGTCGTCGTCG") == 0 || strncmp(sig, "KVMKVMKVM", 9) == 0;
+	return strcmp(sig, CPUID_HV_SIGNATURE_QEMU_TCG) == 0 ||
+	       strncmp(sig, CPUID_HV_SIGNATURE_KVM, sizeof(CPUID_HV_SIGNATURE_KVM) - 1) == 0;
 }
 
 static int running_under_bochs(void)

@@ -2,6 +2,7 @@
 #ifndef ARCH_CPUID_H
 #define ARCH_CPUID_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct cpuid_regs {
@@ -47,5 +48,27 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_1_EAX_FAMILY(a)    (((a) >> 8) & 0xfu)
 #define CPUID_1_EAX_EXT_MODEL(a) (((a) >> 16) & 0xfu)
 #define CPUID_1_EAX_EXT_FAMILY(a) (((a) >> 20) & 0xffu)
+
+/* Hypervisor vendor signatures in CPUID.40000000h:EBX,ECX,EDX (12 characters). */
+#define CPUID_HV_SIGNATURE_LEN 12
+#define CPUID_HV_SIGNATURE_QEMU_TCG "TCGTCGTCGTCG"
+#define CPUID_HV_SIGNATURE_KVM      "KVMKVMKVM"
+
+/*
+ * The signature of the hypervisor below us, NUL-terminated, when CPUID.1:ECX.hypervisor[31] says
+ * there is one; false (and an empty string) on bare metal.
+ */
+static inline bool cpuid_hypervisor_signature(char sig[CPUID_HV_SIGNATURE_LEN + 1])
+{
+	sig[0] = 0;
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_HYPERVISOR))
+		return false;
+	struct cpuid_regs r = cpuid(CPUID_LEAF_HYPERVISOR, 0);
+	const uint32_t words[3] = { r.ebx, r.ecx, r.edx };
+	for (unsigned i = 0; i < CPUID_HV_SIGNATURE_LEN; i++)
+		sig[i] = (char)(words[i / 4] >> (8 * (i % 4)));
+	sig[CPUID_HV_SIGNATURE_LEN] = 0;
+	return true;
+}
 
 #endif
