@@ -7,6 +7,7 @@
  * what the command line asks:
  *   test=ept_violation  touch guest-physical memory just above guest RAM
  *   test=spin           spin forever without a VM exit (the monitor's watchdog)
+ *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
  *   bench=1             the exit-cost benchmarks
  *   (default)           the test suite
  */
@@ -50,6 +51,13 @@ static void run_spin(void)
 		__asm__ volatile("pause"); /* PAUSE does not exit (no PAUSE exiting) */
 }
 
+static void run_spin_exits(void)
+{
+	kprintf("test spin_exits: spinning forever on CPUID, silent (the monitor's watchdog must stop this)\n");
+	for (;;)
+		priv_cpuid(CPUID_LEAF_VENDOR, 0);
+}
+
 void kernel_main(uint32_t magic, uint32_t info)
 {
 	console_init();
@@ -75,6 +83,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_ept_violation();
 	if (strcmp(boot_config.test, "spin") == 0)
 		run_spin();
+	if (strcmp(boot_config.test, "spin_exits") == 0)
+		run_spin_exits();
 	if (boot_config.test[0])
 		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
 	int status = boot_config.bench ? bench_run() : tests_run();

@@ -108,6 +108,11 @@ int pt_map(uint64_t cr3, uint64_t va, uint64_t pa, uint64_t leaf_flags)
 	return 0;
 }
 
+uint64_t *pt_leaf_entry(uint64_t cr3, uint64_t va)
+{
+	return entry_slot(cr3, va, PT_SHIFT, false);
+}
+
 uint64_t pt_unmap(uint64_t cr3, uint64_t va)
 {
 	uint64_t *e = entry_slot(cr3, va, PT_SHIFT, false);
@@ -219,16 +224,26 @@ static void free_tree(uint64_t entry, unsigned level_shift)
 	frame_free(entry & PTE_ADDR_MASK);
 }
 
+void aspace_clear_user_half(struct aspace *as)
+{
+	uint64_t *pml4 = phys_to_virt(as->cr3);
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		if (i != KERNEL_HALF_SLOT && (pml4[i] & PTE_P)) {
+			free_tree(pml4[i], PDPT_SHIFT);
+			pml4[i] = 0;
+		}
+	}
+	if (as->cr3 == active_cr3)
+		priv_write_cr3(as->cr3); /* no translation of the freed frames may stay in the TLB */
+}
+
 void aspace_destroy(struct aspace *as)
 {
 	if (!as->cr3)
 		return;
 	if (as->cr3 == active_cr3)
 		aspace_activate(&kernel_aspace);
-	uint64_t *pml4 = phys_to_virt(as->cr3);
-	for (unsigned i = 0; i < PT_ENTRIES; i++)
-		if (i != KERNEL_HALF_SLOT && (pml4[i] & PTE_P))
-			free_tree(pml4[i], PDPT_SHIFT);
+	aspace_clear_user_half(as);
 	frame_free(as->cr3);
 	as->cr3 = 0;
 	as->nr_vmas = 0;

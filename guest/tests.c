@@ -423,6 +423,16 @@ static void test_exit_cr(void)
 	window_close(&w);
 	ok = EXPECT_EXITS(&w, d, { EXIT_REASON_CR_ACCESS, boot_config.mem_shadow ? 1 : 0 });
 	test_report(boot_config.mem_shadow ? "exit_mov_cr3_shadow" : "no_exit_mov_cr3_ept", ok, "%s", d);
+
+	/* Reading CR3 gives the guest its own page tables, never the monitor's shadow root. */
+	window_open(&w);
+	seen = priv_read_cr3();
+	window_close(&w);
+	ok = EXPECT_EXITS(&w, d, { EXIT_REASON_CR_ACCESS, boot_config.mem_shadow ? 1 : 0 });
+	if (ok && seen != cr3)
+		ok = false, hv_snprintf(d, sizeof(d), "CR3 read %#llx, the guest loaded %#llx", (unsigned long long)seen,
+					(unsigned long long)cr3);
+	test_report(boot_config.mem_shadow ? "exit_mov_from_cr3_shadow" : "no_exit_mov_from_cr3_ept", ok, "%s", d);
 }
 
 static void test_exit_descriptor_tables(void)
@@ -671,6 +681,102 @@ static void test_kernel_demand_paging(void)
 	test_report(boot_config.mem_shadow ? "kernel_demand_paging" : "kernel_demand_paging_no_exits", ok, "%s", d);
 }
 
+/*
+ * The CPU sets the accessed flag on the first access after a TLB flush and the dirty flag on the
+ * first write (SDM Vol. 3A 4.8): with EPT the hardware does it, with shadow paging the monitor must.
+ */
+static void test_accessed_dirty_flags(void)
+{
+	const char *name = "guest_accessed_dirty_flags";
+	char d[DETAIL_MAX] = "";
+	volatile uint8_t *page = (volatile uint8_t *)(uintptr_t)KERNEL_DEMAND_BASE;
+	page[0] = DEMAND_FILL; /* a demand fault maps it */
+	volatile uint64_t *pte = pt_leaf_entry(kernel_aspace.cr3, KERNEL_DEMAND_BASE); /* the CPU writes it */
+	if (!pte || !(*pte & PTE_P)) {
+		test_report(name, false, "the demand page is not mapped");
+		return;
+	}
+	const bool set_by_write = (*pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D);
+	/* A alone cleared (a page-aging scan): a read after the flush sets it again. */
+	*pte &= ~PTE_A;
+	priv_write_cr3(kernel_aspace.cr3); /* flush the TLB: the next access walks the tables again */
+	uint8_t value = page[1];
+	const uint64_t aged_read = *pte & (PTE_A | PTE_D);
+	/* Both cleared (the page was written back): a read sets A only, a write then D. */
+	*pte &= ~(PTE_A | PTE_D);
+	priv_write_cr3(kernel_aspace.cr3);
+	value += page[1];
+	const uint64_t after_read = *pte & (PTE_A | PTE_D);
+	page[2] = value;
+	const uint64_t after_write = *pte & (PTE_A | PTE_D);
+	bool ok = set_by_write && aged_read == (PTE_A | PTE_D) && after_read == PTE_A && after_write == (PTE_A | PTE_D);
+	if (!ok)
+		hv_snprintf(d, sizeof(d), "A/D after the first write %s; read after clearing A: %#llx; "
+			    "after clearing A/D: read %#llx, write %#llx", set_by_write ? "set" : "missing",
+			    (unsigned long long)aged_read, (unsigned long long)after_read, (unsigned long long)after_write);
+	frame_free(pt_unmap(kernel_aspace.cr3, KERNEL_DEMAND_BASE));
+	test_report(name, ok, "%s", d);
+}
+
+/* Where the SMEP/SMAP test maps its user page, in the kernel address space's (empty) user half. */
+#define SMEP_SMAP_TEST_VA USER_BASE
+#define SMEP_SMAP_TEST_VA_TEXT "0x8000000000" /* the same, for the exception table */
+_Static_assert(SMEP_SMAP_TEST_VA == 0x8000000000ull, "SMEP_SMAP_TEST_VA_TEXT must spell SMEP_SMAP_TEST_VA");
+#define X86_RET_OPCODE 0xc3u
+
+/*
+ * SMEP and SMAP (SDM Vol. 3A 4.6.1): the kernel may not run code from, nor (without RFLAGS.AC)
+ * touch, a user page.  The faults are the guest's own, under EPT and under shadow paging alike.
+ */
+static void test_smep_smap(void)
+{
+	const struct cpuid_regs f7 = priv_cpuid(CPUID_LEAF_EXT_FEATURES, 0);
+	const bool smep = f7.ebx & CPUID_7_EBX_SMEP, smap = f7.ebx & CPUID_7_EBX_SMAP;
+	if (!smep)
+		test_skip("smep_kernel_fetch_faults", "CPUID says no SMEP");
+	if (!smap)
+		test_skip("smap_kernel_read_faults", "CPUID says no SMAP");
+	if (!smep && !smap)
+		return;
+	const uint64_t frame = frame_alloc();
+	if (!frame || pt_map(kernel_aspace.cr3, SMEP_SMAP_TEST_VA, frame, PTE_U | PTE_W)) {
+		test_report("smep_smap_setup", false, "cannot map a user page");
+		return;
+	}
+	*(volatile uint8_t *)phys_to_virt(frame) = X86_RET_OPCODE;
+	const uint64_t cr4 = read_cr4();
+	priv_write_cr4(cr4 | (smep ? CR4_SMEP : 0) | (smap ? CR4_SMAP : 0));
+
+	if (smep) {
+		const uint64_t before = kernel_fault.count;
+		/* Jump (not call: the fault leaves the stack as it was) into the user page. */
+		__asm__ volatile("jmp *%0\n2:\n\t" EX_TABLE_ENTRY(SMEP_SMAP_TEST_VA_TEXT, "2b")
+				 ::"r"(SMEP_SMAP_TEST_VA) : "memory");
+		const bool ok = kernel_fault.count == before + 1 && kernel_fault.vector == VECTOR_PF &&
+				kernel_fault.cr2 == SMEP_SMAP_TEST_VA && kernel_fault.error_code == (PF_ERR_P | PF_ERR_I);
+		test_report("smep_kernel_fetch_faults", ok, "faults +%llu vector %llu error %#llx cr2 %#llx",
+			    (unsigned long long)(kernel_fault.count - before), (unsigned long long)kernel_fault.vector,
+			    (unsigned long long)kernel_fault.error_code, (unsigned long long)kernel_fault.cr2);
+	}
+	if (smap) {
+		const uint64_t before = kernel_fault.count;
+		uint64_t value = 0;
+		__asm__ volatile("1: movzbq (%1), %0\n2:\n\t" EX_TABLE_ENTRY("1b", "2b")
+				 : "+r"(value) : "r"(SMEP_SMAP_TEST_VA) : "memory");
+		bool ok = kernel_fault.count == before + 1 && kernel_fault.vector == VECTOR_PF &&
+			  kernel_fault.cr2 == SMEP_SMAP_TEST_VA && kernel_fault.error_code == PF_ERR_P && value == 0;
+		/* With RFLAGS.AC set (STAC) the same read is allowed. */
+		__asm__ volatile("stac\n\tmovzbq (%1), %0\n\tclac" : "=r"(value) : "r"(SMEP_SMAP_TEST_VA) : "memory");
+		ok = ok && value == X86_RET_OPCODE && kernel_fault.count == before + 1;
+		test_report("smap_kernel_read_faults", ok, "faults +%llu vector %llu error %#llx cr2 %#llx, read %#llx with AC",
+			    (unsigned long long)(kernel_fault.count - before), (unsigned long long)kernel_fault.vector,
+			    (unsigned long long)kernel_fault.error_code, (unsigned long long)kernel_fault.cr2,
+			    (unsigned long long)value);
+	}
+	priv_write_cr4(cr4);
+	aspace_clear_user_half(&kernel_aspace); /* the page and the tables that map it */
+}
+
 /* ---- the two-level translation of the lecture: VPN -> PFN (guest) -> MFN (monitor) ---- */
 
 static void test_translate(void)
@@ -808,6 +914,8 @@ int tests_run(void)
 	test_tss_busy();
 	test_exit_misc();
 	test_dr7_survives_exits();
+	test_accessed_dirty_flags();
+	test_smep_smap();
 	test_no_exit_instructions();
 	test_exceptions_in_guest();
 	test_null_page();

@@ -97,7 +97,7 @@ tail_pid=""
 set -e
 cp "$tmp/bochs.log" "${log%.log}.bochs.log" 2>/dev/null || true
 
-verdict=$(grep -a -o 'HV-EXIT status=[0-9]*' "$log" | tail -n 1 | sed 's/.*=//')
+verdict=$({ grep -a -o 'HV-EXIT status=[0-9]*' "$log" || true; } | tail -n 1 | sed 's/.*=//')
 if [ $timed_out = 1 ]; then
 	if [ -n "$verdict" ]; then
 		# In Bochs the power-off routine must end the emulator (magic break or Shutdown port): a machine

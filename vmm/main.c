@@ -26,6 +26,7 @@ struct bootinfo hv_bootinfo;
 const uint64_t hv_bootinfo_size = sizeof(struct bootinfo);
 
 static struct hv_config config;
+#define NONCANONICAL_ADDRESS 0x8000000000000000ull /* bits 63:47 not all equal */
 static struct pmm pmm;
 
 /* 8259A PIC data ports (OCW1 = interrupt mask): the monitor never takes interrupts. */
@@ -141,6 +142,11 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 		hv_power_off(HV_ERR_CMDLINE);
 	}
 	log_set_level(config.log);
+	if (config.brk == HV_BREAK_MONITOR_FAULT) {
+		/* Test only: a non-canonical load is a #GP (SDM Vol. 3A 3.3.7.1) that the monitor's IDT must report. */
+		log_warn("break=monitor_fault: the monitor reads a non-canonical address, to show its exception report");
+		(void)*(volatile uint64_t *)(uintptr_t)NONCANONICAL_ADDRESS;
+	}
 
 	init_memory(bi);
 

@@ -218,6 +218,7 @@ static void guest_cpu_state(struct vcpu *v, struct gpt_cpu *cpu)
 	cpu->cr3 = v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3);
 	cpu->efer = v->guest_efer;
 	cpu->maxphyaddr = host_maxphyaddr();
+	cpu->rflags_ac = (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_AC) != 0;
 }
 
 static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, uint64_t *pf_addr,

@@ -109,6 +109,7 @@ static struct gpt_cpu guest_cpu(const struct vcpu *v)
 	c.cr3 = v->guest_cr3;
 	c.cr4 = v->guest_cr4;
 	c.efer = v->guest_efer;
+	c.rflags_ac = (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_AC) != 0;
 	return c;
 }
 
@@ -242,6 +243,8 @@ static void revalidate(struct vcpu *v, struct shadow_root *r, uint64_t tbl, unsi
 	struct gpt_cpu cpu = guest_cpu(v);
 	struct gpt_ops ops;
 	uint64_t *t = table(tbl);
+	/* This walk checks the translation; the rights are compared below, SMEP/SMAP by the CPU on the leaf. */
+	cpu.cr4 &= ~(CR4_SMEP | CR4_SMAP);
 	const unsigned entries = level == r->levels && r->levels == PAE_LEVELS ? PAE_PDPT_ENTRIES : PT_ENTRIES;
 
 	guest_mem_gpt_ops(&v->mem->gm, &ops);
@@ -258,7 +261,11 @@ static void revalidate(struct vcpu *v, struct shadow_root *r, uint64_t tbl, unsi
 		struct gpt_walk w;
 		uint64_t hpa;
 		s->stats.revalidated++;
-		bool keep = gpt_translate(&cpu, &ops, va, GPT_ACCESS_READ, false, &w) == GPT_OK &&
+		/*
+		 * A guest that cleared an accessed flag expects the CPU to set it again on the next
+		 * access after this TLB flush (SDM 4.10.4.1): drop the leaf so that access refills it.
+		 */
+		bool keep = gpt_translate(&cpu, &ops, va, GPT_ACCESS_READ, false, &w) == GPT_OK && w.accessed &&
 			    guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &hpa) == 0 && (t[i] & PTE_ADDR_MASK) == (hpa & PAGE_MASK);
 		if (keep) {
 			/* Rights may only have stayed or grown; a dropped W, U or X, or a cleared D, forces a refill. */
@@ -444,7 +451,7 @@ void shadow_report(const struct shadow_state *s)
 		 (unsigned long long)t->cr3_switches, (unsigned long long)t->cache_hits,
 		 (unsigned long long)t->cache_misses, (unsigned long long)t->invlpg, (unsigned long long)t->flushes);
 	log_info("shadow paging: %llu entries revalidated at switches, %llu dropped; memory %llu KiB now, %llu KiB peak "
-		 "(limit %u KiB)", (unsigned long long)t->revalidated, (unsigned long long)t->dropped,
+		 "(the peak stays held, its pages recycled for later tables; limit %u KiB)", (unsigned long long)t->revalidated, (unsigned long long)t->dropped,
 		 (unsigned long long)(t->pages_used * PAGE_SIZE / 1024), (unsigned long long)(t->pages_peak * PAGE_SIZE / 1024),
 		 (unsigned)(SHADOW_MAX_PAGES * PAGE_SIZE / 1024));
 }

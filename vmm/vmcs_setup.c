@@ -142,6 +142,16 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		pin_req |= PIN_PROCESS_POSTED_INTERRUPTS;
 	}
 
+	/*
+	 * The watchdog counts the guest's own time (SDM 26.5.1: the timer counts down only in VMX
+	 * non-root operation) since its last sign of life, across exits: "save VMX-preemption timer
+	 * value" keeps the remainder at each exit (SDM 28.3.4), and watchdog_note_progress() refills it.
+	 */
+	const bool watchdog_role = v->cfg->watchdog && v->cfg->brk != HV_BREAK_EXIT_STORM &&
+				   v->cfg->brk != HV_BREAK_NO_HLT_EXITING;
+	if (watchdog_role)
+		exit_opt |= EXIT_SAVE_VMX_PREEMPTION_TIMER;
+
 	if (adjust(v, VMX_CTL_PIN, pin_req, pin_opt, &pin) || adjust(v, VMX_CTL_PROC, proc_req, 0, &proc) ||
 	    adjust(v, VMX_CTL_PROC2, proc2_req, proc2_opt, &proc2) ||
 	    adjust(v, VMX_CTL_EXIT, exit_req, exit_opt, &exit) || adjust(v, VMX_CTL_ENTRY, entry_req, entry_opt, &entry))
@@ -154,6 +164,11 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
 		log_warn("no VMX-preemption timer: the guest watchdog is off");
+	v->watchdog_across_exits = watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER) &&
+				   (exit & EXIT_SAVE_VMX_PREEMPTION_TIMER);
+	if (watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER) && !v->watchdog_across_exits)
+		log_warn("no \"save VMX-preemption timer value\" control: the watchdog restarts at every VM entry, "
+			 "so it catches only a guest that spins without exits");
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);

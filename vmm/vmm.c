@@ -115,6 +115,7 @@ static int run_guest(struct vcpu *v)
 			v->stats.total_exits++;
 		}
 		exit_dispatch(v);
+		watchdog_note_progress(v);
 		if (v->exit_reason < HV_STATS_REASONS)
 			v->stats.cycles[v->exit_reason] += rdtsc() - v->exit_tsc;
 		if (v->done)

@@ -27,4 +27,12 @@ def test_side_by_side_ept_and_shadow():
     # The whole-run tables: exits by reason in both columns, and the shadow memory used.
     assert re.search(r"^\| EXCEPTION_NMI \| 0 \| 0 \| [1-9]\d* \| \d+ \|$", out, re.M), "shadow #PF exits missing"
     assert re.search(r"^\| shadow page-table memory \(peak\) \| 0 KiB \| [1-9]\d* KiB \|$", out, re.M)
-    assert re.search(r"^\| TSC cycles from VMLAUNCH to the end \| \d+ \| \d+ \|$", out, re.M)
+    total = re.search(r"^\| TSC cycles from VMLAUNCH to the end \| (\d+) \| (\d+) \|$", out, re.M)
+    monitor = re.search(r"^\| monitor cycles \(all exits\) \| (\d+) \| (\d+) \|$", out, re.M)
+    guest = re.search(r"^\| guest cycles \(the rest\) \| (\d+) \| (\d+) \|$", out, re.M)
+    assert total and monitor and guest, out
+    for col in (1, 2):
+        t, m, g = int(total.group(col)), int(monitor.group(col)), int(guest.group(col))
+        assert 0 < m < t and g == t - m
+    # Shadow paging spends more in the monitor for the same workload.
+    assert int(monitor.group(2)) > int(monitor.group(1))

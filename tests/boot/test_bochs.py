@@ -1,5 +1,6 @@
 """Boot tests: the Multiboot2 path in Bochs (emulated VT-x), real images, serial output asserted."""
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,30 @@ def test_broken_guest_state_is_decoded(bochs):
     b.expect(r"VMCS dump")
     status, _ = b.finish()
     assert status == STATUS["HV_ERR_VMENTRY"]
+
+
+def enclosing_symbol(elf, address):
+    """The symbol of `elf` whose address is the greatest one not above `address` (nm -n)."""
+    out = subprocess.run(["nm", "-n", str(elf)], check=True, stdout=subprocess.PIPE, text=True).stdout
+    best = None
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tT" and int(parts[0], 16) <= address:
+            best = parts[2]
+    return best
+
+
+def test_monitor_exception_is_reported_not_a_triple_fault(bochs):
+    """A fault in the monitor itself: its IDT prints vector, error code, RIP and registers, then stops."""
+    b = bochs("log=info break=monitor_fault")
+    b.expect(r"monitor exception #GP general protection \(vector 13\), error code 0")
+    m = b.expect(r"RIP=([0-9a-f]{16}) CS=0008 RFLAGS=[0-9a-f]{16} RSP=[0-9a-f]{16} SS=0010")
+    rip = int(m.group(1), 16)
+    b.expect(r"RAX=[0-9a-f]{16} RBX=[0-9a-f]{16} RCX=[0-9a-f]{16} RDX=[0-9a-f]{16}")
+    b.expect(r"CR0=[0-9a-f]{16} CR2=[0-9a-f]{16} CR3=[0-9a-f]{16} CR4=[0-9a-f]{16}")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_EXCEPTION"]
+    assert enclosing_symbol(ROOT / "build" / "hv.elf", rip) == "hv_main", f"RIP {rip:#x} is not in hv_main"
 
 
 def test_disallowed_control_is_named(bochs):

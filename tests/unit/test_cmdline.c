@@ -288,7 +288,7 @@ static void test_bad_enum_and_bool_values(void **state)
 			    "log=verbose: unknown value (allowed: error, warn, info, debug)");
 	assert_string_equal(one_problem("mem=npt"), "mem=npt: unknown value (allowed: ept, shadow)");
 	assert_string_equal(one_problem("break=all"),
-			    "break=all: unknown value (allowed: none, guest_state, controls, no_hlt_exiting, exit_storm)");
+			    "break=all: unknown value (allowed: none, guest_state, controls, no_hlt_exiting, exit_storm, monitor_fault)");
 	assert_string_equal(one_problem("vpid=maybe"),
 			    "vpid=maybe: not a boolean (use 1/0, yes/no, on/off or true/false)");
 	assert_non_null(strstr(one_problem("vpid=2"), "vpid=2: not a boolean"));
@@ -460,7 +460,7 @@ static void test_help(void **state)
 	assert_string_equal(REP.msg[HV_OPTIDX_vpid],
 			    "  vpid=0|1 (default 1): use VPID when the CPU offers it");
 	assert_non_null(strstr(REP.msg[HV_OPTIDX_watchdog], "  watchdog=<number> (default 4000): "));
-	assert_non_null(strstr(REP.msg[HV_OPTIDX_break], "  break=none|guest_state|controls|no_hlt_exiting|exit_storm (default none): "));
+	assert_non_null(strstr(REP.msg[HV_OPTIDX_break], "  break=none|guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault (default none): "));
 	assert_non_null(strstr(REP.msg[HV_OPTION_COUNT], "guest."));
 }
 

@@ -202,6 +202,73 @@ static void test_write_protect(void **state)
 	}
 }
 
+/* SMEP and SMAP (SDM 4.6.1): supervisor fetches from / data accesses to user-mode pages. */
+static void test_smep_smap(void **state)
+{
+	(void)state;
+	struct gpt_cpu c = cpu64();
+	struct gpt_walk w;
+	/* Without SMEP/SMAP, the supervisor may fetch from and touch a user page. */
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_FETCH, &w), GPT_OK);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_WRITE, &w), GPT_OK);
+
+	c.cr4 |= CR4_SMEP;
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_FETCH, &w), GPT_PAGE_FAULT);
+	assert_int_equal(w.pf_error_code, PF_EC_PRESENT | PF_EC_FETCH);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);    /* SMEP leaves data alone */
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_FETCH | GPT_ACCESS_USER, &w), GPT_OK); /* and ring 3 */
+
+	c.cr4 = (c.cr4 & ~CR4_SMEP) | CR4_SMAP;
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_PAGE_FAULT);
+	assert_int_equal(w.pf_error_code, PF_EC_PRESENT);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_WRITE, &w), GPT_PAGE_FAULT);
+	assert_int_equal(w.pf_error_code, PF_EC_PRESENT | PF_EC_WRITE);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_FETCH, &w), GPT_OK);   /* SMAP leaves fetches alone */
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ | GPT_ACCESS_USER, &w), GPT_OK);
+	c.rflags_ac = true; /* STAC: explicit supervisor accesses may reach user pages */
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_WRITE, &w), GPT_OK);
+	c.rflags_ac = false;
+
+	/* A supervisor page is not subject to either, whatever the lower levels say. */
+	c.cr4 |= CR4_SMEP;
+	put64(E_PDPTE, get64(E_PDPTE) & ~PTE_U);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_FETCH, &w), GPT_OK);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+
+	/* 32-bit paging has SMEP too, and reports I/D with it. */
+	memset(gmem, 0, sizeof(gmem));
+	struct gpt_cpu c32 = { .cr0 = CR0_PE | CR0_PG, .cr3 = 0x1000, .cr4 = CR4_SMEP };
+	put32(0x1000, 0x2000 | URW);
+	put32(0x2000, 0x3000 | URW);
+	assert_int_equal(walk(&c32, 0, GPT_ACCESS_FETCH, &w), GPT_PAGE_FAULT);
+	assert_int_equal(w.pf_error_code, PF_EC_PRESENT | PF_EC_FETCH);
+}
+
+/* gpt_walk.accessed says whether the CPU would have had to set an A flag (the shadow revalidation uses it). */
+static void test_accessed_report(void **state)
+{
+	(void)state;
+	struct gpt_cpu c = cpu64();
+	struct gpt_walk w;
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+	assert_false(w.accessed); /* the tables are fresh */
+	assert_int_equal(gpt_translate(&c, &OPS, L4_GVA, GPT_ACCESS_READ, true, &w), GPT_OK);
+	assert_false(w.accessed); /* describes the entries before this walk set A */
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+	assert_true(w.accessed);
+	/* The guest clears A at any one level: reported again. */
+	for (unsigned lvl = 0; lvl < 4; lvl++) {
+		put64(l4_entries[lvl], get64(l4_entries[lvl]) & ~PTE_A);
+		assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+		assert_false(w.accessed);
+		put64(l4_entries[lvl], get64(l4_entries[lvl]) | PTE_A);
+		assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+		assert_true(w.accessed);
+	}
+}
+
 static void test_nx(void **state)
 {
 	(void)state;
@@ -590,6 +657,8 @@ int main(void)
 		cmocka_unit_test_setup(test_user_supervisor, setup_4level),
 		cmocka_unit_test_setup(test_write_protect, setup_4level),
 		cmocka_unit_test_setup(test_nx, setup_4level),
+		cmocka_unit_test_setup(test_smep_smap, setup_4level),
+		cmocka_unit_test_setup(test_accessed_report, setup_4level),
 		cmocka_unit_test_setup(test_large_pages_4level, setup_4level),
 		cmocka_unit_test_setup(test_reserved_bits, setup_4level),
 		cmocka_unit_test_setup(test_noncanonical, setup_4level),

@@ -1,11 +1,13 @@
 /* Small exits: HLT, cache flushes, XSETBV, INVLPG, RDPMC, VMX and MONITOR/MWAIT instructions, events, watchdog. */
 #include <arch/cpuid.h>
 #include <arch/cr.h>
+#include <arch/msr.h>
 #include <arch/segment.h>
 #include <arch/vmx.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
 #include "vmm/log.h"
+#include "vmm/vuart.h"
 #include "vmm/shadow.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
@@ -117,10 +119,36 @@ void handle_preemption_timer(struct vcpu *v)
 			vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 		return;
 	}
-	log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
-		  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
-		  (unsigned long long)v->cfg->watchdog, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	if (v->watchdog_across_exits)
+		log_error("guest watchdog: %llu million TSC cycles passed without progress from the guest (no console "
+			  "output, no hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
+			  (unsigned long long)v->cfg->watchdog, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	else
+		log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
+			  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
+			  (unsigned long long)v->cfg->watchdog, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	exit_report_and_stop(v, HV_ERR_WATCHDOG, "guest stopped by the watchdog");
+}
+
+/*
+ * The watchdog measures time since the guest's last sign of life, the monitor's share included: the
+ * timer counts only in the guest, so the cycles spent handling this exit are taken off what is left
+ * (a guest looping on exits, a #PF it never gets past for instance, spends most of its time here).
+ */
+void watchdog_note_progress(struct vcpu *v)
+{
+	if (!v->watchdog_across_exits)
+		return;
+	const uint64_t mark = vuart_bytes_sent() + v->stats.count[EXIT_REASON_VMCALL];
+	if (mark != v->watchdog_mark) {
+		v->watchdog_mark = mark;
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)v->preemption_timer_ticks);
+		return;
+	}
+	const uint64_t spent = (rdtsc() - v->exit_tsc) >> v->caps->preemption_timer_rate;
+	const uint64_t left = vmcs_read32(VMX_PREEMPTION_TIMER_VALUE);
+	/* At 0 the next VM entry exits at once, before any guest instruction (SDM 27.7.4). */
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)(left > spent ? left - spent : 0));
 }
 
 /* Exceptions exit only when the exception bitmap asks (shadow mode: #PF), and NMIs. */

@@ -15,7 +15,13 @@ static struct {
 	uint8_t dll, dlm;
 	char line[LINE_MAX + 1];
 	unsigned len;
+	uint64_t sent;
 } uart;
+
+uint64_t vuart_bytes_sent(void)
+{
+	return uart.sent;
+}
 
 void vuart_flush(void)
 {
@@ -61,8 +67,10 @@ void vuart_out(uint16_t port, unsigned size, uint32_t value)
 	const unsigned reg = port - VUART_BASE;
 	const bool dlab = uart.regs[REG_LCR] & LCR_DLAB;
 	(void)size;
-	if (reg == REG_DATA && !dlab)
+	if (reg == REG_DATA && !dlab) {
 		put_char((char)value);
+		uart.sent++;
+	}
 	else if (reg == REG_DATA)
 		uart.dll = (uint8_t)value;
 	else if (reg == REG_IER && dlab)

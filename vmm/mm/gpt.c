@@ -165,18 +165,26 @@ static uint32_t error_code(const struct walk_state *w, unsigned access)
 	return ec;
 }
 
-/* Access rights (SDM 4.6.1); SMEP/SMAP left out. */
+/* Access rights (SDM 4.6.1). */
 static bool access_allowed(const struct walk_state *w, const struct gpt_walk *out, unsigned access)
 {
 	const bool user = access & GPT_ACCESS_USER;
+	const bool fetch = access & GPT_ACCESS_FETCH;
 	if (user && !out->user)
 		return false;
 	if (access & GPT_ACCESS_WRITE) {
 		if (!out->writable && (user || (w->cpu->cr0 & CR0_WP)))
 			return false;
 	}
-	if ((access & GPT_ACCESS_FETCH) && out->nx)
+	if (fetch && out->nx)
 		return false;
+	/* A supervisor access to a user-mode address: SMEP forbids fetches, SMAP data accesses unless RFLAGS.AC. */
+	if (!user && out->user) {
+		if (fetch && (w->cpu->cr4 & CR4_SMEP))
+			return false;
+		if (!fetch && (w->cpu->cr4 & CR4_SMAP) && !w->cpu->rflags_ac)
+			return false;
+	}
 	return true;
 }
 
@@ -186,7 +194,7 @@ int gpt_translate(const struct gpt_cpu *cpu, const struct gpt_ops *ops, uint64_t
 	memset(out, 0, sizeof(*out));
 	struct walk_state w = { cpu, gpt_mode_of(cpu), phys_bits(cpu), (cpu->efer & EFER_NXE) != 0 };
 	out->mode = w.mode;
-	out->writable = out->user = true;
+	out->writable = out->user = out->accessed = true;
 
 	switch (w.mode) {
 	case GPT_MODE_INVALID:
@@ -250,6 +258,7 @@ int gpt_translate(const struct gpt_cpu *cpu, const struct gpt_ops *ops, uint64_t
 			return GPT_PAGE_FAULT;
 		}
 		if (!used[out->levels - 1].pae_pdpte) {
+			out->accessed = out->accessed && (v & PTE_A);
 			out->writable = out->writable && (v & PTE_W);
 			out->user = out->user && (v & PTE_U);
 			out->nx = out->nx || (w.nxe && (v & PTE_NX));

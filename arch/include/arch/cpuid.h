@@ -32,6 +32,9 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_1_ECX_XSAVE      (1u << 26)
 #define CPUID_1_ECX_OSXSAVE    (1u << 27)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
+/* CPUID.(EAX=7,ECX=0):EBX */
+#define CPUID_7_EBX_SMEP       (1u << 7)
+#define CPUID_7_EBX_SMAP       (1u << 20)
 /* CPUID.1:EDX */
 #define CPUID_1_EDX_MSR        (1u << 5)
 #define CPUID_1_EDX_PAE        (1u << 6)

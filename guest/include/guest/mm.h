@@ -58,11 +58,13 @@ void paging_init(void);                /* builds the kernel half and switches to
 bool pt_lookup(uint64_t cr3, uint64_t va, struct pt_walk *w);
 int pt_map(uint64_t cr3, uint64_t va, uint64_t pa, uint64_t leaf_flags); /* 4 KiB; 0 or SYS_ERR_* */
 uint64_t pt_unmap(uint64_t cr3, uint64_t va); /* the frame that was mapped, or 0 */
+uint64_t *pt_leaf_entry(uint64_t cr3, uint64_t va); /* the 4 KiB leaf entry of va, or NULL */
 static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 
 void aspace_activate(const struct aspace *as); /* loads its CR3 unless already loaded */
 int aspace_create(struct aspace *as);  /* fresh PML4 sharing the kernel half */
 void aspace_destroy(struct aspace *as); /* frees the user half: frames and page tables */
+void aspace_clear_user_half(struct aspace *as); /* unmaps and frees the whole user half, keeps the PML4 */
 const struct vma *vma_find(const struct aspace *as, uint64_t va);
 bool aspace_overlaps(const struct aspace *as, uint64_t start, uint64_t end); /* a region meets [start, end) */
 /* Adds a region; with populate, maps zeroed frames now.  0 or SYS_ERR_*. */

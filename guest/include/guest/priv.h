@@ -99,6 +99,14 @@ static inline void priv_write_cr4(uint64_t value)
 	write_cr4(value);
 }
 
+/* MOV from CR3 exits only in shadow-paging mode (CR3-store exiting): the monitor returns the guest's own CR3. */
+static inline uint64_t priv_read_cr3(void)
+{
+	if (boot_config.mem_shadow)
+		ledger_add(EXIT_REASON_CR_ACCESS, 1);
+	return read_cr3();
+}
+
 /* MOV to CR3 exits only in shadow-paging mode (CR3-load exiting). */
 static inline void priv_write_cr3(uint64_t value)
 {

@@ -19,8 +19,11 @@ enum hv_mem_mode { HV_MEM_EPT, HV_MEM_SHADOW };
 #define HV_MEM_MODE_NAMES { "ept", "shadow", 0 }
 
 /* Test-only switches that break something on purpose, to prove the diagnostics. */
-enum hv_break { HV_BREAK_NONE, HV_BREAK_GUEST_STATE, HV_BREAK_CONTROLS, HV_BREAK_NO_HLT_EXITING, HV_BREAK_EXIT_STORM };
-#define HV_BREAK_NAMES { "none", "guest_state", "controls", "no_hlt_exiting", "exit_storm", 0 }
+enum hv_break {
+	HV_BREAK_NONE, HV_BREAK_GUEST_STATE, HV_BREAK_CONTROLS, HV_BREAK_NO_HLT_EXITING, HV_BREAK_EXIT_STORM,
+	HV_BREAK_MONITOR_FAULT
+};
+#define HV_BREAK_NAMES { "none", "guest_state", "controls", "no_hlt_exiting", "exit_storm", "monitor_fault", 0 }
 
 enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM };
 
@@ -48,7 +51,7 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM };
 	X(watchdog,    HV_OPT_UINT, watchdog,    4000,          0, 1000000, 0,                    \
 	  "stop a guest that runs this many million TSC cycles without a VM exit (0: off)")       \
 	X(break,       HV_OPT_ENUM, brk,         HV_BREAK_NONE, 0, 0, HV_BREAK_NAMES,             \
-	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm on purpose")
+	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault on purpose")
 
 #define HV_GUEST_ARGS_MAX 256
 #define HV_CMDLINE_MAX_ERRORS 16

@@ -8,10 +8,12 @@
  * PAE paging (PDPTEs, 2 MiB pages), 4-level paging (2 MiB and 1 GiB pages).
  * 5-level paging (CR4.LA57) is not supported (GPT_UNSUPPORTED).
  *
- * Left out, on purpose: SMEP and SMAP (CR4 bits 20/21: only the I/D bit of the
- * error code honours CR4.SMEP), protection keys, the PAT/PCD/PWT memory type,
- * and 1 GiB-page support detection (1 GiB pages are always accepted in
- * 4-level mode).  A/D updates are plain read-modify-writes through write_pte,
+ * SMEP and SMAP (CR4 bits 20/21, SDM 4.6.1) are enforced for supervisor
+ * accesses; every supervisor data access counts as explicit (RFLAGS.AC
+ * honoured), since the callers only walk for the guest's own instructions.
+ * Left out, on purpose: protection keys, the PAT/PCD/PWT memory type, and
+ * 1 GiB-page support detection (1 GiB pages are always accepted in 4-level
+ * mode).  A/D updates are plain read-modify-writes through write_pte,
  * not locked operations: correct while the guest's vCPU is stopped in the
  * monitor (a single-vCPU guest).
  *
@@ -31,6 +33,7 @@
 struct gpt_cpu {
 	uint64_t cr0, cr3, cr4, efer;
 	unsigned maxphyaddr; /* the guest's MAXPHYADDR (CPUID.80000008h:EAX[7:0]); 0 means 52 */
+	bool rflags_ac;      /* RFLAGS.AC: with CR4.SMAP, lets supervisor data accesses reach user pages */
 	/*
 	 * PAE paging only: when pdptes_valid, the four PDPTE registers (VMCS
 	 * GUEST_PDPTE0-3 with EPT, SDM 28.3.3.1) are used instead of reading the
@@ -81,6 +84,7 @@ struct gpt_walk {
 	uint64_t page_size;     /* 4 KiB, 2 MiB, 4 MiB or 1 GiB (4 KiB with paging off) */
 	unsigned levels;        /* paging-structure entries read, the last one included (0: paging off) */
 	bool writable, user, nx;/* effective rights over all levels (SDM 4.6) */
+	bool accessed;          /* OK: every entry used (PAE PDPTEs aside) had A set before this walk */
 	uint32_t pf_error_code; /* GPT_PAGE_FAULT: the architectural error code */
 	enum gpt_mode mode;
 };
@@ -92,7 +96,8 @@ enum gpt_mode gpt_mode_of(const struct gpt_cpu *cpu);
  * Translate gva for an access (GPT_ACCESS_*), checking present bits, reserved
  * bits (bits above MAXPHYADDR, PS in a PML4E, XD without EFER.NXE, large-page
  * alignment bits, PAE PDPTE reserved bits), R/W with CR0.WP for supervisor writes,
- * U/S for user accesses, and XD with EFER.NXE for fetches.
+ * U/S for user accesses, XD with EFER.NXE for fetches, and SMEP/SMAP for
+ * supervisor fetches from and data accesses to user pages.
  * When set_accessed_dirty and the access succeeds, sets A in every entry used
  * (not in PAE PDPTEs, which have none) and D in the leaf for a write, writing an
  * entry back only if it changed.  A failing access changes nothing.
