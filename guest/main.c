@@ -8,11 +8,13 @@
  *   test=ept_violation  touch guest-physical memory just above guest RAM
  *   test=spin           spin forever without a VM exit (the monitor's watchdog)
  *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
+ *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
  *   bench=1             the exit-cost benchmarks
  *   (default)           the test suite
  */
 #include <arch/cpuid.h>
 #include <arch/paging.h>
+#include <arch/segment.h>
 #include <string.h>
 #include "guest/hv.h"
 #include "guest/kernel.h"
@@ -58,6 +60,16 @@ static void run_spin_exits(void)
 		priv_cpuid(CPUID_LEAF_VENDOR, 0);
 }
 
+static void run_triple_fault(void)
+{
+	kprintf("test triple_fault: an empty IDT, then INT3: #BP, #GP and #DF all miss the IDT (SDM Vol. 3A 6.15)\n");
+	const struct descriptor_table_ptr empty = { 0, 0 };
+	priv_lidt(&empty);
+	__asm__ volatile("int3");
+	kprintf("FAIL: triple_fault (the guest went on after INT3 with an empty IDT)\n");
+	kernel_exit(1);
+}
+
 void kernel_main(uint32_t magic, uint32_t info)
 {
 	console_init();
@@ -85,6 +97,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_spin();
 	if (strcmp(boot_config.test, "spin_exits") == 0)
 		run_spin_exits();
+	if (strcmp(boot_config.test, "triple_fault") == 0)
+		run_triple_fault();
 	if (boot_config.test[0])
 		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
 	int status = boot_config.bench ? bench_run() : tests_run();

@@ -93,6 +93,12 @@ static int run_guest(struct vcpu *v)
 {
 	const uint64_t start = rdtsc();
 	for (;;) {
+		if (vmcs_access_failures()) {
+			log_error("a VMREAD/VMWRITE failed (reported above): the guest is not entered again on a VMCS "
+				  "the monitor could not set up; this is a monitor bug, please report the lines above");
+			v->status = HV_ERR_VMX_INSTR;
+			break;
+		}
 		int r = vmx_enter_guest(&v->regs, v->launched);
 		v->exit_tsc = rdtsc();
 		if (r != 0) {

@@ -103,3 +103,14 @@ def test_guest_spinning_on_exits_is_stopped_by_the_watchdog(bochs):
     assert status == STATUS["HV_ERR_WATCHDOG"]
     cpuid_exits = re.search(r"^\[hv\]\s+CPUID\s+(\d+)", out, re.M)
     assert cpuid_exits and int(cpuid_exits.group(1)) > 1000, "the guest did not spin on CPUID exits"
+
+
+@pytest.mark.parametrize("mem", ["ept", "shadow"])
+def test_guest_triple_fault_is_reported(bochs, mem):
+    """A guest whose exceptions cannot be delivered shuts down: the monitor says so and stops it."""
+    b = bochs(f"log=info mem={mem} guest.test=triple_fault")
+    b.expect(r"guest triple fault: an exception occurred while delivering a double fault")
+    b.expect(r"exit reason 2 \(TRIPLE_FAULT\)")
+    b.expect(r"VM-exit statistics")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_TRIPLE_FAULT"]

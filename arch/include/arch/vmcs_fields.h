@@ -20,6 +20,8 @@
 	X(VIRTUAL_PROCESSOR_ID,            0x0000, VMCS_W16)             \
 	X(POSTED_INTR_NOTIFICATION_VECTOR, 0x0002, VMCS_W16)             \
 	X(EPTP_INDEX,                      0x0004, VMCS_W16)             \
+	X(HLAT_PREFIX_SIZE,                0x0006, VMCS_W16)             \
+	X(LAST_PID_POINTER_INDEX,          0x0008, VMCS_W16)             \
 	/* 16-bit guest-state fields (B.1.2) */                          \
 	X(GUEST_ES_SELECTOR,               0x0800, VMCS_W16)             \
 	X(GUEST_CS_SELECTOR,               0x0802, VMCS_W16)             \
@@ -31,6 +33,7 @@
 	X(GUEST_TR_SELECTOR,               0x080e, VMCS_W16)             \
 	X(GUEST_INTERRUPT_STATUS,          0x0810, VMCS_W16)             \
 	X(GUEST_PML_INDEX,                 0x0812, VMCS_W16)             \
+	X(GUEST_UINV,                      0x0814, VMCS_W16)             \
 	/* 16-bit host-state fields (B.1.3) */                           \
 	X(HOST_ES_SELECTOR,                0x0c00, VMCS_W16)             \
 	X(HOST_CS_SELECTOR,                0x0c02, VMCS_W16)             \
@@ -54,9 +57,27 @@
 	X(POSTED_INTR_DESC_ADDR,           0x2016, VMCS_W64)             \
 	X(VM_FUNCTION_CONTROL,             0x2018, VMCS_W64)             \
 	X(EPT_POINTER,                     0x201a, VMCS_W64)             \
+	X(EOI_EXIT_BITMAP0,                0x201c, VMCS_W64)             \
+	X(EOI_EXIT_BITMAP1,                0x201e, VMCS_W64)             \
+	X(EOI_EXIT_BITMAP2,                0x2020, VMCS_W64)             \
+	X(EOI_EXIT_BITMAP3,                0x2022, VMCS_W64)             \
 	X(EPTP_LIST_ADDR,                  0x2024, VMCS_W64)             \
+	X(VMREAD_BITMAP,                   0x2026, VMCS_W64)             \
+	X(VMWRITE_BITMAP,                  0x2028, VMCS_W64)             \
+	X(VE_INFORMATION_ADDR,             0x202a, VMCS_W64)             \
 	X(XSS_EXIT_BITMAP,                 0x202c, VMCS_W64)             \
+	X(ENCLS_EXITING_BITMAP,            0x202e, VMCS_W64)             \
+	X(SPP_TABLE_POINTER,               0x2030, VMCS_W64)             \
 	X(TSC_MULTIPLIER,                  0x2032, VMCS_W64)             \
+	X(TERTIARY_VM_EXEC_CONTROL,        0x2034, VMCS_W64)             \
+	X(ENCLV_EXITING_BITMAP,            0x2036, VMCS_W64)             \
+	X(LOW_PASID_DIRECTORY,             0x2038, VMCS_W64)             \
+	X(HIGH_PASID_DIRECTORY,            0x203a, VMCS_W64)             \
+	X(SHARED_EPT_POINTER,              0x203c, VMCS_W64)             \
+	X(PCONFIG_EXITING_BITMAP,          0x203e, VMCS_W64)             \
+	X(HLAT_POINTER,                    0x2040, VMCS_W64)             \
+	X(PID_POINTER_TABLE,               0x2042, VMCS_W64)             \
+	X(SECONDARY_VM_EXIT_CONTROLS,      0x2044, VMCS_W64)             \
 	/* 64-bit read-only data field (B.2.2) */                        \
 	X(GUEST_PHYSICAL_ADDRESS,          0x2400, VMCS_W64)             \
 	/* 64-bit guest-state fields (B.2.3) */                          \
@@ -69,10 +90,15 @@
 	X(GUEST_PDPTE1,                    0x280c, VMCS_W64)             \
 	X(GUEST_PDPTE2,                    0x280e, VMCS_W64)             \
 	X(GUEST_PDPTE3,                    0x2810, VMCS_W64)             \
+	X(GUEST_IA32_BNDCFGS,              0x2812, VMCS_W64)             \
+	X(GUEST_IA32_RTIT_CTL,             0x2814, VMCS_W64)             \
+	X(GUEST_IA32_LBR_CTL,              0x2816, VMCS_W64)             \
+	X(GUEST_IA32_PKRS,                 0x2818, VMCS_W64)             \
 	/* 64-bit host-state fields (B.2.4) */                           \
 	X(HOST_IA32_PAT,                   0x2c00, VMCS_W64)             \
 	X(HOST_IA32_EFER,                  0x2c02, VMCS_W64)             \
 	X(HOST_IA32_PERF_GLOBAL_CTRL,      0x2c04, VMCS_W64)             \
+	X(HOST_IA32_PKRS,                  0x2c06, VMCS_W64)             \
 	/* 32-bit control fields (B.3.1) */                              \
 	X(PIN_BASED_VM_EXEC_CONTROL,       0x4000, VMCS_W32)             \
 	X(CPU_BASED_VM_EXEC_CONTROL,       0x4002, VMCS_W32)             \
@@ -92,6 +118,7 @@
 	X(SECONDARY_VM_EXEC_CONTROL,       0x401e, VMCS_W32)             \
 	X(PLE_GAP,                         0x4020, VMCS_W32)             \
 	X(PLE_WINDOW,                      0x4022, VMCS_W32)             \
+	X(INSTRUCTION_TIMEOUT_CONTROL,     0x4024, VMCS_W32)             \
 	/* 32-bit read-only data fields (B.3.2) */                       \
 	X(VM_INSTRUCTION_ERROR,            0x4400, VMCS_W32)             \
 	X(VM_EXIT_REASON,                  0x4402, VMCS_W32)             \
@@ -164,6 +191,9 @@
 	X(GUEST_PENDING_DBG_EXCEPTIONS,    0x6822, VMCS_WNAT)            \
 	X(GUEST_SYSENTER_ESP,              0x6824, VMCS_WNAT)            \
 	X(GUEST_SYSENTER_EIP,              0x6826, VMCS_WNAT)            \
+	X(GUEST_S_CET,                     0x6828, VMCS_WNAT)            \
+	X(GUEST_SSP,                       0x682a, VMCS_WNAT)            \
+	X(GUEST_INTR_SSP_TABLE_ADDR,       0x682c, VMCS_WNAT)            \
 	/* natural-width host-state fields (B.4.4) */                    \
 	X(HOST_CR0,                        0x6c00, VMCS_WNAT)            \
 	X(HOST_CR3,                        0x6c02, VMCS_WNAT)            \
@@ -176,7 +206,10 @@
 	X(HOST_IA32_SYSENTER_ESP,          0x6c10, VMCS_WNAT)            \
 	X(HOST_IA32_SYSENTER_EIP,          0x6c12, VMCS_WNAT)            \
 	X(HOST_RSP,                        0x6c14, VMCS_WNAT)            \
-	X(HOST_RIP,                        0x6c16, VMCS_WNAT)
+	X(HOST_RIP,                        0x6c16, VMCS_WNAT)            \
+	X(HOST_S_CET,                      0x6c18, VMCS_WNAT)            \
+	X(HOST_SSP,                        0x6c1a, VMCS_WNAT)            \
+	X(HOST_INTR_SSP_TABLE_ADDR,        0x6c1c, VMCS_WNAT)
 
 enum vmcs_field {
 #define X(name, enc, width) name = enc,

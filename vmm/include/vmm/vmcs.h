@@ -2,7 +2,8 @@
  * VMCS access.  vmcs_read16/32/64/nat and vmcs_write16/32/64/nat check, at
  * compile time, that the (constant) field has the width the accessor implies
  * (SDM 25.11.2: bits 14:13 of the encoding).  Failing VMREAD/VMWRITE are
- * reported by name and stop the guest, never silently ignored.
+ * reported by name and counted; the run loop then stops the guest before its
+ * next VM entry (status 73), so no guest runs on a VMCS the monitor could not set.
  */
 #ifndef VMM_VMCS_H
 #define VMM_VMCS_H
@@ -18,8 +19,10 @@ const char *vmx_exit_reason_name(uint32_t basic_reason);
 /* Description of a VM-instruction error number (SDM 31.4), or "unknown VM-instruction error". */
 const char *vm_instruction_error_text(uint32_t error);
 
-/* Out-of-line slow paths (vmm/vmcs.c): report a failing VMREAD/VMWRITE. */
+/* Out-of-line slow paths (vmm/vmcs.c): report a failing VMREAD/VMWRITE, and count it. */
 void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r);
+/* How many VMREAD/VMWRITE have failed: the run loop stops the guest before the next VM entry. */
+unsigned vmcs_access_failures(void);
 
 static inline uint64_t vmcs_read_any(uint32_t field)
 {
