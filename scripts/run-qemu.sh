@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot the monitor under QEMU, headless and bounded.
 #
-#   scripts/run-qemu.sh [--kvm] [--usb] [--iso [--no-guest] [--guest FILE]] [--gdb]
+#   scripts/run-qemu.sh [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
 #                       [--timeout SECS] [--log FILE] [--mem SIZE] [-- monitor command line...]
 #
 # Default: UEFI (OVMF) on QEMU TCG, booting a private copy of build/esp.img whose
@@ -9,6 +9,9 @@
 #   --kvm      QEMU/KVM with the host's CPU (nested VT-x) instead of TCG
 #   --check-kvm  only say whether --kvm can run here (exit 0) or why not (exit 2); boots nothing
 #   --usb      boot build/usb.img (GPT disk) as a USB mass-storage stick on an xHCI controller
+#   --shell    boot through OVMF's UEFI Shell: the loader sits at \EFI\HV\HV.EFI (not the removable-media
+#              path), so the firmware starts its shell, whose startup.nsh runs it with the command line
+#              as arguments (the load-options path of a real boot entry); no CMDLINE.TXT is left
 #   --iso      boot the GRUB BIOS ISO (Multiboot2, built by scripts/mkiso.sh) through SeaBIOS;
 #              --no-guest / --guest FILE are passed to mkiso.sh
 #   --gdb      QEMU waits for gdb on tcp::1234 (no timeout unless --timeout is given)
@@ -52,11 +55,12 @@ LOADER_DONE_LINE='[efi] ExitBootServices done'
 say() { echo "run-qemu: $*" >&2; }
 usage() {
 	cat >&2 <<USAGE
-usage: $0 [--kvm] [--usb] [--iso [--no-guest] [--guest FILE]] [--gdb]
+usage: $0 [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
           [--timeout SECS] [--log FILE] [--mem SIZE] [-- monitor command line...]
   --kvm        QEMU/KVM with nested VT-x (default: TCG, where the monitor finds no VT-x)
   --check-kvm  check the host for --kvm (/dev/kvm, vmx, kvm_intel nested=1), boot nothing
   --usb        UEFI boot from $BUILD/usb.img as a USB stick (default: $BUILD/esp.img as a disk)
+  --shell      UEFI boot through OVMF's shell: the command line travels as the loader's arguments
   --iso        BIOS boot of the GRUB Multiboot2 ISO (scripts/mkiso.sh) instead of UEFI
   --no-guest, --guest FILE   (with --iso) passed to scripts/mkiso.sh
   --gdb        wait for gdb on :$GDB_PORT (then no timeout unless --timeout is given)
@@ -69,6 +73,7 @@ USAGE
 
 mode=esp
 use_kvm=0
+use_shell=0
 check_kvm_only=0
 use_gdb=0
 timeout_s=120
@@ -79,6 +84,7 @@ iso_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kvm) use_kvm=1 ;;
+	--shell) use_shell=1 ;;
 	--check-kvm) check_kvm_only=1 ;;
 	--usb) [ $mode = esp ] || { say "--usb and --iso exclude each other"; usage; }; mode=usb ;;
 	--iso) [ $mode = esp ] || { say "--usb and --iso exclude each other"; usage; }; mode=iso ;;
@@ -101,6 +107,10 @@ case "$timeout_s" in
 esac
 if [ ${#iso_args[@]} -gt 0 ] && [ $mode != iso ]; then
 	say "--no-guest and --guest need --iso: the UEFI images embed $BUILD/guest.elf (rebuild with 'make' to change it)"
+	exit $EXIT_USAGE
+fi
+if [ $use_shell = 1 ] && [ $mode = iso ]; then
+	say "--shell boots the UEFI images: it does not go with --iso"
 	exit $EXIT_USAGE
 fi
 if [ $use_gdb = 1 ] && [ $timeout_given = 0 ]; then
@@ -199,8 +209,19 @@ esp|usb)
 		qemu+=(-device qemu-xhci,id=xhci -drive "if=none,id=stick,format=raw,file=$disk"
 			-device usb-storage,bus=xhci.0,drive=stick,bootindex=0)
 	fi
-	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$fat" "$tmp/CMDLINE.TXT" ::/EFI/BOOT/CMDLINE.TXT ||
-		{ say "could not write the command line into EFI/BOOT/CMDLINE.TXT of a copy of $image: rebuild it with 'make $image'"; exit $EXIT_USAGE; }
+	if [ $use_shell = 1 ]; then
+		# The shell's startup script: CRLF lines, '#' would start a comment (UEFI Shell 2.2, 3.6).
+		case "$cmdline" in *'#'*|*'^'*) say "--shell: the command line may not hold '#' or '^'"; exit $EXIT_USAGE ;; esac
+		printf '@echo -off\r\nfs0:\r\n\\EFI\\HV\\HV.EFI %s\r\n' "$cmdline" > "$tmp/startup.nsh"
+		{ MTOOLS_SKIP_CHECK=1 mmd -i "$fat" ::/EFI/HV &&
+		  MTOOLS_SKIP_CHECK=1 mmove -i "$fat" ::/EFI/BOOT/BOOTX64.EFI ::/EFI/HV/HV.EFI &&
+		  MTOOLS_SKIP_CHECK=1 mdel -i "$fat" ::/EFI/BOOT/CMDLINE.TXT &&
+		  MTOOLS_SKIP_CHECK=1 mcopy -o -i "$fat" "$tmp/startup.nsh" ::/startup.nsh; } ||
+			{ say "could not prepare the shell boot in a copy of $image: rebuild it with 'make $image'"; exit $EXIT_USAGE; }
+	else
+		MTOOLS_SKIP_CHECK=1 mcopy -o -i "$fat" "$tmp/CMDLINE.TXT" ::/EFI/BOOT/CMDLINE.TXT ||
+			{ say "could not write the command line into EFI/BOOT/CMDLINE.TXT of a copy of $image: rebuild it with 'make $image'"; exit $EXIT_USAGE; }
+	fi
 	;;
 iso)
 	scripts/mkiso.sh "$tmp/hv.iso" ${iso_args[@]+"${iso_args[@]}"} -- "$@" || exit $EXIT_USAGE

@@ -74,11 +74,14 @@ int cpu_check_vmx(struct vmx_caps *caps)
 
 	/* SDM 23.7: VMXON needs IA32_FEATURE_CONTROL locked with VMX-outside-SMX enabled. */
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
-	if (!(fc & FEATURE_CONTROL_LOCKED)) {
-		fc |= FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED;
+	switch (vmx_feature_control_verdict(fc, &fc)) {
+	case FC_READY:
+		break;
+	case FC_LOCK_AND_ENABLE:
 		wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
 		log_info("IA32_FEATURE_CONTROL was unlocked: enabled VMX outside SMX and locked it");
-	} else if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+		break;
+	case FC_DISABLED_IN_FIRMWARE:
 		log_error("VT-x is disabled in the firmware setup (IA32_FEATURE_CONTROL=%#llx is locked "
 			  "with VMX-outside-SMX off): enable \"Intel Virtualization Technology\" in the "
 			  "firmware (BIOS/UEFI) setup and boot again", (unsigned long long)fc);

@@ -140,3 +140,16 @@ def test_uefi_unknown_option_is_named_and_refused(run_qemu):
     bad_cmdline = hv_status("HV_ERR_CMDLINE")
     run.expect(hv_exit_line(bad_cmdline))
     assert_status(run, run.finish(), bad_cmdline)
+
+
+def test_uefi_shell_arguments_reach_the_monitor(run_qemu):
+    """Booted by OVMF's UEFI Shell (startup.nsh), with no CMDLINE.TXT on the disk: the command line
+    travels as the loader's arguments (its load options) and reaches the monitor."""
+    run = run_qemu("--shell", cmdline="log=debug frobnicate=1")
+    run.expect(r'\[efi\] command line: "log=debug frobnicate=1" \(from the shell\'s arguments\)')
+    run.expect(EFI_EXITED)
+    run.expect(r'\[hv\] command line: "log=debug frobnicate=1"')
+    run.expect(r"\[hv\][^\r\n]*frobnicate")
+    bad_cmdline = hv_status("HV_ERR_CMDLINE")
+    run.expect(hv_exit_line(bad_cmdline))
+    assert_status(run, run.finish(), bad_cmdline)

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include <arch/vmx_controls.h>
+#include "arch/msr.h"
 #include "vmm/vmx_caps.h"
 
 static uint64_t ctl_msr(uint32_t must_be_1, uint32_t may_be_1)
@@ -756,6 +757,28 @@ static void test_report_old_cpu(void **state)
 	assert_row(&l, "EPT large pages", "2M no, 1G no");
 }
 
+/* IA32_FEATURE_CONTROL before VMXON (SDM Vol. 3C 23.7). */
+static void test_feature_control_verdict(void **state)
+{
+	(void)state;
+	uint64_t w;
+	/* Unlocked (as Bochs and many hypervisors leave it): enable VMX outside SMX and lock, keep other bits. */
+	assert_int_equal(vmx_feature_control_verdict(0, &w), FC_LOCK_AND_ENABLE);
+	assert_int_equal(w, FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+	assert_int_equal(vmx_feature_control_verdict(FEATURE_CONTROL_VMX_INSIDE_SMX | (1ull << 20), &w),
+			 FC_LOCK_AND_ENABLE);
+	assert_int_equal(w, FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX |
+				    FEATURE_CONTROL_VMX_INSIDE_SMX | (1ull << 20));
+	/* Locked with VMX outside SMX on (firmware with VT-x enabled): nothing to write. */
+	assert_int_equal(vmx_feature_control_verdict(FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX, &w),
+			 FC_READY);
+	assert_int_equal(w, FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+	/* Locked with it off (VT-x disabled in the firmware), even with VMX inside SMX on: only the setup can help. */
+	assert_int_equal(vmx_feature_control_verdict(FEATURE_CONTROL_LOCKED, &w), FC_DISABLED_IN_FIRMWARE);
+	assert_int_equal(vmx_feature_control_verdict(FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_INSIDE_SMX, &w),
+			 FC_DISABLED_IN_FIRMWARE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -783,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_control_word_names),
 		cmocka_unit_test(test_report_tigerlake),
 		cmocka_unit_test(test_report_old_cpu),
+		cmocka_unit_test(test_feature_control_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
