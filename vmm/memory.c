@@ -10,6 +10,7 @@
 #include <arch/vmx_state.h>
 #include "vmm/gpt.h"
 #include "vmm/hypercall.h"
+#include "vmm/ept_mtrr.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/memory_setup.h"
@@ -105,29 +106,6 @@ static int allocate_guest_ram(struct vmm_memory *m, const struct hv_config *cfg,
 	return HV_OK;
 }
 
-/*
- * Map one run of host-contiguous guest pages, with memory types from the MTRRs
- * (SDM 29.3.7: the EPT memory type replaces the MTRR type for guest accesses).
- * A run of mixed types is split at 2 MiB boundaries first, then into 4 KiB pages.
- */
-static int map_run(struct vmm_memory *m, uint64_t gpa, uint64_t hpa, uint64_t len)
-{
-	int type = m->have_mtrrs ? mtrr_type_of_range(&m->mtrr, hpa, len) : (int)MTRR_TYPE_WB;
-	if (type >= 0)
-		return ept_map(&m->ept, gpa, hpa, len, EPT_RWX, (unsigned)type);
-	const uint64_t step = len > PAGE_SIZE_2M ? PAGE_SIZE_2M : PAGE_SIZE;
-	for (uint64_t off = 0; off < len;) {
-		/* Pieces end at the next step-aligned host address, so large pages stay possible. */
-		uint64_t end = ((hpa + off) / step + 1) * step - hpa;
-		uint64_t n = (end < len ? end : len) - off;
-		int r = map_run(m, gpa + off, hpa + off, n);
-		if (r)
-			return r;
-		off += n;
-	}
-	return 0;
-}
-
 static int build_ept(struct vmm_memory *m, const struct vmx_caps *caps)
 {
 	const uint64_t pages = m->gm.size / PAGE_SIZE;
@@ -140,7 +118,8 @@ static int build_ept(struct vmm_memory *m, const struct vmx_caps *caps)
 		uint64_t n = 1;
 		while (i + n < pages && m->gm.frames[i + n] == m->gm.frames[i] + n * PAGE_SIZE)
 			n++;
-		int r = map_run(m, i * PAGE_SIZE, m->gm.frames[i], n * PAGE_SIZE);
+		int r = ept_map_with_mtrr_types(&m->ept, m->have_mtrrs ? &m->mtrr : NULL, i * PAGE_SIZE, m->gm.frames[i],
+						n * PAGE_SIZE, EPT_RWX);
 		if (r != EPT_OK) {
 			log_error("building EPT for guest-physical %#llx failed (error %d)", (unsigned long long)(i * PAGE_SIZE), r);
 			return r == EPT_ERR_NO_MEMORY ? HV_ERR_NO_MEMORY : HV_ERR_GENERIC;

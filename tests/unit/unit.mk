@@ -20,6 +20,7 @@ UNIT_TESTS := \
 	$(BUILD)/unit/test_pmm \
 	$(BUILD)/unit/test_cmdline \
 	$(BUILD)/unit/test_ept \
+	$(BUILD)/unit/test_ept_mtrr \
 	$(BUILD)/unit/test_gpt \
 	$(BUILD)/unit/test_elf \
 	$(BUILD)/unit/test_mtrr \
@@ -30,6 +31,7 @@ UNIT_SRCS_test_memmap  := vmm/mm/memmap.c
 UNIT_SRCS_test_pmm     := vmm/mm/pmm.c vmm/mm/memmap.c
 UNIT_SRCS_test_cmdline := vmm/cmdline.c vmm/lib/format.c
 UNIT_SRCS_test_ept       := vmm/mm/ept.c
+UNIT_SRCS_test_ept_mtrr  := vmm/mm/ept_mtrr.c vmm/mm/ept.c vmm/mm/mtrr.c
 UNIT_SRCS_test_gpt       := vmm/mm/gpt.c
 UNIT_SRCS_test_elf       := vmm/elf.c
 UNIT_SRCS_test_mtrr      := vmm/mm/mtrr.c
