@@ -377,6 +377,19 @@ static int write_cr4_safe(uint64_t value)
 	return kernel_fault.count == before ? 0 : -1;
 }
 
+/* MOV to CR3 that may fault; it exits only under shadow paging (CR3-load exiting). */
+static int write_cr3_safe(uint64_t value)
+{
+	const uint64_t before = kernel_fault.count;
+	if (boot_config.mem_shadow)
+		ledger_add(EXIT_REASON_CR_ACCESS, 1);
+	__asm__ volatile("1: mov %0, %%cr3\n2:\n\t" EX_TABLE_ENTRY("1b", "2b")::"r"(value) : "memory");
+	return kernel_fault.count == before ? 0 : -1;
+}
+
+/* A CR3 bit above MAXPHYADDR (bit 62 is, on every CPU: MAXPHYADDR <= 52). */
+#define CR3_RESERVED_BIT (1ull << 62)
+
 static void test_exit_cr(void)
 {
 	struct exit_window w;
@@ -433,6 +446,16 @@ static void test_exit_cr(void)
 		ok = false, hv_snprintf(d, sizeof(d), "CR3 read %#llx, the guest loaded %#llx", (unsigned long long)seen,
 					(unsigned long long)cr3);
 	test_report(boot_config.mem_shadow ? "exit_mov_from_cr3_shadow" : "no_exit_mov_from_cr3_ept", ok, "%s", d);
+
+	/* A reserved CR3 bit is the guest's #GP, whether the CPU (EPT) or the monitor (shadow) checks it. */
+	const uint64_t gp_before = kernel_fault.count;
+	window_open(&w);
+	rc = write_cr3_safe(cr3 | CR3_RESERVED_BIT);
+	window_close(&w);
+	ok = EXPECT_EXITS(&w, d, { EXIT_REASON_CR_ACCESS, boot_config.mem_shadow ? 1 : 0 });
+	if (ok && (rc == 0 || kernel_fault.count != gp_before + 1 || kernel_fault.vector != VECTOR_GP))
+		ok = false, hv_snprintf(d, sizeof(d), "no #GP for CR3=%#llx", (unsigned long long)(cr3 | CR3_RESERVED_BIT));
+	test_report("cr3_reserved_bit_gp", ok, "%s", d);
 }
 
 static void test_exit_descriptor_tables(void)

@@ -204,7 +204,11 @@ static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
 static bool emulate_write_cr3(struct vcpu *v, uint64_t value)
 {
 	const bool noflush = (v->guest_cr4 & CR4_PCIDE) && (value & CR3_PCID_NOFLUSH);
-	value &= ~CR3_PCID_NOFLUSH;
+	if (noflush)
+		value &= ~CR3_PCID_NOFLUSH;
+	/* In IA-32e mode, CR3 bits at and above MAXPHYADDR are reserved: #GP (SDM Vol. 2A, MOV to CR). */
+	if (guest_long_mode_active(v) && (value & (~0ull << v->caps->maxphyaddr)))
+		return false;
 	if (v->mem_mode == HV_MEM_SHADOW) {
 		v->guest_cr3 = value;
 		shadow_switch(v);
