@@ -156,6 +156,11 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	    adjust(v, VMX_CTL_PROC2, proc2_req, proc2_opt, &proc2) ||
 	    adjust(v, VMX_CTL_EXIT, exit_req, exit_opt, &exit) || adjust(v, VMX_CTL_ENTRY, entry_req, entry_opt, &entry))
 		return HV_ERR_VMX_FEATURE;
+	/* The guest switches to long mode later (exit/cr.c sets this control then): it must be allowed now. */
+	if (!(v->caps->may_be_1[VMX_CTL_ENTRY] & ENTRY_IA32E_MODE_GUEST)) {
+		log_error("this CPU does not allow the VM-entry control 'IA-32e mode guest': it cannot run a 64-bit guest");
+		return HV_ERR_VMX_FEATURE;
+	}
 	v->efer_switched = (exit & EXIT_LOAD_IA32_EFER_EXIT) && (exit & EXIT_SAVE_IA32_EFER) &&
 			   (entry & ENTRY_LOAD_IA32_EFER_ENTRY);
 	v->pat_switched = (exit & EXIT_LOAD_IA32_PAT_EXIT) && (exit & EXIT_SAVE_IA32_PAT) &&
@@ -213,6 +218,12 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 				 : v->cfg->brk == HV_BREAK_NO_HLT_EXITING ? HLT_WAKE_TICKS
 				 : (v->cfg->watchdog * MCYCLES) >> v->caps->preemption_timer_rate;
 		v->preemption_timer_ticks = ticks > PREEMPTION_TIMER_MAX ? PREEMPTION_TIMER_MAX : ticks;
+		v->watchdog_mcycles = (v->preemption_timer_ticks << v->caps->preemption_timer_rate) / MCYCLES;
+		if (ticks > PREEMPTION_TIMER_MAX)
+			log_warn("watchdog=%llu is more than the 32-bit VMX-preemption timer holds at this CPU's rate "
+				 "(TSC >> %u): the watchdog fires after %llu million TSC cycles instead",
+				 (unsigned long long)v->cfg->watchdog, v->caps->preemption_timer_rate,
+				 (unsigned long long)v->watchdog_mcycles);
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->preemption_timer_ticks);
 	}
 	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);

@@ -122,11 +122,11 @@ void handle_preemption_timer(struct vcpu *v)
 	if (v->watchdog_across_exits)
 		log_error("guest watchdog: %llu million TSC cycles passed without progress from the guest (no console "
 			  "output, no hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
-			  (unsigned long long)v->cfg->watchdog, (unsigned long long)vmcs_readnat(GUEST_RIP));
+			  (unsigned long long)v->watchdog_mcycles, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	else
 		log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
 			  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
-			  (unsigned long long)v->cfg->watchdog, (unsigned long long)vmcs_readnat(GUEST_RIP));
+			  (unsigned long long)v->watchdog_mcycles, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	exit_report_and_stop(v, HV_ERR_WATCHDOG, "guest stopped by the watchdog");
 }
 

@@ -59,6 +59,7 @@ struct vcpu {
 	uint64_t guest_idt_logged;    /* first LIDT logged at info level, later ones at debug */
 	uint64_t guest_gdt_logged, lstar_logged;
 	uint64_t preemption_timer_ticks;
+	uint64_t watchdog_mcycles;    /* what the watchdog really waits: watchdog=, capped by the 32-bit timer */
 	bool watchdog_across_exits;   /* the timer's remainder is saved at exits (the watchdog sees spins with exits) */
 	uint64_t watchdog_mark;       /* console bytes + hypercalls when the watchdog was last refilled */
 };
