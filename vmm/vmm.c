@@ -121,9 +121,10 @@ static int run_guest(struct vcpu *v)
 			v->stats.total_exits++;
 		}
 		exit_dispatch(v);
-		watchdog_note_progress(v);
+		const uint64_t exit_cycles = rdtsc() - v->exit_tsc;
 		if (v->exit_reason < HV_STATS_REASONS)
-			v->stats.cycles[v->exit_reason] += rdtsc() - v->exit_tsc;
+			v->stats.cycles[v->exit_reason] += exit_cycles;
+		watchdog_note_progress(v, exit_cycles);
 		if (v->done)
 			break;
 	}

@@ -1,7 +1,6 @@
 /* Small exits: HLT, cache flushes, XSETBV, INVLPG, RDPMC, VMX and MONITOR/MWAIT instructions, events, watchdog. */
 #include <arch/cpuid.h>
 #include <arch/cr.h>
-#include <arch/msr.h>
 #include <arch/segment.h>
 #include <arch/vmx.h>
 #include <arch/vmx_state.h>
@@ -132,23 +131,32 @@ void handle_preemption_timer(struct vcpu *v)
 
 /*
  * The watchdog measures time since the guest's last sign of life, the monitor's share included: the
- * timer counts only in the guest, so the cycles spent handling this exit are taken off what is left
- * (a guest looping on exits, a #PF it never gets past for instance, spends most of its time here).
+ * timer counts only in the guest, so the cycles spent handling exits are taken off what is left (a
+ * guest looping on exits, a #PF it never gets past for instance, spends most of its time here).  To
+ * keep exits cheap, they are collected and taken off in batches of 1/WATCHDOG_BATCHES of the period:
+ * the watchdog may fire that much late, never early.
  */
-void watchdog_note_progress(struct vcpu *v)
+#define WATCHDOG_BATCHES 16
+
+void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles)
 {
 	if (!v->watchdog_across_exits)
 		return;
 	const uint64_t mark = vuart_bytes_sent() + v->stats.count[EXIT_REASON_VMCALL];
 	if (mark != v->watchdog_mark) {
 		v->watchdog_mark = mark;
+		v->watchdog_monitor_ticks = 0;
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)v->preemption_timer_ticks);
 		return;
 	}
-	const uint64_t spent = (rdtsc() - v->exit_tsc) >> v->caps->preemption_timer_rate;
+	v->watchdog_monitor_ticks += exit_cycles >> v->caps->preemption_timer_rate;
+	if (v->watchdog_monitor_ticks < v->preemption_timer_ticks / WATCHDOG_BATCHES)
+		return;
 	const uint64_t left = vmcs_read32(VMX_PREEMPTION_TIMER_VALUE);
 	/* At 0 the next VM entry exits at once, before any guest instruction (SDM 27.7.4). */
-	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)(left > spent ? left - spent : 0));
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
+		     (uint32_t)(left > v->watchdog_monitor_ticks ? left - v->watchdog_monitor_ticks : 0));
+	v->watchdog_monitor_ticks = 0;
 }
 
 /* Exceptions exit only when the exception bitmap asks (shadow mode: #PF), and NMIs. */

@@ -30,8 +30,11 @@ void handle_monitor_mwait(struct vcpu *v);
 void handle_external_interrupt(struct vcpu *v);
 void handle_triple_fault(struct vcpu *v);
 void handle_preemption_timer(struct vcpu *v);
-/* After each exit: console output or a hypercall since the last refill restarts the watchdog (exit/misc.c). */
-void watchdog_note_progress(struct vcpu *v);
+/*
+ * After each exit (exit_cycles: the monitor's time on it): console output or a hypercall since the
+ * last refill restarts the watchdog, anything else counts against it (exit/misc.c).
+ */
+void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles);
 void handle_exception_nmi(struct vcpu *v);
 void handle_ept_violation(struct vcpu *v);              /* exit/ept.c */
 void handle_ept_misconfig(struct vcpu *v);

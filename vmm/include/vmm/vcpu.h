@@ -62,6 +62,7 @@ struct vcpu {
 	uint64_t watchdog_mcycles;    /* what the watchdog really waits: watchdog=, capped by the 32-bit timer */
 	bool watchdog_across_exits;   /* the timer's remainder is saved at exits (the watchdog sees spins with exits) */
 	uint64_t watchdog_mark;       /* console bytes + hypercalls when the watchdog was last refilled */
+	uint64_t watchdog_monitor_ticks; /* monitor time since, not yet taken off the timer (timer ticks) */
 };
 
 /* General-purpose register by SDM number (RSP is read from / written to the VMCS). */
