@@ -210,8 +210,9 @@ esp|usb)
 			-device usb-storage,bus=xhci.0,drive=stick,bootindex=0)
 	fi
 	if [ $use_shell = 1 ]; then
-		# The shell's startup script: CRLF lines, '#' would start a comment (UEFI Shell 2.2, 3.6).
-		case "$cmdline" in *'#'*|*'^'*) say "--shell: the command line may not hold '#' or '^'"; exit $EXIT_USAGE ;; esac
+		# The shell's startup script, CRLF lines.  The shell would act on some characters (UEFI Shell 2.2,
+		# 3.6): '#' comments, '^' escapes, '%' variables, '<' '>' '|' redirection and pipes, '"' quoting.
+		case "$cmdline" in *['#^%<>|"']*) say "--shell: the command line may not hold any of # ^ % < > | \""; exit $EXIT_USAGE ;; esac
 		printf '@echo -off\r\nfs0:\r\n\\EFI\\HV\\HV.EFI %s\r\n' "$cmdline" > "$tmp/startup.nsh"
 		{ MTOOLS_SKIP_CHECK=1 mmd -i "$fat" ::/EFI/HV &&
 		  MTOOLS_SKIP_CHECK=1 mmove -i "$fat" ::/EFI/BOOT/BOOTX64.EFI ::/EFI/HV/HV.EFI &&

@@ -14,7 +14,6 @@
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 
-#define SS_AR_DPL(ar) (((ar) >> VMX_AR_DPL_SHIFT) & 0x3u) /* CPL = SS.DPL (SDM 5.5) */
 
 static int64_t hc_exit(struct vcpu *v)
 {
@@ -61,7 +60,7 @@ static int64_t hc_translate(struct vcpu *v)
 void handle_vmcall(struct vcpu *v)
 {
 	int64_t result;
-	if (SS_AR_DPL(vmcs_read32(GUEST_SS_AR_BYTES)) != 0) {
+	if (vcpu_cpl() != 0) {
 		/* User code may not talk to the monitor: VMCALL is undefined for it. */
 		vcpu_inject_ud(v);
 		return;

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include <arch/cpuid.h>
+#include <arch/cr.h>
 #include <arch/msr.h>
 #include <arch/paging.h>
 #include <arch/vmx.h>
@@ -23,7 +24,6 @@
 #define PAGES_PER_1G (PAGE_SIZE_1G / PAGE_SIZE)
 #define SCATTER_SEED 0x9e3779b97f4a7c15ull /* fixed: runs stay reproducible */
 #define MAXPHYADDR_MASK 0xffu
-#define USER_CPL 3u
 #define HV_MAX_BYTES GUEST_VIRT_MAX_LEN /* largest buffer a hypercall or emulated instruction may name */
 
 static void *hpa_to_ptr(void *ctx, uint64_t hpa)
@@ -197,7 +197,7 @@ static void guest_cpu_state(struct vcpu *v, struct gpt_cpu *cpu)
 	cpu->cr3 = v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3);
 	cpu->efer = v->guest_efer;
 	cpu->maxphyaddr = host_maxphyaddr();
-	cpu->rflags_ac = (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_AC) != 0;
+	cpu->rflags_ac = guest_rflags_ac_for_smap();
 }
 
 static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, uint64_t *pf_addr,
@@ -213,7 +213,7 @@ static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 	 * exit from ring 3, and must then obey the U/S bits like the CPU would
 	 * (CPL = SS.DPL, SDM Vol. 3A 5.5).  Hypercalls are refused outside ring 0.
 	 */
-	if (((vmcs_read32(GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 0x3u) == USER_CPL)
+	if (vcpu_cpl() == CPL_USER)
 		access |= GPT_ACCESS_USER;
 	r = guest_virt_access(&v->mem->gm, &cpu, gva, buf, len, HV_MAX_BYTES, access, &fault);
 	if (r == GM_OK)
@@ -247,6 +247,7 @@ int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)
 	struct gpt_ops ops;
 
 	guest_cpu_state(v, &cpu);
+	cpu.cr4 &= ~(CR4_SMEP | CR4_SMAP); /* a lookup of the mapping, not an access by the guest */
 	guest_mem_gpt_ops(&v->mem->gm, &ops);
 	memset(out, 0, sizeof(*out));
 	out->gva = gva;

@@ -5,6 +5,7 @@
 #include <arch/paging.h>
 #include <arch/segment.h>
 #include <arch/vmx.h>
+#include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
 #include "vmm/gpt.h"
@@ -25,10 +26,6 @@
 /* PAE PDPTEs have no R/W, U/S or A bits: those positions are reserved (SDM Vol. 3A 4.4.1). */
 #define PAE_PDPTE_FLAGS   PTE_P
 #define TABLE_FLAGS       (PTE_P | PTE_W | PTE_U)
-/* #PF error-code bits (SDM Vol. 3A 4.7). */
-#define PF_ERR_WRITE (1u << 1)
-#define PF_ERR_USER  (1u << 2)
-#define PF_ERR_FETCH (1u << 4)
 /*
  * Shadow leaves record the size of the guest page they came from in bits 11:9,
  * which the CPU ignores in a 4 KiB PTE (SDM Vol. 3A Table 4-20): INVLPG must drop
@@ -109,7 +106,7 @@ static struct gpt_cpu guest_cpu(const struct vcpu *v)
 	c.cr3 = v->guest_cr3;
 	c.cr4 = v->guest_cr4;
 	c.efer = v->guest_efer;
-	c.rflags_ac = (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_AC) != 0;
+	c.rflags_ac = guest_rflags_ac_for_smap();
 	return c;
 }
 
@@ -185,7 +182,9 @@ static uint64_t shadow_leaf(const struct vcpu *v, const struct gpt_walk *w, uint
 		e |= PTE_W;
 	if (w->user && !wp_override)
 		e |= PTE_U;
-	if (w->nx && (v->guest_efer & EFER_NXE))
+	/* A user page behind a supervisor-only override leaf stays unfit for supervisor code under SMEP. */
+	const bool smep_user_page = wp_override && w->user && (v->guest_cr4 & CR4_SMEP);
+	if ((w->nx || smep_user_page) && (v->guest_efer & EFER_NXE))
 		e |= PTE_NX;
 	return e;
 }
@@ -324,6 +323,25 @@ static void reinject_vectoring_event(uint32_t idt_info)
 	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
 
+/* The guest's own fault: deliver it as the CPU would have (CR2 and error code). */
+static void reflect_fault(struct vcpu *v, uint64_t gva, uint32_t error_code, uint32_t idt_info)
+{
+	v->shadow->stats.reflected_faults++;
+	if ((idt_info & INTR_INFO_VALID) && ((idt_info >> INTR_INFO_TYPE_SHIFT) & 0x7u) == INTR_TYPE_HARD_EXCEPTION) {
+		/* A fault while delivering a fault (SDM Vol. 3A 6.15, Table 6-5). */
+		if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_DF) {
+			exit_report_and_stop(v, HV_ERR_TRIPLE_FAULT,
+					     "guest triple fault: a page fault while delivering a double fault");
+			return;
+		}
+		if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_PF) {
+			vcpu_inject_exception(v, VECTOR_DF, true, 0);
+			return;
+		}
+	}
+	vcpu_inject_pf(v, gva, error_code);
+}
+
 void shadow_handle_page_fault(struct vcpu *v)
 {
 	struct shadow_state *s = v->shadow;
@@ -336,11 +354,11 @@ void shadow_handle_page_fault(struct vcpu *v)
 	struct gpt_walk w;
 	uint64_t hpa;
 
-	if (err & PF_ERR_WRITE)
+	if (err & PF_EC_WRITE)
 		access |= GPT_ACCESS_WRITE;
-	if (err & PF_ERR_USER)
+	if (err & PF_EC_USER)
 		access |= GPT_ACCESS_USER;
-	if (err & PF_ERR_FETCH)
+	if (err & PF_EC_FETCH)
 		access |= GPT_ACCESS_FETCH;
 	if (s->current < 0) {
 		log_error("shadow: page fault at %#llx with the guest's paging off: guest-physical memory outside "
@@ -353,22 +371,7 @@ void shadow_handle_page_fault(struct vcpu *v)
 	case GPT_OK:
 		break;
 	case GPT_PAGE_FAULT:
-		/* The guest's own fault: deliver it as the CPU would have (CR2 and error code). */
-		s->stats.reflected_faults++;
-		if ((idt_info & INTR_INFO_VALID) &&
-		    ((idt_info >> INTR_INFO_TYPE_SHIFT) & 0x7u) == INTR_TYPE_HARD_EXCEPTION) {
-			/* A fault while delivering a fault (SDM Vol. 3A 6.15, Table 6-5). */
-			if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_DF) {
-				exit_report_and_stop(v, HV_ERR_TRIPLE_FAULT,
-						     "guest triple fault: a page fault while delivering a double fault");
-				return;
-			}
-			if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_PF) {
-				vcpu_inject_exception(v, VECTOR_DF, true, 0);
-				return;
-			}
-		}
-		vcpu_inject_pf(v, gva, w.pf_error_code);
+		reflect_fault(v, gva, w.pf_error_code, idt_info);
 		return;
 	case GPT_NONCANONICAL:
 		vcpu_inject_gp0(v);
@@ -393,7 +396,39 @@ void shadow_handle_page_fault(struct vcpu *v)
 		return;
 	}
 	const bool was_present = *slot & PTE_P;
-	*slot = shadow_leaf(v, &w, hpa & PAGE_MASK, access);
+	const uint64_t leaf = shadow_leaf(v, &w, hpa & PAGE_MASK, access);
+	/*
+	 * The CPU refused, twice in a row, an access through the very leaf the walker would write: a
+	 * rule the walker does not model (an implicit supervisor access under SMAP, say) decided, so
+	 * the fault is the guest's, with the CPU's error code.  Refilling would loop forever.
+	 */
+	if (was_present && *slot == leaf && (err & PF_EC_PRESENT) && s->last_fill_gva == gva && s->last_fill == leaf) {
+		s->last_fill = 0;
+		reflect_fault(v, gva, err, idt_info);
+		return;
+	}
+	s->last_fill_gva = gva;
+	s->last_fill = leaf;
+	*slot = leaf;
+	/*
+	 * A CR0.WP=0 write to a read-only user page got a supervisor-only writable leaf, on which the
+	 * CPU would no longer apply SMAP to that user page (SMEP is kept by the leaf's NX bit).  With
+	 * the monitor trap flag the leaf lives for this one instruction (SDM 26.5.2): the MTF exit drops
+	 * it again.  (Bochs 2.7 sets the control but delivers no MTF exit here; real CPUs do.)
+	 */
+	if (w.user && !(leaf & PTE_U) && (v->guest_cr4 & (CR4_SMEP | CR4_SMAP))) {
+		if ((v->caps->may_be_1[VMX_CTL_PROC] & CPU_MONITOR_TRAP_FLAG) && !(idt_info & INTR_INFO_VALID)) {
+			s->wp_override_gva = gva;
+			s->wp_override_live = true;
+			vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+				     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | CPU_MONITOR_TRAP_FLAG);
+
+		} else if (!s->wp_override_warned) {
+			s->wp_override_warned = true;
+			log_warn("shadow: no monitor trap flag here: a user page the guest kernel wrote with CR0.WP=0 "
+				 "escapes SMAP until its next fault");
+		}
+	}
 	if (leaf_size_of(w.page_size) > r->largest)
 		r->largest = leaf_size_of(w.page_size);
 	if (was_present && v->vpid)
@@ -419,10 +454,10 @@ static void drop_range(struct shadow_state *s, const struct shadow_root *r, uint
 	}
 }
 
-void shadow_invlpg(struct vcpu *v, uint64_t gva)
+/* Drop the shadow of the guest page holding gva (the whole guest page if it is large), and flush it. */
+static void drop_page(struct vcpu *v, uint64_t gva)
 {
 	struct shadow_state *s = v->shadow;
-	s->stats.invlpg++;
 	if (s->current >= 0) {
 		const struct shadow_root *r = &s->roots[s->current];
 		uint64_t *slot = leaf_slot(s, r, gva, false);
@@ -441,6 +476,22 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva)
 		}
 	}
 	flush_tlb(v);
+}
+
+void shadow_invlpg(struct vcpu *v, uint64_t gva)
+{
+	v->shadow->stats.invlpg++;
+	drop_page(v, gva);
+}
+
+void shadow_end_wp_override(struct vcpu *v)
+{
+	struct shadow_state *s = v->shadow;
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_MONITOR_TRAP_FLAG);
+	if (s->wp_override_live) {
+		s->wp_override_live = false;
+		drop_page(v, s->wp_override_gva);
+	}
 }
 
 void shadow_report(const struct shadow_state *s)

@@ -79,3 +79,13 @@ void vcpu_stop(struct vcpu *v, int status)
 	v->done = true;
 	v->status = status;
 }
+
+unsigned vcpu_cpl(void)
+{
+	return VMX_AR_DPL(vmcs_read32(GUEST_SS_AR_BYTES));
+}
+
+bool guest_rflags_ac_for_smap(void)
+{
+	return (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_AC) && vcpu_cpl() < CPL_USER;
+}

@@ -169,6 +169,9 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
 		log_warn("no VMX-preemption timer: the guest watchdog is off");
+	/* Saving the timer without the timer is a VM-entry failure (SDM 27.2.1.2). */
+	if (!(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
+		exit &= ~EXIT_SAVE_VMX_PREEMPTION_TIMER;
 	v->watchdog_across_exits = watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER) &&
 				   (exit & EXIT_SAVE_VMX_PREEMPTION_TIMER);
 	if (watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER) && !v->watchdog_across_exits)

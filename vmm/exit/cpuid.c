@@ -50,6 +50,11 @@ void handle_cpuid(struct vcpu *v)
 				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
 		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == 0) {
 			r.ebx &= ~CPUID_7_EBX_INVPCID; /* not enabled in the VMCS: #UD */
+			/* Their CR4 bits (PKE, CET, LA57) are refused (exit/cr.c CR4_GUEST_VALID): hide them. */
+			r.ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_CET_SS | CPUID_7_ECX_LA57);
+			r.edx &= ~CPUID_7_EDX_CET_IBT;
+		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == CPUID_7_SUBLEAF_1) {
+			r.eax &= ~CPUID_7_1_EAX_LAM; /* LAM's CR3/CR4 bits are refused like any reserved bit */
 		} else if (leaf == CPUID_LEAF_XSAVE && subleaf == CPUID_XSAVE_SUBLEAF_1) {
 			r.eax &= ~CPUID_D1_EAX_XSAVES; /* not enabled in the VMCS: #UD */
 		}

@@ -52,8 +52,15 @@ uint64_t cr0_hardware_value(const struct vcpu *v, uint64_t guest_cr0)
 uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4)
 {
 	uint64_t hw = guest_cr4 | v->caps->raw.cr4_fixed0;
-	if (v->mem_mode == HV_MEM_SHADOW)
+	if (v->mem_mode == HV_MEM_SHADOW) {
 		hw = (hw | CR4_PAE) & ~CR4_PCIDE; /* shadow tables are 4-level PAE tables, untagged */
+		/*
+		 * With its paging off the guest runs on the monitor's identity tables, whose pages are all
+		 * user pages: SMEP/SMAP there would fault its every access.  They apply from CR0.PG on.
+		 */
+		if (!(v->guest_cr0 & CR0_PG))
+			hw &= ~(CR4_SMEP | CR4_SMAP);
+	}
 	return hw & v->caps->raw.cr4_fixed1;
 }
 
@@ -163,6 +170,8 @@ static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 	v->guest_cr0 = value;
 	vmcs_writenat(CR0_READ_SHADOW, value);
 	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, value));
+	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & CR0_PG))
+		vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, v->guest_cr4)); /* SMEP/SMAP follow CR0.PG */
 	efer_apply(v);
 	if ((old ^ value) & CR0_PAGING_BITS) {
 		if (v->mem_mode == HV_MEM_SHADOW)
@@ -179,8 +188,8 @@ static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
 		return false;
 	if (v->mem_mode == HV_MEM_SHADOW && (value & CR4_PCIDE))
 		return false; /* shadow roots are not PCID-tagged */
-	if ((value & ~cr4_hardware_value(v, value)) & ~CR4_PCIDE)
-		return false; /* a bit the CPU cannot set in VMX operation */
+	if (value & ~v->caps->raw.cr4_fixed1 & ~CR4_PCIDE)
+		return false; /* a bit the CPU cannot set in VMX operation (IA32_VMX_CR4_FIXED1, SDM A.8) */
 	if (guest_long_mode_active(v) && !(value & CR4_PAE))
 		return false; /* SDM Vol. 3A 2.5: clearing PAE in IA-32e mode is #GP */
 	/* Setting PCIDE needs IA-32e mode and CR3[11:0] = 0 (SDM Vol. 3A 2.5, 4.10.1). */

@@ -108,6 +108,16 @@ void handle_triple_fault(struct vcpu *v)
 			     "(the guest's IDT, GDT or stack is broken)");
 }
 
+/* The monitor sets the monitor trap flag only for shadow paging's one-instruction CR0.WP=0 leaves. */
+void handle_monitor_trap_flag(struct vcpu *v)
+{
+	if (v->mem_mode == HV_MEM_SHADOW) {
+		shadow_end_wp_override(v);
+		return;
+	}
+	exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "monitor trap flag exit, but the monitor did not set it");
+}
+
 void handle_preemption_timer(struct vcpu *v)
 {
 	if (v->cfg->brk == HV_BREAK_EXIT_STORM)

@@ -35,6 +35,14 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 /* CPUID.(EAX=7,ECX=0):EBX */
 #define CPUID_7_EBX_SMEP       (1u << 7)
 #define CPUID_7_EBX_SMAP       (1u << 20)
+/* CPUID.(EAX=7,ECX=0):ECX and EDX */
+#define CPUID_7_ECX_PKU        (1u << 3)
+#define CPUID_7_ECX_CET_SS     (1u << 7)
+#define CPUID_7_ECX_LA57       (1u << 16)
+#define CPUID_7_EDX_CET_IBT    (1u << 20)
+/* CPUID.(EAX=7,ECX=1):EAX */
+#define CPUID_7_1_EAX_LAM      (1u << 26)
+#define CPUID_7_SUBLEAF_1      1u
 /* CPUID.1:EDX */
 #define CPUID_1_EDX_MSR        (1u << 5)
 #define CPUID_1_EDX_PAE        (1u << 6)

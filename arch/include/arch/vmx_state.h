@@ -6,6 +6,8 @@
 #define VMX_AR_TYPE_MASK  0xfu
 #define VMX_AR_S          (1u << 4)
 #define VMX_AR_DPL_SHIFT  5
+#define VMX_AR_DPL(ar)    (((ar) >> VMX_AR_DPL_SHIFT) & 0x3u)
+#define CPL_USER          3u /* the CPL is SS.DPL (SDM Vol. 3A 5.5) */
 #define VMX_AR_P          (1u << 7)
 #define VMX_AR_L          (1u << 13)
 #define VMX_AR_DB         (1u << 14)

@@ -30,6 +30,7 @@ void handle_monitor_mwait(struct vcpu *v);
 void handle_external_interrupt(struct vcpu *v);
 void handle_triple_fault(struct vcpu *v);
 void handle_preemption_timer(struct vcpu *v);
+void handle_monitor_trap_flag(struct vcpu *v);
 /*
  * After each exit (exit_cycles: the monitor's time on it): console output or a hypercall since the
  * last refill restarts the watchdog, anything else counts against it (exit/misc.c).

@@ -51,6 +51,9 @@ struct shadow_state {
 	int current;             /* index in roots, -1: the identity root is in use */
 	uint64_t clock;
 	uint64_t free_list;      /* recycled table pages, linked through their first word */
+	uint64_t last_fill_gva, last_fill; /* the latest #PF fill: a repeat of it is the guest's own fault */
+	uint64_t wp_override_gva;          /* a CR0.WP=0 leaf that lives for one instruction (MTF) */
+	bool wp_override_live, wp_override_warned;
 	struct shadow_stats stats;
 };
 
@@ -65,6 +68,8 @@ void shadow_flush_all(struct vcpu *v);
 void shadow_handle_page_fault(struct vcpu *v);
 /* The guest executed INVLPG addr. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva);
+/* Monitor-trap-flag exit: the one instruction a CR0.WP=0 override leaf was made for has run; drop it. */
+void shadow_end_wp_override(struct vcpu *v);
 /* Print the shadow statistics (memory used included). */
 void shadow_report(const struct shadow_state *s);
 

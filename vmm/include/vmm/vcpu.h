@@ -79,6 +79,14 @@ void vcpu_inject_gp0(struct vcpu *v);
 void vcpu_inject_ud(struct vcpu *v);
 void vcpu_inject_pf(struct vcpu *v, uint64_t cr2, uint32_t error_code);
 
+/* The guest's current privilege level: SS.DPL (SDM Vol. 3A 5.5). */
+unsigned vcpu_cpl(void);
+/*
+ * RFLAGS.AC as SMAP sees it: it lets supervisor accesses reach user pages only at CPL < 3
+ * (SDM Vol. 3A 4.6.1; the monitor only walks for explicit accesses of the guest's instructions).
+ */
+bool guest_rflags_ac_for_smap(void);
+
 /* Stop the guest: report, then power off with `status` once the run loop sees it. */
 void vcpu_stop(struct vcpu *v, int status);
 
