@@ -36,7 +36,7 @@
 enum leaf_size { LEAF_4K, LEAF_2M, LEAF_4M, LEAF_1G };
 static const uint64_t leaf_size_bytes[] = { PAGE_SIZE, PAGE_SIZE_2M, 2 * PAGE_SIZE_2M, PAGE_SIZE_1G };
 /* Only the vector, type, error-code and valid bits may be re-injected (SDM 25.8.3: bits 30:12 are 0). */
-#define INTR_INFO_REINJECT_MASK (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | (0x7u << INTR_INFO_TYPE_SHIFT) | \
+#define INTR_INFO_REINJECT_MASK (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_MASK | \
 				 INTR_INFO_VECTOR_MASK)
 
 static uint64_t *table(uint64_t hpa) { return phys_to_virt(hpa & PTE_ADDR_MASK); }
@@ -327,7 +327,7 @@ static void reinject_vectoring_event(uint32_t idt_info)
 static void reflect_fault(struct vcpu *v, uint64_t gva, uint32_t error_code, uint32_t idt_info)
 {
 	v->shadow->stats.reflected_faults++;
-	if ((idt_info & INTR_INFO_VALID) && ((idt_info >> INTR_INFO_TYPE_SHIFT) & 0x7u) == INTR_TYPE_HARD_EXCEPTION) {
+	if ((idt_info & INTR_INFO_VALID) && INTR_INFO_TYPE(idt_info) == INTR_TYPE_HARD_EXCEPTION) {
 		/* A fault while delivering a fault (SDM Vol. 3A 6.15, Table 6-5). */
 		if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_DF) {
 			exit_report_and_stop(v, HV_ERR_TRIPLE_FAULT,

@@ -3,17 +3,12 @@
 #include "vmm/log.h"
 #include "vmm/vmcs.h"
 
-static unsigned access_failures;
-
-unsigned vmcs_access_failures(void)
-{
-	return access_failures;
-}
+unsigned vmcs_access_failure_count;
 
 void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r)
 {
 	const char *name = vmcs_field_name(field);
-	access_failures++;
+	vmcs_access_failure_count++;
 	if (r == VMX_FAIL_INVALID) {
 		log_error("%s of %s (%#x) failed: no current VMCS (VMfailInvalid)", op, name ? name : "?", field);
 		return;

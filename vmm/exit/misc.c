@@ -174,7 +174,7 @@ void handle_exception_nmi(struct vcpu *v)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
 	unsigned vector = info & INTR_INFO_VECTOR_MASK;
-	unsigned type = (info >> INTR_INFO_TYPE_SHIFT) & 0x7u;
+	unsigned type = INTR_INFO_TYPE(info);
 	if (type == INTR_TYPE_NMI) {
 		log_warn("NMI while the guest ran: ignored");
 		return;

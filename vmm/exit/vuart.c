@@ -15,13 +15,9 @@ static struct {
 	uint8_t dll, dlm;
 	char line[LINE_MAX + 1];
 	unsigned len;
-	uint64_t sent;
 } uart;
 
-uint64_t vuart_bytes_sent(void)
-{
-	return uart.sent;
-}
+uint64_t vuart_tx_bytes;
 
 void vuart_flush(void)
 {
@@ -69,7 +65,7 @@ void vuart_out(uint16_t port, unsigned size, uint32_t value)
 	(void)size;
 	if (reg == REG_DATA && !dlab) {
 		put_char((char)value);
-		uart.sent++;
+		vuart_tx_bytes++;
 	}
 	else if (reg == REG_DATA)
 		uart.dll = (uint8_t)value;

@@ -30,6 +30,8 @@
 /* VM-entry interruption-information field (SDM 25.8.3, Table 25-17). */
 #define INTR_INFO_VECTOR_MASK        0xffu
 #define INTR_INFO_TYPE_SHIFT         8
+#define INTR_INFO_TYPE_MASK          (0x7u << INTR_INFO_TYPE_SHIFT) /* bits 10:8 */
+#define INTR_INFO_TYPE(info)         (((info) & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT)
 #define INTR_TYPE_EXTERNAL_INTERRUPT 0u
 #define INTR_TYPE_NMI                2u
 #define INTR_TYPE_HARD_EXCEPTION     3u

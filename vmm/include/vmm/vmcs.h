@@ -22,7 +22,8 @@ const char *vm_instruction_error_text(uint32_t error);
 /* Out-of-line slow paths (vmm/vmcs.c): report a failing VMREAD/VMWRITE, and count it. */
 void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r);
 /* How many VMREAD/VMWRITE have failed: the run loop stops the guest before the next VM entry. */
-unsigned vmcs_access_failures(void);
+extern unsigned vmcs_access_failure_count;
+static inline unsigned vmcs_access_failures(void) { return vmcs_access_failure_count; }
 
 static inline uint64_t vmcs_read_any(uint32_t field)
 {
