@@ -165,6 +165,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 			   (entry & ENTRY_LOAD_IA32_EFER_ENTRY);
 	v->pat_switched = (exit & EXIT_LOAD_IA32_PAT_EXIT) && (exit & EXIT_SAVE_IA32_PAT) &&
 			  (entry & ENTRY_LOAD_IA32_PAT_ENTRY);
+	v->rdtscp_enabled = (proc2 & CPU2_ENABLE_RDTSCP) != 0;
 	if (!v->efer_switched || !v->pat_switched)
 		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))

@@ -39,6 +39,7 @@ struct vcpu {
 	uint32_t mem_mode;  /* enum hv_mem_mode actually in use (shadow when the CPU has no EPT) */
 	bool efer_switched; /* VM entry/exit load and save IA32_EFER (else SCE/NXE live in the real MSR) */
 	bool pat_switched;  /* VM entry/exit load and save IA32_PAT (else the real MSR is the guest's) */
+	bool rdtscp_enabled; /* secondary control "enable RDTSCP": RDTSCP/RDPID work (else #UD, hidden in CPUID) */
 
 	/* The current exit, read once per exit by the dispatcher. */
 	uint32_t exit_reason;   /* basic exit reason */
