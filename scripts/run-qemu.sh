@@ -21,12 +21,17 @@
 # Environment: BUILD (default build, relative to the repository root) is where esp.img and usb.img are found.
 #
 # Serial output goes to stdout and to the log file as it arrives.
-# Exit status: the monitor's verdict N from its last line "HV-EXIT status=N (...)";
-# 124 on timeout; 125 when QEMU ended without that line (crash, reset, triple
-# fault, or a failed UEFI loader); 2 for a bad invocation or a missing prerequisite.
+# Exit status: the monitor's verdict N from its line "HV-EXIT status=N (...)" (scripts/verdict.sh),
+# trusted only when QEMU ended through isa-debug-exit with the same N (a port only the monitor
+# reaches: the guest's port I/O is emulated); 124 on timeout (also when the verdict was printed but
+# QEMU did not exit); 125 when there is no trustworthy verdict (none, two, or QEMU's exit code
+# disagrees: crash, reset, triple fault, a failed UEFI loader, a forged line); 2 for a bad
+# invocation or a missing prerequisite.
 set -euo pipefail
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/verdict.sh
+. scripts/verdict.sh
 # A path the caller gave, made absolute against the caller's directory (we run from the repository root).
 from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$caller_dir/$1" ;; esac; }
 
@@ -280,8 +285,14 @@ wait "$tee_pid"
 tee_pid=""
 set -e
 
-verdict=$(tr -d '\r' < "$log" | { grep -a -E '^HV-EXIT status=[0-9]+' || true; } | tail -n 1 |
-	sed -E 's/^HV-EXIT status=([0-9]+).*/\1/')
+set +e
+verdict=$(verdict_from_log "$log")
+verdict_rc=$?
+set -e
+if [ $verdict_rc = 2 ]; then
+	say "more than one HV-EXIT line: the verdict is not trustworthy (a forged or repeated verdict)"
+	exit $EXIT_NO_VERDICT
+fi
 if [ $timed_out = 1 ] && [ -z "$verdict" ]; then
 	say "TIMEOUT after $timeout_s s (serial log: $log)"
 	exit $EXIT_TIMEOUT
@@ -305,11 +316,15 @@ if [ -z "$verdict" ]; then
 	exit $EXIT_NO_VERDICT
 fi
 if [ $timed_out = 1 ]; then
-	say "warning: the monitor printed HV-EXIT status=$verdict but QEMU did not exit within $timeout_s s (is isa-debug-exit at $DEBUG_EXIT_IOBASE?)"
-else
-	expected_rc=$(( ((verdict << 1) | 1) & 0xff ))
-	if [ "$qemu_rc" != "$expected_rc" ]; then
-		say "warning: QEMU exited $qemu_rc, but the monitor's verdict $verdict should make it exit $expected_rc through isa-debug-exit"
-	fi
+	say "the monitor printed HV-EXIT status=$verdict but QEMU did not exit within $timeout_s s:" \
+		"hv_power_off failed (vmm/power.c; is isa-debug-exit at $DEBUG_EXIT_IOBASE?)"
+	exit $EXIT_TIMEOUT
+fi
+# isa-debug-exit makes QEMU exit (N << 1) | 1: only the monitor can write that port.
+expected_rc=$(( ((verdict << 1) | 1) & 0xff ))
+if [ "$qemu_rc" != "$expected_rc" ]; then
+	say "QEMU exited $qemu_rc, but the monitor's verdict $verdict makes it exit $expected_rc through" \
+		"isa-debug-exit: the serial verdict was not the monitor's; not trusted"
+	exit $EXIT_NO_VERDICT
 fi
 exit "$verdict"

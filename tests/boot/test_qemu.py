@@ -13,6 +13,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from conftest import verdict_line
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_QEMU = ROOT / "scripts" / "run-qemu.sh"
 STATUS_H = ROOT / "vmm" / "include" / "vmm" / "status.h"
@@ -35,7 +37,7 @@ def hv_status(name):
 
 
 def hv_exit_line(status):
-    return rf"HV-EXIT status={status} \("
+    return verdict_line(status)
 
 
 class QemuRun:
