@@ -125,6 +125,11 @@ fi
 # ---- prerequisites ----
 check_kvm() {
 	local missing=()
+	# Nested VT-x needs an Intel CPU: on any other vendor the rest of the advice does not apply.
+	if ! grep -q '^vendor_id[[:space:]]*: GenuineIntel' /proc/cpuinfo; then
+		say "--kvm cannot run on this host: the CPU is $(sed -n 's/^vendor_id[[:space:]]*: //p' /proc/cpuinfo | head -n 1), not Intel; nested VT-x needs an Intel host (scripts/run-bochs.sh emulates VT-x)"
+		exit $EXIT_USAGE
+	fi
 	if [ ! -e /dev/kvm ]; then
 		missing+=("/dev/kvm does not exist: load KVM with 'sudo modprobe kvm_intel nested=1' (and enable VT-x in the firmware setup)")
 	elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then

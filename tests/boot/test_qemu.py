@@ -4,8 +4,10 @@ with its status through isa-debug-exit; scripts/run-qemu.sh turns that into its 
 
 Run: /usr/bin/python3 -m pytest -v tests/boot/test_qemu.py  (after 'make')
 """
+import os
 import re
 import shlex
+import subprocess
 import shutil
 import sys
 from pathlib import Path
@@ -155,3 +157,18 @@ def test_uefi_shell_arguments_reach_the_monitor(run_qemu):
     bad_cmdline = hv_status("HV_ERR_CMDLINE")
     run.expect(hv_exit_line(bad_cmdline))
     assert_status(run, run.finish(), bad_cmdline)
+
+
+def test_make_run_says_in_one_line_which_emulator_and_why():
+    """'make run' (scripts/run.sh) picks QEMU/KVM or Bochs and says why in one line, with no KVM
+    advice that does not apply (issue 12: five lines of modprobe advice on an AMD host)."""
+    kvm = subprocess.run([str(RUN_QEMU), "--check-kvm"], capture_output=True, text=True)
+    r = subprocess.run([str(ROOT / "scripts" / "run.sh")], env={**os.environ, "TIMEOUT": "3"},
+                       capture_output=True, text=True, timeout=120, cwd=str(ROOT))
+    out = r.stdout + r.stderr
+    run_lines = [l for l in out.splitlines() if l.startswith(("run:", "run-qemu:"))]
+    if kvm.returncode == 0:
+        assert run_lines[0].startswith("run: this host has VT-x"), out
+    else:
+        assert len(run_lines) == 1 and run_lines[0].startswith("run: booting in Bochs"), out
+        assert "modprobe" not in out or "GenuineIntel" in open("/proc/cpuinfo").read(), out
