@@ -150,10 +150,16 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 
 	init_memory(bi);
 
-	if (!bi->guest_image || !bi->guest_size) {
+	if (!bi->guest_image) {
 		log_error("no guest image was given: GRUB must load it with 'module2 /boot/guest.elf guest' "
 			  "(see scripts/mkiso.sh); the UEFI loader embeds build/guest.elf");
 		hv_power_off(HV_ERR_NO_GUEST);
+	}
+	if (!bi->guest_size) {
+		log_error("the guest image at %#llx is empty (0 bytes, or a module whose end lies before its start): "
+			  "check the file the boot loader loads as the guest (a build/guest.elf from 'make')",
+			  (unsigned long long)bi->guest_image);
+		hv_power_off(HV_ERR_BAD_GUEST);
 	}
 	log_info("guest image: %llu bytes at %#llx", (unsigned long long)bi->guest_size,
 		 (unsigned long long)bi->guest_image);
