@@ -11,6 +11,7 @@
 #include "vmm/gpt.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
+#include "vmm/memory.h"
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
 #include "vmm/shadow.h"
@@ -101,12 +102,7 @@ static unsigned guest_levels(const struct vcpu *v) { return (v->guest_efer & EFE
 static struct gpt_cpu guest_cpu(const struct vcpu *v)
 {
 	struct gpt_cpu c;
-	memset(&c, 0, sizeof(c));
-	c.cr0 = v->guest_cr0;
-	c.cr3 = v->guest_cr3;
-	c.cr4 = v->guest_cr4;
-	c.efer = v->guest_efer;
-	c.rflags_ac = guest_rflags_ac_for_smap();
+	vmm_guest_gpt_cpu(v, &c);
 	return c;
 }
 

@@ -15,6 +15,10 @@
 #define CR0_NW (1ull << 29)
 #define CR0_CD (1ull << 30)
 #define CR0_PG (1ull << 31)
+/* The defined CR0 bits; the others in 31:0 are reserved (ignored on write), 63:32 reserved (#GP). */
+#define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | \
+		     CR0_CD | CR0_PG)
+#define CR0_RESERVED_HIGH (~0ull << 32)
 
 #define CR4_VME        (1ull << 0)
 #define CR4_PVI        (1ull << 1)
