@@ -978,6 +978,7 @@ int tests_run(void)
 	test_dr7_survives_exits();
 	test_accessed_dirty_flags();
 	test_smep_smap();
+	tests_paging();
 	test_no_exit_instructions();
 	test_exceptions_in_guest();
 	test_null_page();
