@@ -56,6 +56,23 @@ DEFINE_CR_ACCESSORS(3)
 DEFINE_CR_ACCESSORS(4)
 #undef DEFINE_CR_ACCESSORS
 
+/*
+ * DR6 (SDM Vol. 3B 18.2.3); the exit qualification of a #DB exit reports the
+ * same bits at the same positions (SDM Vol. 3C 28.2.1, Table 28-1).
+ */
+#define DR6_B0_B3 0xfull       /* breakpoint conditions 0-3 met */
+#define DR6_BD    (1ull << 13) /* debug-register access detected */
+#define DR6_BS    (1ull << 14) /* single step */
+
+static inline uint64_t read_dr6(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_dr6(uint64_t v) { __asm__ volatile("mov %0, %%dr6" ::"r"(v)); }
+
 static inline uint64_t read_dr7(void)
 {
 	uint64_t v;
