@@ -830,7 +830,7 @@ _Static_assert(WP0_TEST_VA == 0x8000000001ull, "WP0_TEST_VA_TEXT must spell WP0_
  * With CR0.WP=0 the kernel may write a read-only page (SDM Vol. 3A 4.6.1), a user page too if
  * RFLAGS.AC allows it under SMAP; SMEP still holds for that page afterwards.  (Shadow paging maps
  * such a write through a supervisor-only leaf, which must keep supervisor code off the page.  That
- * SMAP holds too needs the monitor trap flag, which Bochs 2.7 does not deliver: not checked here.)
+ * SMAP holds too is wp0_write_keeps_smap in tests_paging.c.)
  */
 static void test_wp0_keeps_smep(uint64_t frame)
 {
@@ -1053,6 +1053,7 @@ int tests_run(void)
 	test_dr7_survives_exits();
 	test_accessed_dirty_flags();
 	test_smep_smap();
+	tests_paging();
 	test_no_exit_instructions();
 	test_exceptions_in_guest();
 	test_null_page();

@@ -95,6 +95,8 @@ int cpu_check_vmx(struct vmx_caps *caps)
 	caps->maxphyaddr = cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES
 				   ? cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & MAXPHYADDR_MASK
 				   : MAXPHYADDR_DEFAULT;
+	caps->page_1g = cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_FEATURES_8001 &&
+			(cpuid(CPUID_LEAF_EXT_FEATURES_8001, 0).edx & CPUID_80000001_EDX_PAGE1GB);
 	vmx_caps_report(caps, report_line, 0);
 	return HV_OK;
 }

@@ -24,7 +24,8 @@ UNIT_TESTS := \
 	$(BUILD)/unit/test_gpt \
 	$(BUILD)/unit/test_elf \
 	$(BUILD)/unit/test_mtrr \
-	$(BUILD)/unit/test_guest_mem
+	$(BUILD)/unit/test_guest_mem \
+	$(BUILD)/unit/test_cr_rules
 
 UNIT_SRCS_test_format  := vmm/lib/format.c
 UNIT_SRCS_test_memmap  := vmm/mm/memmap.c
@@ -36,6 +37,7 @@ UNIT_SRCS_test_gpt       := vmm/mm/gpt.c
 UNIT_SRCS_test_elf       := vmm/elf.c
 UNIT_SRCS_test_mtrr      := vmm/mm/mtrr.c
 UNIT_SRCS_test_guest_mem := vmm/mm/guest_mem.c vmm/mm/gpt.c
+UNIT_SRCS_test_cr_rules  := vmm/exit/cr_rules.c
 
 UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)/unit/test_boot_mb2
 UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/lib/format.c

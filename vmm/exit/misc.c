@@ -108,13 +108,9 @@ void handle_triple_fault(struct vcpu *v)
 			     "(the guest's IDT, GDT or stack is broken)");
 }
 
-/* The monitor sets the monitor trap flag only for shadow paging's one-instruction CR0.WP=0 leaves. */
+/* The monitor never sets the monitor trap flag. */
 void handle_monitor_trap_flag(struct vcpu *v)
 {
-	if (v->mem_mode == HV_MEM_SHADOW) {
-		shadow_end_wp_override(v);
-		return;
-	}
 	exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "monitor trap flag exit, but the monitor did not set it");
 }
 
@@ -169,7 +165,7 @@ void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles)
 	v->watchdog_monitor_ticks = 0;
 }
 
-/* Exceptions exit only when the exception bitmap asks (shadow mode: #PF), and NMIs. */
+/* Exceptions exit only when the exception bitmap asks (shadow mode: #PF, and #DB while single-stepping), and NMIs. */
 void handle_exception_nmi(struct vcpu *v)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
@@ -181,6 +177,10 @@ void handle_exception_nmi(struct vcpu *v)
 	}
 	if (vector == VECTOR_PF && v->mem_mode == HV_MEM_SHADOW) {
 		shadow_handle_page_fault(v);
+		return;
+	}
+	if (vector == VECTOR_DB && v->mem_mode == HV_MEM_SHADOW) {
+		shadow_handle_debug_exception(v); /* the end of a single-step of the monitor's */
 		return;
 	}
 	log_error("guest exception %s (vector %u) exited unexpectedly", exception_name(vector), vector);

@@ -27,6 +27,10 @@
 #define GUEST_ACTIVITY_SHUTDOWN 2
 #define GUEST_ACTIVITY_WAIT_SIPI 3
 
+/* Interruptibility state (SDM 25.4.2, Table 25-3). */
+#define GUEST_INTR_STATE_STI    (1u << 0) /* blocking by STI */
+#define GUEST_INTR_STATE_MOV_SS (1u << 1) /* blocking by MOV SS / POP SS */
+
 /* VM-entry interruption-information field (SDM 25.8.3, Table 25-17). */
 #define INTR_INFO_VECTOR_MASK        0xffu
 #define INTR_INFO_TYPE_SHIFT         8

@@ -54,5 +54,7 @@ const char *exit_reason_name(unsigned reason);
 
 /* tests_user.c: the tests that run user programs. */
 void tests_user(void);
+/* tests_paging.c: paging and MOV-to-CR0 edge cases (reserved bits, 1 GiB pages, SMAP after CR0.WP=0). */
+void tests_paging(void);
 
 #endif

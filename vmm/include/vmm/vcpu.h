@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/cmdline.h"
+#include "vmm/gpt.h"
 #include "vmm/hypercall.h"
 #include "vmm/vmx_caps.h"
 
@@ -48,6 +49,7 @@ struct vcpu {
 	/* The guest's own view of CR0/CR4/EFER (what it wrote; the monitor owns every bit). */
 	uint64_t guest_cr0, guest_cr4, guest_efer;
 	uint64_t guest_cr3; /* shadow mode: the guest's CR3 (the hardware one points to a shadow root) */
+	uint64_t pae_pdpte[GPT_PAE_PDPTES]; /* PAE paging: the PDPTE registers, loaded as the CPU does (SDM 4.4.1) */
 
 	const struct hv_config *cfg;
 	const struct vmx_caps *caps;

@@ -41,6 +41,7 @@ struct vmx_caps {
 	unsigned preemption_timer_rate; /* timer ticks every 2^rate TSC cycles */
 	unsigned cr3_targets;
 	unsigned maxphyaddr;            /* physical-address width (CPUID.80000008h:EAX[7:0]); filled by cpu_check_vmx */
+	bool page_1g;                   /* 1 GiB pages (CPUID.80000001h:EDX[26]); filled by cpu_check_vmx */
 };
 
 /* Read the capability MSRs that this CPU says exist (never 0x48b-0x491 blindly). */
