@@ -9,6 +9,7 @@
  *   test=spin           spin forever without a VM exit (the monitor's watchdog)
  *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
  *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
+ *   test=hypercall_flood refused hypercalls forever, silent (the watchdog; guest/tests_emul.c)
  *   bench=1             the exit-cost benchmarks
  *   (default)           the test suite
  */
@@ -99,6 +100,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_spin_exits();
 	if (strcmp(boot_config.test, "triple_fault") == 0)
 		run_triple_fault();
+	if (strcmp(boot_config.test, "hypercall_flood") == 0)
+		run_hypercall_flood();
 	if (boot_config.test[0])
 		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
 	int status = boot_config.bench ? bench_run() : tests_run();

@@ -8,6 +8,7 @@
  */
 #include <arch/cr.h>
 #include <arch/segment.h>
+#include <arch/vmx_state.h>
 #include "guest/kernel.h"
 #include "guest/layout.h"
 #include "guest/mm.h"
@@ -83,6 +84,8 @@ void trap_dispatch(struct trap_frame *f)
 			.rip = f->rip,
 		};
 		f->rip = e->to;
+		if (f->vector == VECTOR_DB)
+			f->rflags &= ~RFLAGS_TF; /* a single-step trap that was expected ends the stepping */
 		return;
 	}
 	kprintf("kernel: unexpected %s in ring %llu\n", vector_name(f->vector), (unsigned long long)(f->cs & CPL_MASK));
