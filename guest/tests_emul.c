@@ -213,12 +213,15 @@ static uint64_t step_rdmsr(void)
 	return after;
 }
 
-/* MOV SS defers the single-step trap past the next instruction: one #DB, after it (SDM Vol. 3A 6.8.3). */
+/*
+ * MOV SS, the first instruction stepped, defers its single-step trap past the next instruction
+ * (SDM Vol. 3A 6.8.3): one #DB, after CPUID, which exits with blocking by MOV SS.
+ */
 static uint64_t step_mov_ss_cpuid(void)
 {
 	uint64_t after;
 	ledger_add(EXIT_REASON_CPUID, 1);
-	__asm__ volatile("lea 2f(%%rip), %0\n\t" TF_ON "mov %%ss, %%ax\n\tmov %%ax, %%ss\n\tcpuid\n" AFTER_LABELS
+	__asm__ volatile("lea 2f(%%rip), %0\n\tmov %%ss, %%ax\n\t" TF_ON "mov %%ax, %%ss\n\tcpuid\n" AFTER_LABELS
 			 : "=&r"(after) : : "rax", "rbx", "rcx", "rdx", "memory", "cc");
 	return after;
 }
@@ -246,6 +249,39 @@ static void test_single_step(void)
 	expect_step("db_single_step_sgdt", step_sgdt);
 	expect_step("db_single_step_rdmsr", step_rdmsr);
 	expect_step("db_single_step_after_mov_ss", step_mov_ss_cpuid);
+}
+
+/*
+ * RF: an instruction-breakpoint fault on SGDT resumes it with RF = 1 (guest/trap.c), so SGDT runs;
+ * once it completes, RF is clear again (SDM Vol. 3B 18.3.1.1) and the breakpoint on the next
+ * instruction must fault too.  A monitor that left RF set would let that one pass.
+ */
+__asm__(".text\n"
+	"rf_probe:\n"
+	"rf_probe_sgdt: sgdt (%rdi)\n"
+	"rf_probe_nop: nop\n"
+	"rf_probe_end: ret\n\t"
+	EX_TABLE_ENTRY("rf_probe_sgdt", "rf_probe_sgdt") EX_TABLE_ENTRY("rf_probe_nop", "rf_probe_nop"));
+void rf_probe(void *buf);
+extern const char rf_probe_sgdt[], rf_probe_nop[];
+
+static void test_rf_cleared(void)
+{
+	const struct fault_record before = kernel_fault;
+	write_dr(6, DR6_INIT);
+	write_dr(0, (uint64_t)(uintptr_t)rf_probe_sgdt);
+	write_dr(1, (uint64_t)(uintptr_t)rf_probe_nop);
+	/* Instruction breakpoints: R/W = 00b, LEN = 00b (SDM Vol. 3B 18.2.4). */
+	write_dr(7, DR7_FIXED_ONE | DR7_L(0) | DR7_L(1) | DR7_RW(0, DR7_RW_EXECUTE) | DR7_LEN(0, DR7_LEN_1) |
+			    DR7_RW(1, DR7_RW_EXECUTE) | DR7_LEN(1, DR7_LEN_1));
+	ledger_dt(EXIT_REASON_GDTR_IDTR_ACCESS);
+	rf_probe(bp_buf);
+	const uint64_t dr6 = bp_disarm();
+	const uint64_t traps = kernel_fault.count - before.count;
+	test_report("db_rf_cleared_after_emulation",
+		    traps == 2 && kernel_fault.rip == (uint64_t)(uintptr_t)rf_probe_nop && (dr6 & DR6_B(1)),
+		    "%llu #DB (expected 2: on SGDT, then on the NOP after it), the last at %#llx, DR6=%#llx",
+		    (unsigned long long)traps, (unsigned long long)kernel_fault.rip, (unsigned long long)dr6);
 }
 
 /* ---- LTR / LLDT ---- */
@@ -352,6 +388,7 @@ void tests_emul(void)
 	test_data_breakpoints();
 	test_io_breakpoints();
 	test_single_step();
+	test_rf_cleared();
 	test_ltr_lldt_checks();
 	test_refused_hypercalls();
 }
