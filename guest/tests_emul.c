@@ -175,7 +175,7 @@ static void test_io_breakpoints(void)
 /* ---- single step ---- */
 
 /* TF set by POPF takes effect after the next instruction: the exiting one (SDM Vol. 3B 18.3.1.4). */
-#define TF_ON  "pushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\t"
+#define TF_ON  "pushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\t" /* RFLAGS.TF is bit 8 */
 
 static uint64_t step_cpuid(void)
 {
@@ -316,10 +316,17 @@ static void expect_gp(const char *name, bool ltr_not_lldt, uint16_t sel, uint64_
 			    (unsigned long long)error_code);
 }
 
+/* The low 8 bytes of a system descriptor (SDM Vol. 3A 8.2.3, Figure 8-4): base 23:0 at 39:16, 31:24 at 63:56. */
+#define DESC_BASE_LOW_SHIFT 16
+#define DESC_BASE_LOW_MASK  0xffffffull
+#define DESC_BASE_MID_BIT   24
+#define DESC_BASE_MID_SHIFT 56
+#define DESC_BASE_MID_MASK  0xffull
+
 static uint64_t system_descriptor_low(uint64_t base, uint64_t type)
 {
-	return SCRATCH_LIMIT | ((base & 0xffffffull) << 16) | (type << DESC_TYPE_SHIFT) | DESC_PRESENT |
-	       (((base >> 24) & 0xffull) << 56);
+	return SCRATCH_LIMIT | ((base & DESC_BASE_LOW_MASK) << DESC_BASE_LOW_SHIFT) | (type << DESC_TYPE_SHIFT) |
+	       DESC_PRESENT | (((base >> DESC_BASE_MID_BIT) & DESC_BASE_MID_MASK) << DESC_BASE_MID_SHIFT);
 }
 
 static void test_ltr_lldt_checks(void)
