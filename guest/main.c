@@ -10,6 +10,7 @@
  *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
  *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
  *   test=forge_verdict  try every way a guest could fake the monitor's verdict, then exit 3
+ *   test=hypercall_flood refused hypercalls forever, silent (the watchdog; guest/tests_emul.c)
  *   bench=1             the exit-cost benchmarks
  *   (default)           the test suite
  */
@@ -135,6 +136,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_triple_fault();
 	if (strcmp(boot_config.test, "forge_verdict") == 0)
 		run_forge_verdict();
+	if (strcmp(boot_config.test, "hypercall_flood") == 0)
+		run_hypercall_flood();
 	if (boot_config.test[0])
 		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
 	int status = boot_config.bench ? bench_run() : tests_run();

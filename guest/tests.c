@@ -1060,6 +1060,7 @@ int tests_run(void)
 	test_kernel_demand_paging();
 	tests_user();
 	test_translate();
+	tests_emul();
 
 	test_report("no_frame_leak", frames_free_count() == free_frames, "%llu free frames, %llu at the start",
 		    (unsigned long long)frames_free_count(), (unsigned long long)free_frames);

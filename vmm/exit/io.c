@@ -68,5 +68,6 @@ void handle_io(struct vcpu *v)
 		else if (!r)
 			log_debug("guest OUT %#x to unclaimed port %#x: dropped", value, port);
 	}
+	vcpu_note_io_access(v, port, size); /* I/O breakpoints (SDM Vol. 3B 18.2.4) */
 	vcpu_skip_instruction(v);
 }

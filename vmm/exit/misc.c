@@ -126,7 +126,7 @@ void handle_preemption_timer(struct vcpu *v)
 	}
 	if (v->watchdog_across_exits)
 		log_error("guest watchdog: %llu million TSC cycles passed without progress from the guest (no console "
-			  "output, no hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
+			  "output, no successful hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
 			  (unsigned long long)v->watchdog_mcycles, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	else
 		log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
@@ -148,7 +148,8 @@ void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles)
 {
 	if (!v->watchdog_across_exits)
 		return;
-	const uint64_t mark = vuart_bytes_sent() + v->stats.count[EXIT_REASON_VMCALL];
+	/* A refused hypercall is no sign of life: a flood of them must not keep the guest alive. */
+	const uint64_t mark = vuart_bytes_sent() + v->hypercalls_done;
 	if (mark != v->watchdog_mark) {
 		v->watchdog_mark = mark;
 		v->watchdog_monitor_ticks = 0;

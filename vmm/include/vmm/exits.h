@@ -32,7 +32,7 @@ void handle_triple_fault(struct vcpu *v);
 void handle_preemption_timer(struct vcpu *v);
 void handle_monitor_trap_flag(struct vcpu *v);
 /*
- * After each exit (exit_cycles: the monitor's time on it): console output or a hypercall since the
+ * After each exit (exit_cycles: the monitor's time on it): console output or a successful hypercall since the
  * last refill restarts the watchdog, anything else counts against it (exit/misc.c).
  */
 void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles);

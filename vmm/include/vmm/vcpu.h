@@ -45,6 +45,7 @@ struct vcpu {
 	/* The current exit, read once per exit by the dispatcher. */
 	uint32_t exit_reason;   /* basic exit reason */
 	uint64_t exit_qualification;
+	uint64_t pending_dbg;   /* breakpoints the emulated instruction hit (pending-debug-exception bits) */
 
 	/* The guest's own view of CR0/CR4/EFER (what it wrote; the monitor owns every bit). */
 	uint64_t guest_cr0, guest_cr4, guest_efer;
@@ -64,7 +65,9 @@ struct vcpu {
 	uint64_t preemption_timer_ticks;
 	uint64_t watchdog_mcycles;    /* what the watchdog really waits: watchdog=, capped by the 32-bit timer */
 	bool watchdog_across_exits;   /* the timer's remainder is saved at exits (the watchdog sees spins with exits) */
-	uint64_t watchdog_mark;       /* console bytes + hypercalls when the watchdog was last refilled */
+	uint64_t hypercalls_done;     /* hypercalls that succeeded (progress for the watchdog) */
+	uint64_t hypercalls_refused;  /* refused for a bad guest buffer (logged at a bounded rate) */
+	uint64_t watchdog_mark;       /* console bytes + successful hypercalls when the watchdog was last refilled */
 	uint64_t watchdog_monitor_ticks; /* monitor time since, not yet taken off the timer (timer ticks) */
 };
 
@@ -72,8 +75,18 @@ struct vcpu {
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned gpr);
 void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value);
 
-/* Advance the guest's RIP past the exiting instruction (VM_EXIT_INSTRUCTION_LEN). */
+/*
+ * Complete the exiting instruction: advance RIP (VM_EXIT_INSTRUCTION_LEN), clear RF and blocking by
+ * STI / MOV SS, and make its debug traps (noted breakpoints, single step) pending for the guest.
+ */
 void vcpu_skip_instruction(struct vcpu *v);
+
+/*
+ * An emulated instruction's explicit memory access (linear address) or port access: the data or
+ * I/O breakpoints it hits fire after the instruction, once vcpu_skip_instruction completes it.
+ */
+void vcpu_note_data_access(struct vcpu *v, uint64_t gva, uint64_t len, bool write);
+void vcpu_note_io_access(struct vcpu *v, uint16_t port, unsigned size);
 
 /* Inject a hardware exception into the guest at the next VM entry (SDM 27.6). */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code);
