@@ -264,9 +264,10 @@ static bool mark_accessed(struct vcpu *v, uint16_t sel, const struct ldt_view *l
 /*
  * SDM Vol. 3A 7.3 step 13: qualify and load LDTR, CS and SS (as a pair, so
  * the VMCS never holds a CS and an SS of different privilege), then the data
- * segments.  At the first fault: the fault goes to the new task; data segments
- * not yet loaded get their selectors and are left unusable, CS/SS not yet
- * loaded keep their old contents.
+ * segments.  At the first fault the fault goes to the new task, and the
+ * segment registers not yet loaded keep their old selectors and descriptors
+ * (the SDM leaves them undefined: "may corrupt architectural state"; the old
+ * ones keep the VMCS guest state valid for VM entry).
  */
 static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 {
@@ -277,7 +278,6 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 	struct task_fault f = { false, 0, 0 };
 	uint64_t raw = 0, cs_raw = 0, ss_raw = 0;
 	bool have, have_ss;
-	unsigned loaded = 0;
 
 	/* LDTR first: TI = 1 selectors below use the new LDT.  An LDT selector must name the GDT. */
 	have = false;
@@ -304,7 +304,7 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 	load_segment(&cs_fields, t->cs, cs_raw);
 	load_segment(&ss_fields, t->ss, ss_raw);
 
-	for (; loaded < DATA_SEGMENTS; loaded++) {
+	for (unsigned loaded = 0; loaded < DATA_SEGMENTS; loaded++) {
 		const uint16_t sel = data_sel[loaded];
 		if (!fetch_descriptor(v, sel, &ldt, &raw, &have))
 			goto memory_fault;
@@ -323,8 +323,6 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 fault:
 	deliver_fault(v, ts, &f, true);
 memory_fault:
-	for (; loaded < DATA_SEGMENTS; loaded++)
-		load_unusable(&data_fields[loaded], data_sel[loaded]);
 	return false;
 }
 
