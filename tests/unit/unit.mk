@@ -42,6 +42,9 @@ UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/lib/format.c
 UNIT_SRCS_test_vmcs_names := vmm/vmcs_names.c
 UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
 
+UNIT_TESTS += $(BUILD)/unit/test_task
+UNIT_SRCS_test_task := vmm/exit/task_check.c
+
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include
 UNIT_EXTRA_CFLAGS ?=
