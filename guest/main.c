@@ -11,6 +11,8 @@
  *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
  *   test=forge_verdict  try every way a guest could fake the monitor's verdict, then exit 3
  *   bench=1             the exit-cost benchmarks
+ *   test=task_switch    never reaches kernel_main: start.asm runs guest/task32.asm, a 32-bit
+ *                       test of hardware task switches, before long mode
  *   (default)           the test suite
  */
 #include <arch/cpuid.h>
