@@ -194,6 +194,7 @@ static void test_ldtr(void **state)
 	expect_ok(task_check_segment(TASK_SEG_LDTR, 0, NULL, 0, false, &f), &f); /* null: unusable */
 	expect_ok(task_check_segment(TASK_SEG_LDTR, 0x28, &ldt, 0, false, &f), &f);
 	expect_fault(task_check_segment(TASK_SEG_LDTR, 0x2c, &ldt, 0, false, &f), &f, VECTOR_TS, 0x2c); /* TI */
+	expect_fault(task_check_segment(TASK_SEG_LDTR, 0x4, NULL, 0, false, &f), &f, VECTOR_TS, 0x4);
 	expect_fault(task_check_segment(TASK_SEG_LDTR, 0x28, NULL, 0, false, &f), &f, VECTOR_TS, 0x28);  /* limit */
 	expect_fault(task_check_segment(TASK_SEG_LDTR, 0x28, &flat_data, 0, false, &f), &f, VECTOR_TS, 0x28);
 	expect_fault(task_check_segment(TASK_SEG_LDTR, 0x28, &ldt_np, 0, false, &f), &f, VECTOR_TS, 0x28);
@@ -250,6 +251,9 @@ static void test_data_segments(void **state)
 	expect_fault(task_check_segment(TASK_SEG_DATA, 0x13, &flat_data, 3, false, &f), &f, VECTOR_TS, 0x10); /* DPL < CPL */
 	expect_fault(task_check_segment(TASK_SEG_DATA, 0x13, &flat_data, 0, false, &f), &f, VECTOR_TS, 0x10); /* DPL < RPL */
 	expect_fault(task_check_segment(TASK_SEG_DATA, 0x28, NULL, 0, false, &f), &f, VECTOR_TS, 0x28);
+	/* TI = 1 with index 0 is the LDT's first entry, not a null selector. */
+	expect_fault(task_check_segment(TASK_SEG_DATA, 0x4, NULL, 0, false, &f), &f, VECTOR_TS, 0x4);
+	expect_ok(task_check_segment(TASK_SEG_DATA, 0x4, &flat_data, 0, false, &f), &f);
 	expect_fault(task_check_segment(TASK_SEG_DATA, 0x10, &np, 0, false, &f), &f, VECTOR_NP, 0x10);
 	/* A system descriptor in a data segment register. */
 	const uint64_t tss = TSS32(SEG_TYPE_TSS_AVAILABLE, 0x67, true);

@@ -233,7 +233,7 @@ static bool fetch_descriptor(struct vcpu *v, uint16_t sel, const struct ldt_view
 {
 	uint64_t base;
 	*have = false;
-	if (!(sel & SELECTOR_INDEX_MASK) && !(sel & SELECTOR_TI))
+	if (task_selector_null(sel))
 		return true;
 	if (sel & SELECTOR_TI) {
 		if (!ldt->usable || !task_selector_in_table(sel, ldt->limit))
@@ -285,7 +285,7 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 		goto memory_fault;
 	if (!task_check_segment(TASK_SEG_LDTR, t->ldt_selector, have ? &raw : NULL, cpl, ts->ext, &f))
 		goto fault;
-	if (t->ldt_selector & SELECTOR_INDEX_MASK) {
+	if (!task_selector_null(t->ldt_selector)) {
 		struct seg_desc d;
 		desc_decode(raw, &d);
 		load_segment(&ldtr_fields, t->ldt_selector, raw);
@@ -310,7 +310,7 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 			goto memory_fault;
 		if (!task_check_segment(TASK_SEG_DATA, sel, have ? &raw : NULL, cpl, ts->ext, &f))
 			goto fault;
-		if (!(sel & SELECTOR_INDEX_MASK)) {
+		if (task_selector_null(sel)) {
 			load_unusable(&data_fields[loaded], sel);
 			continue;
 		}

@@ -100,7 +100,7 @@ bool task_check_new_tss(uint16_t sel, uint64_t raw, uint32_t gdt_limit, enum tas
 static bool check_ldtr(uint16_t sel, const uint64_t *raw, bool ext, struct task_fault *f)
 {
 	struct seg_desc d;
-	if (!(sel & SELECTOR_INDEX_MASK))
+	if (task_selector_null(sel))
 		return no_fault(f); /* a null LDT selector: LDTR unusable */
 	if ((sel & SELECTOR_TI) || !raw)
 		return fault(f, VECTOR_TS, sel, ext); /* Table 7-1 row 5 */
@@ -114,7 +114,7 @@ static bool check_cs(uint16_t sel, const uint64_t *raw, bool ext, struct task_fa
 {
 	const unsigned rpl = sel & SELECTOR_RPL_MASK;
 	struct seg_desc d;
-	if (!(sel & SELECTOR_INDEX_MASK) || !raw)
+	if (task_selector_null(sel) || !raw)
 		return fault(f, VECTOR_TS, sel, ext); /* row 11 */
 	desc_decode(*raw, &d);
 	if (!d.s || !(d.type & SEG_TYPE_CODE))
@@ -129,7 +129,7 @@ static bool check_cs(uint16_t sel, const uint64_t *raw, bool ext, struct task_fa
 static bool check_ss(uint16_t sel, const uint64_t *raw, unsigned cpl, bool ext, struct task_fault *f)
 {
 	struct seg_desc d;
-	if (!(sel & SELECTOR_INDEX_MASK) || !raw || (sel & SELECTOR_RPL_MASK) != cpl)
+	if (task_selector_null(sel) || !raw || (sel & SELECTOR_RPL_MASK) != cpl)
 		return fault(f, VECTOR_TS, sel, ext); /* rows 7 and 13 */
 	desc_decode(*raw, &d);
 	if (!d.s || (d.type & SEG_TYPE_CODE) || !(d.type & SEG_TYPE_DATA_WRITABLE) || d.dpl != cpl)
@@ -143,7 +143,7 @@ static bool check_data(uint16_t sel, const uint64_t *raw, unsigned cpl, bool ext
 {
 	const unsigned rpl = sel & SELECTOR_RPL_MASK;
 	struct seg_desc d;
-	if (!(sel & SELECTOR_INDEX_MASK))
+	if (task_selector_null(sel))
 		return no_fault(f); /* a null selector: the register becomes unusable */
 	if (!raw)
 		return fault(f, VECTOR_TS, sel, ext); /* row 14 */

@@ -80,6 +80,9 @@ bool task_privilege_ok(unsigned cpl, unsigned rpl, unsigned dpl);
 bool task_check_new_tss(uint16_t sel, uint64_t raw, uint32_t gdt_limit, enum task_source src, bool ext,
 			struct task_fault *f);
 
+/* A null selector: GDT index 0, any RPL (TI = 1 with index 0 names the LDT's first entry). */
+static inline bool task_selector_null(uint16_t sel) { return (sel & (SELECTOR_INDEX_MASK | SELECTOR_TI)) == 0; }
+
 /* Whether a TSS descriptor type is a 32-bit TSS (else 16-bit). */
 static inline bool task_tss_is_32bit(uint8_t type) { return (type & SEG_TYPE_TSS_32BIT) != 0; }
 
