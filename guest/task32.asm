@@ -16,6 +16,7 @@
 ;   task_busy_call      CALL to the busy (current) TSS: #GP(selector) in the old task
 ;   task_short_limit    JMP to a TSS with limit < 67H: #TS(selector) in the old task
 ;   task_bad_cs         JMP to a task whose CS is a data segment: #TS(CS) in the new task
+;   task_cr3            with 32-bit paging on, CALL to a task with its own CR3 and IRET back
 
 %define COM1 0x3f8
 %define HC_EXIT 0                          ; vmm/include/vmm/hypercall.h
@@ -37,7 +38,8 @@
 %define SEL_TSS_C     0x40                 ; its CS is a data segment
 %define SEL_TSS_D     0x48                 ; #GP handler task
 %define SEL_GATE_A    0x50                 ; task gate to TSS A
-%define GDT_ENTRIES   11
+%define SEL_TSS_E     0x58                 ; a task with its own page directory
+%define GDT_ENTRIES   12
 
 ; Descriptors (SDM Vol. 3A 3.4.5, 7.2.2, 7.2.5).
 %define DESC_CODE32_FLAT 0x00CF9A000000FFFF
@@ -71,6 +73,18 @@
 %define EFLAGS_RESERVED1 (1 << 1)
 %define EFLAGS_NT        (1 << 14)
 %define CR0_TS           (1 << 3)
+%define CR0_PG           (1 << 31)
+%define CR4_PSE          (1 << 4)
+
+; 32-bit paging with 4-MiB pages (SDM Vol. 3A 4.3, Table 4-4).
+%define PDE_P            (1 << 0)
+%define PDE_W            (1 << 1)
+%define PDE_PS           (1 << 7)
+%define PD_ENTRIES       1024
+%define PAGE_4M          0x400000
+%define ALT_WINDOW       0x40000000        ; mapped (to physical 0) only by task E's page directory
+%define ALT_PDE          (ALT_WINDOW / PAGE_4M)
+%define MARKER           0x7A5C3E11
 
 %define VECTOR_DE   0
 %define VECTOR_TS   10
@@ -331,6 +345,9 @@ task32_test:
 	mov edi, gdt + SEL_TSS_D
 	mov eax, tss_d
 	call set_system_desc
+	mov edi, gdt + SEL_TSS_E
+	mov eax, tss_e
+	call set_system_desc
 	mov edi, gdt + SEL_TSS_SHORT
 	mov eax, tss_c
 	mov ecx, TSS_SHORT_LIMIT
@@ -523,6 +540,47 @@ task32_test:
 	clts
 	END_TEST "task_bad_cs"
 
+	; ---- task_cr3: paging on, a task with its own CR3 (loaded through the monitor's CR3 path) ----
+	mov edi, pd_main
+	mov eax, PDE_P | PDE_W | PDE_PS
+	mov ecx, PD_ENTRIES
+.fill_pd:
+	mov [edi], eax                      ; identity map of the 4 GiB in 4-MiB pages
+	add eax, PAGE_4M
+	add edi, 4
+	loop .fill_pd
+	mov dword [pd_main + ALT_PDE * 4], 0
+	mov esi, pd_main
+	mov edi, pd_alt
+	mov ecx, PD_ENTRIES
+	rep movsd
+	mov dword [pd_alt + ALT_PDE * 4], PDE_P | PDE_W | PDE_PS ; the window onto physical 0
+	mov dword [marker], MARKER
+	mov edi, tss_e
+	mov eax, task_e_cr3
+	mov ecx, stack_e_top
+	call init_tss
+	mov dword [tss_e + TSS_CR3], pd_alt
+	mov dword [tss_main + TSS_CR3], pd_main ; IRET back loads the main task's CR3
+	mov eax, pd_main
+	mov cr3, eax
+	mov eax, cr4
+	or eax, CR4_PSE
+	mov cr4, eax
+	mov eax, cr0
+	or eax, CR0_PG
+	mov cr0, eax
+	mov dword [task_result], 0
+	mov dword [task_value], 0
+	call SEL_TSS_E:0
+	EXPECT [task_tr], SEL_TSS_E
+	EXPECT [task_result], pd_alt        ; CR3 in task E
+	EXPECT [task_value], MARKER         ; read through task E's own mapping
+	mov eax, cr3
+	EXPECT eax, pd_main                 ; and the main task's CR3 back after IRET
+	clts
+	END_TEST "task_cr3"
+
 	; ---- summary and exit ----
 	mov esi, msg_summary
 	call print
@@ -596,6 +654,18 @@ task_b_int:
 	mov [task_busy], eax
 	iretd
 	jmp task_a_call                     ; not reached
+
+; Task E: CR3 and a read through the window only its page directory maps.
+task_e_cr3:
+	str ax
+	movzx eax, ax
+	mov [task_tr], eax
+	mov eax, cr3
+	mov [task_result], eax
+	mov eax, [ALT_WINDOW + marker]
+	mov [task_value], eax
+	iretd
+	jmp task_e_cr3                      ; not reached
 
 ; The #GP handler task: pop the error code, resume the faulting task past its fault.
 task_d_gp:
@@ -721,6 +791,8 @@ stack_c:        resb STACK_SIZE
 stack_c_top:
 stack_d:        resb STACK_SIZE
 stack_d_top:
+stack_e:        resb STACK_SIZE
+stack_e_top:
 gdt:            resq GDT_ENTRIES
 idt:            resq IDT_ENTRIES
 tss_main:       resb TSS_SIZE
@@ -728,6 +800,7 @@ tss_a:          resb TSS_SIZE
 tss_b:          resb TSS_SIZE
 tss_c:          resb TSS_SIZE
 tss_d:          resb TSS_SIZE
+tss_e:          resb TSS_SIZE
 test_ok:        resd 1
 tests_run:      resd 1
 tests_failed:   resd 1
@@ -742,3 +815,9 @@ task_busy:      resd 1
 task_nt:        resd 1
 task_link:      resd 1
 task_saved_eip: resd 1
+task_value:     resd 1
+marker:         resd 1
+
+section .bss.task32_pd nobits alloc noexec write align=4096
+pd_main:        resd PD_ENTRIES
+pd_alt:         resd PD_ENTRIES

@@ -10,7 +10,7 @@ import re
 import pytest
 
 CASES = ["task_jmp_tss", "task_call_iret", "task_call_gate", "task_int_gate", "task_exception_gate",
-         "task_not_present", "task_busy_call", "task_short_limit", "task_bad_cs"]
+         "task_not_present", "task_busy_call", "task_short_limit", "task_bad_cs", "task_cr3"]
 
 
 @pytest.mark.parametrize("mem", ["ept", "shadow"])
