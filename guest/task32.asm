@@ -17,6 +17,7 @@
 ;   task_short_limit    JMP to a TSS with limit < 67H: #TS(selector) in the old task
 ;   task_bad_cs         JMP to a task whose CS is a data segment: #TS(CS) in the new task
 ;   task_cr3            with 32-bit paging on, CALL to a task with its own CR3 and IRET back
+;   task_tss_not_mapped a new TSS in an unmapped page: #PF in the old task, nothing switched
 
 %define COM1 0x3f8
 %define HC_EXIT 0                          ; vmm/include/vmm/hypercall.h
@@ -39,7 +40,8 @@
 %define SEL_TSS_D     0x48                 ; #GP handler task
 %define SEL_GATE_A    0x50                 ; task gate to TSS A
 %define SEL_TSS_E     0x58                 ; a task with its own page directory
-%define GDT_ENTRIES   12
+%define SEL_TSS_F     0x60                 ; its TSS in a page the main task does not map
+%define GDT_ENTRIES   13
 
 ; Descriptors (SDM Vol. 3A 3.4.5, 7.2.2, 7.2.5).
 %define DESC_CODE32_FLAT 0x00CF9A000000FFFF
@@ -90,6 +92,8 @@
 %define VECTOR_TS   10
 %define VECTOR_NP   11
 %define VECTOR_GP   13
+%define VECTOR_PF   14
+%define PF_EC_P     (1 << 0)
 %define VECTOR_TASK 0x80                   ; INT 0x80: the task gate to TSS B
 %define IDT_ENTRIES (VECTOR_TASK + 1)
 %define FAULT_STUBS 20                     ; vectors 0..19 get a reporting stub
@@ -348,6 +352,9 @@ task32_test:
 	mov edi, gdt + SEL_TSS_E
 	mov eax, tss_e
 	call set_system_desc
+	mov edi, gdt + SEL_TSS_F
+	mov eax, ALT_WINDOW + tss_c
+	call set_system_desc
 	mov edi, gdt + SEL_TSS_SHORT
 	mov eax, tss_c
 	mov ecx, TSS_SHORT_LIMIT
@@ -581,6 +588,22 @@ task32_test:
 	clts
 	END_TEST "task_cr3"
 
+	; ---- task_tss_not_mapped: the monitor's #PF on the new TSS, before the commit point ----
+	mov dword [fault_resume], .unmapped_done
+	jmp SEL_TSS_F:0
+.unmapped_done:
+	EXPECT [fault_vector], VECTOR_PF
+	mov eax, [fault_error]
+	and eax, PF_EC_P
+	EXPECT eax, 0                       ; a not-present page
+	EXPECT [fault_cr2], ALT_WINDOW + tss_c
+	EXPECT [fault_tr], SEL_TSS_MAIN     ; in the old task
+	DESC_TYPE SEL_TSS_MAIN
+	EXPECT eax, TYPE_TSS32_BUSY
+	DESC_TYPE SEL_TSS_F
+	EXPECT eax, TYPE_TSS32_AVAIL
+	END_TEST "task_tss_not_mapped"
+
 	; ---- summary and exit ----
 	mov esi, msg_summary
 	call print
@@ -709,6 +732,8 @@ fault_common:
 	pop dword [fault_vector]
 	pop dword [fault_error]
 	push eax
+	mov eax, cr2
+	mov [fault_cr2], eax
 	str ax
 	movzx eax, ax
 	mov [fault_tr], eax
@@ -807,6 +832,7 @@ tests_failed:   resd 1
 fault_vector:   resd 1
 fault_error:    resd 1
 fault_tr:       resd 1
+fault_cr2:      resd 1
 fault_resume:   resd 1
 gp_resume:      resd 1
 task_result:    resd 1

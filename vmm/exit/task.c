@@ -74,11 +74,15 @@ static bool sys_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 	uint32_t pf_error;
 	int r = write ? vmm_guest_virt_write_implicit(v, gva, buf, len, &pf_addr, &pf_error)
 		      : vmm_guest_virt_read_implicit(v, gva, buf, len, &pf_addr, &pf_error);
+	if (r == GUEST_ACCESS_OK)
+		return true;
+	log_debug("task switch: the %s of guest linear %#llx faulted: %s injected", write ? "write" : "read",
+		  (unsigned long long)gva, r == GUEST_ACCESS_PAGE_FAULT ? "#PF" : "#GP(0)");
 	if (r == GUEST_ACCESS_PAGE_FAULT)
 		vcpu_inject_pf(v, pf_addr, pf_error);
-	else if (r != GUEST_ACCESS_OK)
+	else
 		vcpu_inject_gp0(v);
-	return r == GUEST_ACCESS_OK;
+	return false;
 }
 
 static bool is_contributory(unsigned vector)
