@@ -12,6 +12,8 @@
  *   test=forge_verdict  try every way a guest could fake the monitor's verdict, then exit 3
  *   test=hypercall_flood refused hypercalls forever, silent (the watchdog; guest/tests_emul.c)
  *   bench=1             the exit-cost benchmarks
+ *   test=task_switch    never reaches kernel_main: start.asm runs guest/task32.asm, a 32-bit
+ *                       test of hardware task switches, before long mode
  *   (default)           the test suite
  */
 #include <arch/cpuid.h>

@@ -209,8 +209,8 @@ void vmm_guest_gpt_cpu(const struct vcpu *v, struct gpt_cpu *cpu)
 	}
 }
 
-static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, uint64_t *pf_addr,
-		       uint32_t *pf_error)
+static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, bool implicit,
+		       uint64_t *pf_addr, uint32_t *pf_error)
 {
 	struct gpt_cpu cpu;
 	struct guest_virt_fault fault = { 0, GPT_OK, 0 };
@@ -222,8 +222,10 @@ static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 	 * exit from ring 3, and must then obey the U/S bits like the CPU would
 	 * (CPL = SS.DPL, SDM Vol. 3A 5.5).  Hypercalls are refused outside ring 0.
 	 */
-	if (vcpu_cpl() == CPL_USER)
+	if (vcpu_cpl() == CPL_USER && !implicit)
 		access |= GPT_ACCESS_USER;
+	if (implicit)
+		cpu.rflags_ac = false; /* SMAP stops implicit supervisor accesses to user pages whatever AC says */
 	r = guest_virt_access(&v->mem->gm, &cpu, gva, buf, len, HV_MAX_BYTES, access, &fault);
 	if (r == GM_OK)
 		return GUEST_ACCESS_OK;
@@ -239,13 +241,25 @@ static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 
 int vmm_guest_virt_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, uint64_t *pf_addr, uint32_t *pf_error)
 {
-	return virt_access(v, gva, buf, len, false, pf_addr, pf_error);
+	return virt_access(v, gva, buf, len, false, false, pf_addr, pf_error);
 }
 
 int vmm_guest_virt_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, uint64_t *pf_addr,
 			 uint32_t *pf_error)
 {
-	return virt_access(v, gva, (void *)buf, len, true, pf_addr, pf_error);
+	return virt_access(v, gva, (void *)buf, len, true, false, pf_addr, pf_error);
+}
+
+int vmm_guest_virt_read_implicit(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, uint64_t *pf_addr,
+				 uint32_t *pf_error)
+{
+	return virt_access(v, gva, buf, len, false, true, pf_addr, pf_error);
+}
+
+int vmm_guest_virt_write_implicit(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, uint64_t *pf_addr,
+				  uint32_t *pf_error)
+{
+	return virt_access(v, gva, (void *)buf, len, true, true, pf_addr, pf_error);
 }
 
 int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)

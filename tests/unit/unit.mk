@@ -47,6 +47,8 @@ UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
 UNIT_TESTS += $(BUILD)/unit/test_dr_match $(BUILD)/unit/test_dtable_check
 UNIT_SRCS_test_dr_match     := vmm/dr_match.c
 UNIT_SRCS_test_dtable_check := vmm/exit/dtable_check.c
+UNIT_TESTS += $(BUILD)/unit/test_task
+UNIT_SRCS_test_task := vmm/exit/task_check.c
 
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include

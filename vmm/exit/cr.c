@@ -235,6 +235,10 @@ static bool emulate_write_cr3(struct vcpu *v, uint64_t value)
 	return true;
 }
 
+/* The MOV-to-CR paths for other handlers (task switches load CR3 and set CR0.TS, SDM Vol. 3A 7.3). */
+bool cr_load_cr0(struct vcpu *v, uint64_t value) { return emulate_write_cr0(v, value); }
+bool cr_load_cr3(struct vcpu *v, uint64_t value) { return emulate_write_cr3(v, value); }
+
 void handle_cr_access(struct vcpu *v)
 {
 	const uint64_t q = v->exit_qualification;

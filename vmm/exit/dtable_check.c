@@ -4,13 +4,8 @@
 #include <arch/vmx_state.h>
 #include "vmm/dtable_check.h"
 
-#define DESC_TYPE_SHIFT   40
-#define DESC_TYPE_MASK    0xfull
-#define DESC_S_BIT        (1ull << 44)
-#define DESC_P_BIT        (1ull << 47)
-#define DESC_BASE_LOW(d)  (((d) >> 16) & 0xffffffull) /* base 23:0 in bits 39:16 */
-#define DESC_BASE_MID(d)  (((d) >> 56) & 0xffull)     /* base 31:24 in bits 63:56 */
-#define DESC_BASE_MID_BIT 24
+/* Descriptor fields come from arch/segment.h (DESC_TYPE_*, DESC_S, DESC_PRESENT, DESC_BASE_LO/HI). */
+#define DESC_BASE_MID_BIT 24                          /* base 31:24 */
 #define DESC_BASE_HIGH_BIT 32                         /* base 63:32: the upper half's low dword */
 #define DESC_BASE_HIGH_MASK 0xffffffffull
 #define SYSTEM_DESC_BYTES_IA32E 16
@@ -41,11 +36,11 @@ enum dt_verdict dt_check_descriptor(enum dt_load op, uint16_t sel, const uint64_
 	const unsigned type = (unsigned)((desc[0] >> DESC_TYPE_SHIFT) & DESC_TYPE_MASK);
 	const unsigned want = op == DT_LOAD_LLDT ? SEG_TYPE_LDT : SEG_TYPE_TSS_AVAILABLE;
 	const uint32_t err = SELECTOR_ERROR_CODE(sel);
-	if ((desc[0] & DESC_S_BIT) || type != want)
+	if ((desc[0] & DESC_S) || type != want)
 		return fault(f, VECTOR_GP, err);
 	if (ia32e && (desc[1] & DESC_UPPER_TYPE_MASK))
 		return fault(f, VECTOR_GP, err); /* SDM Vol. 3A 3.5.2: the upper half's type must be 0 */
-	if (!(desc[0] & DESC_P_BIT))
+	if (!(desc[0] & DESC_PRESENT))
 		return fault(f, VECTOR_NP, err);
 	if (ia32e && !is_canonical(dt_descriptor_base(desc, ia32e)))
 		return fault(f, VECTOR_GP, err);
@@ -54,7 +49,7 @@ enum dt_verdict dt_check_descriptor(enum dt_load op, uint16_t sel, const uint64_
 
 uint64_t dt_descriptor_base(const uint64_t desc[2], bool ia32e)
 {
-	uint64_t base = DESC_BASE_LOW(desc[0]) | (DESC_BASE_MID(desc[0]) << DESC_BASE_MID_BIT);
+	uint64_t base = DESC_BASE_LO(desc[0]) | ((uint64_t)DESC_BASE_HI(desc[0]) << DESC_BASE_MID_BIT);
 	if (ia32e)
 		base |= (desc[1] & DESC_BASE_HIGH_MASK) << DESC_BASE_HIGH_BIT;
 	return base;

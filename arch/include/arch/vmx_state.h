@@ -40,6 +40,7 @@
 #define INTR_TYPE_NMI                2u
 #define INTR_TYPE_HARD_EXCEPTION     3u
 #define INTR_TYPE_SOFT_INTERRUPT     4u
+#define INTR_TYPE_PRIV_SOFT_EXCEPTION 5u /* INT1 */
 #define INTR_TYPE_SOFT_EXCEPTION     6u
 #define INTR_INFO_DELIVER_ERROR_CODE (1u << 11)
 #define INTR_INFO_VALID              (1u << 31)
@@ -49,6 +50,7 @@
 #define RFLAGS_RESERVED1 (1ull << 1) /* always 1 */
 #define RFLAGS_TF        (1ull << 8)
 #define RFLAGS_IF        (1ull << 9)
+#define RFLAGS_NT        (1ull << 14) /* nested task (SDM Vol. 3A 7.4) */
 #define RFLAGS_VM        (1ull << 17)
 #define RFLAGS_AC        (1ull << 18) /* alignment check / SMAP access control (SDM Vol. 3A 4.6.1) */
 #define RFLAGS_RESERVED_ZERO ((~0ull << 22) | (1ull << 15) | (1ull << 5) | (1ull << 3))
