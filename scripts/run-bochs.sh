@@ -133,8 +133,7 @@ command -v bochs >/dev/null || { say "bochs is not installed: run 'make deps'"; 
 models=$(bochs_cpu_models)
 if [ -n "$models" ] && ! grep -qxF -- "$cpu" <<< "$models"; then
 	say "unknown Bochs CPU model '$cpu'; this Bochs knows:"
-	tr '\n' ' ' <<< "$models" | fold -s -w 96 | sed 's/^/  /' >&2
-	echo >&2
+	paste -s -d ' ' <<< "$models" | fold -s -w 96 | sed 's/ *$//; s/^/  /' >&2
 	say "(VT-x: tigerlake, corei7_icelake_u, corei3_cnl, corei7_skylake_x, broadwell_ult, corei7_haswell_4770," \
 		"corei7_ivy_bridge_3770k, corei7_sandy_bridge_2600k; without EPT: core2_penryn_t9600)"
 	exit $EXIT_USAGE

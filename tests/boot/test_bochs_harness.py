@@ -47,10 +47,28 @@ while [ $# -gt 0 ]; do [ "$1" = -f ] && rc=$2; shift; done
 printf '%b' "$FAKE_SERIAL" > "$(sed -n 's/^com1: .*dev=\(.*\)$/\1/p' "$rc")"
 printf '%b' "$FAKE_BOCHS_LOG" > "$(sed -n 's/^log: \(.*\)$/\1/p' "$rc")"
 printf '%b' "$FAKE_SERIAL" | grep -a '^HV-EXIT'
+sleep "${FAKE_SLEEP:-0}"
 exit 1
 '''
 UEFI_SERIAL = "[efi] ExitBootServices done after 1 attempt(s)\\n[hv] done\\nHV-EXIT status=0 (success)\\n"
 OVMF_MSR_READ = "00450922360e[CPU0  ] RDMSR: Unknown register 0x17\\n"
+
+
+def run_fake_uefi(tmp_path, serial, bochs_log="", sleep=0):
+    if not (ROOT / "build" / "usb.img").exists():
+        pytest.fail("build/usb.img is missing: run 'make' first")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "bochs"
+    fake.write_text(FAKE_BOCHS)
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_SERIAL=serial,
+               FAKE_BOCHS_LOG=bochs_log, FAKE_SLEEP=str(sleep))
+    start = time.monotonic()
+    p = subprocess.run([str(ROOT / "scripts" / "run-bochs.sh"), "--uefi", "--timeout", "60",
+                        "--log", str(tmp_path / "s.log")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=120)
+    return p, time.monotonic() - start
 
 
 @pytest.mark.parametrize("bochs_log,expected", [
@@ -61,19 +79,16 @@ OVMF_MSR_READ = "00450922360e[CPU0  ] RDMSR: Unknown register 0x17\\n"
 def test_uefi_run_refuses_a_verdict_after_an_unknown_msr(tmp_path, bochs_log, expected):
     """--uefi runs Bochs with ignore_bad_msrs=1 (OVMF reads IA32_PLATFORM_ID, which Bochs lacks): any other
     unknown MSR, which would fault on a real CPU, makes the verdict untrustworthy."""
-    if not (ROOT / "build" / "usb.img").exists():
-        pytest.fail("build/usb.img is missing: run 'make' first")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "bochs"
-    fake.write_text(FAKE_BOCHS)
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_SERIAL=UEFI_SERIAL,
-               FAKE_BOCHS_LOG=bochs_log)
-    p = subprocess.run([str(ROOT / "scripts" / "run-bochs.sh"), "--uefi", "--timeout", "60",
-                        "--log", str(tmp_path / "s.log")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=120)
+    p, _ = run_fake_uefi(tmp_path, UEFI_SERIAL, bochs_log)
     assert p.returncode == expected, p.stderr
     if expected == NO_VERDICT_EXIT:
         assert "MSRs this CPU model lacks" in p.stderr
         assert "0x17" not in p.stderr
+
+
+def test_uefi_loader_failure_ends_the_run_at_once(tmp_path):
+    """A loader that gives up returns to OVMF, which would wait in its boot menu until the timeout."""
+    p, elapsed = run_fake_uefi(tmp_path, "[efi] ERROR: cannot open x\\n[efi] hv-efi-loader failed\\n", sleep=50)
+    assert p.returncode == NO_VERDICT_EXIT, p.stderr
+    assert "the UEFI loader failed before starting the monitor" in p.stderr
+    assert elapsed < 30, f"took {elapsed:.1f} s"
