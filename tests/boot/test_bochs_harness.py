@@ -27,7 +27,7 @@ def test_timeout_counts_wall_clock_seconds(tmp_path):
                            "watchdog=0", "guest.test=spin", timeout=60)
     assert p.returncode == TIMEOUT_EXIT, p.stderr
     assert "TIMEOUT after 5 s" in p.stderr
-    assert 5 <= elapsed < 5 + 4, f"--timeout 5 took {elapsed:.1f} s"
+    assert 5 <= elapsed < 5 + 5, f"--timeout 5 took {elapsed:.1f} s"
 
 
 def test_unknown_cpu_model_is_named_with_the_known_ones():
@@ -75,7 +75,7 @@ def run_fake_uefi(tmp_path, serial, bochs_log="", sleep=0):
     (OVMF_MSR_READ, 0),                                                        # OVMF's own read
     (OVMF_MSR_READ + "00480093999e[CPU0  ] WRMSR: Unknown register 0x1a0\\n", NO_VERDICT_EXIT),
     ("00480093999e[CPU0  ] RDMSR: Unknown register 0x10a\\n", NO_VERDICT_EXIT),
-])
+], ids=["ovmf_platform_id_read", "other_wrmsr", "other_rdmsr"])
 def test_uefi_run_refuses_a_verdict_after_an_unknown_msr(tmp_path, bochs_log, expected):
     """--uefi runs Bochs with ignore_bad_msrs=1 (OVMF reads IA32_PLATFORM_ID, which Bochs lacks): any other
     unknown MSR, which would fault on a real CPU, makes the verdict untrustworthy."""
