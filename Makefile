@@ -57,7 +57,7 @@ test: deps
 	$(MAKE) boot-test
 
 boot-test: all
-	$(PYTHON) -m pytest -v -rA tests/boot
+	$(PYTHON) -m pytest -v -rfEs tests/boot
 
 run: deps all
 	scripts/run.sh

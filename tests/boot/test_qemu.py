@@ -9,13 +9,12 @@ import re
 import shlex
 import subprocess
 import shutil
-import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 
-from conftest import verdict_line
+from conftest import harness_output, verdict_line
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_QEMU = ROOT / "scripts" / "run-qemu.sh"
@@ -45,13 +44,13 @@ def hv_exit_line(status):
 class QemuRun:
     """scripts/run-qemu.sh under pexpect: expect() serial lines in order, then finish() for the exit status."""
 
-    def __init__(self, options, cmdline, log_path):
+    def __init__(self, options, cmdline, log_path, node):
         self.argv = [str(RUN_QEMU), "--timeout", str(QEMU_TIMEOUT_S), "--log", str(log_path),
                      *options, "--", *cmdline.split()]
         self.log_path = log_path
         self.child = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(ROOT), encoding="utf-8",
                                    codec_errors="replace", timeout=QEMU_TIMEOUT_S + EXPECT_SLACK_S)
-        self.child.logfile_read = sys.stdout
+        self.child.logfile_read = harness_output(node, self.argv, str(log_path.with_suffix(".output.txt")))
 
     def command(self):
         return " ".join(shlex.quote(a) for a in self.argv)
@@ -81,7 +80,7 @@ class QemuRun:
 
 
 @pytest.fixture
-def run_qemu(tmp_path):
+def run_qemu(tmp_path, request):
     """run_qemu(*options, cmdline="...") starts scripts/run-qemu.sh with a private serial log."""
     if shutil.which("qemu-system-x86_64") is None:
         pytest.fail("qemu-system-x86_64 is not installed: run 'make deps'")
@@ -92,7 +91,7 @@ def run_qemu(tmp_path):
         missing = [str(p.relative_to(ROOT)) for p in needed if not p.exists()]
         if missing:
             pytest.fail(f"{', '.join(missing)} missing: run 'make' first")
-        return QemuRun(options, cmdline, tmp_path / "serial.log")
+        return QemuRun(options, cmdline, tmp_path / "serial.log", request.node)
     return start
 
 
