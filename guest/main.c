@@ -9,6 +9,8 @@
  *   test=spin           spin forever without a VM exit (the monitor's watchdog)
  *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
  *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
+ *   test=hostile        seeded random privileged operations, checked (guest/hostile.c)
+ *   test=hostile_scan   read every page of guest RAM, then the page above it (status 76)
  *   bench=1             the exit-cost benchmarks
  *   (default)           the test suite
  */
@@ -16,6 +18,7 @@
 #include <arch/paging.h>
 #include <arch/segment.h>
 #include <string.h>
+#include "guest/hostile.h"
 #include "guest/hv.h"
 #include "guest/kernel.h"
 #include "guest/layout.h"
@@ -99,6 +102,10 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_spin_exits();
 	if (strcmp(boot_config.test, "triple_fault") == 0)
 		run_triple_fault();
+	if (strcmp(boot_config.test, "hostile") == 0)
+		hostile_run();
+	if (strcmp(boot_config.test, "hostile_scan") == 0)
+		hostile_scan_run();
 	if (boot_config.test[0])
 		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
 	int status = boot_config.bench ? bench_run() : tests_run();
