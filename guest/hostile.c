@@ -253,6 +253,7 @@ static struct {
 	enum hostile_class cls;
 	const char *what;
 	uint64_t a, b;
+	bool open, faulted, bad; /* the verdict so far: one per operation, however many checks */
 } cur;
 
 static uint64_t fault_mark;
@@ -291,7 +292,7 @@ static void format_outcome(char *buf, size_t n, bool fault, uint64_t vector, uin
 
 static void report_bad(const char *expected, const char *got)
 {
-	stats[cur.cls].bad++;
+	cur.bad = true;
 	if (++bad_total > BAD_LINES_MAX)
 		return;
 	kprintf("BAD: seed %llu op #%llu [%s] %s (%#llx, %#llx): expected %s, got %s\n", (unsigned long long)opt.seed,
@@ -312,13 +313,9 @@ static bool check(struct expect e, struct outcome o)
 		       (e.vector != VECTOR_PF || o.cr2 == e.cr2);
 		break;
 	}
-	if (good) {
-		if (o.fault)
-			stats[cur.cls].faulted++;
-		else
-			stats[cur.cls].ok++;
+	cur.faulted = cur.faulted || o.fault;
+	if (good)
 		return true;
-	}
 	char want[96], got[96];
 	if (e.kind == EXPECT_OK_OR_GP)
 		hv_snprintf(want, sizeof(want), "no exception or #GP(0)");
@@ -337,7 +334,6 @@ static void check_value(const char *what, uint64_t want, uint64_t got)
 	char w[64], g[64];
 	hv_snprintf(w, sizeof(w), "%s %#llx", what, (unsigned long long)want);
 	hv_snprintf(g, sizeof(g), "%s %#llx", what, (unsigned long long)got);
-	stats[cur.cls].ok--; /* check() counted it as ok */
 	report_bad(w, g);
 }
 
@@ -348,8 +344,26 @@ static void check_restore(struct outcome o, uint64_t first_rip)
 		report_bad("the restoring instruction to succeed", "it faulted");
 }
 
+/* Count the verdict of the operation that ran last. */
+static void finish(void)
+{
+	if (!cur.open)
+		return;
+	struct class_stats *st = &stats[cur.cls];
+	if (cur.bad)
+		st->bad++;
+	else if (cur.faulted)
+		st->faulted++;
+	else
+		st->ok++;
+	cur.open = false;
+}
+
 static void begin(enum hostile_class cls, const char *what, uint64_t a, uint64_t b)
 {
+	finish();
+	cur.open = true;
+	cur.faulted = cur.bad = false;
 	cur.cls = cls;
 	cur.what = what;
 	cur.a = a;
@@ -453,8 +467,6 @@ static void check_result(const char *what, int64_t want, int64_t got)
 		hv_snprintf(w, sizeof(w), "%s %lld", what, (long long)want);
 		hv_snprintf(g, sizeof(g), "%s %lld", what, (long long)got);
 		report_bad(w, g);
-	} else {
-		stats[cur.cls].ok++;
 	}
 }
 
@@ -474,11 +486,14 @@ static void op_hypercall(void)
 		uint64_t p = bad_pointer(stats_size), size = stats_size + (rnd_chance(2) ? 0 : rnd_below(1ull << 40));
 		if (guest_buffer_ok(p, stats_size, true))
 			p = SCRATCH_HOLE;
-		fill_frames();
-		const uint64_t sum = checksum_frames();
+		const bool on_scratch = p >= SCRATCH_RW && p < SCRATCH_ABOVE;
+		const uint64_t sum = on_scratch ? checksum_frames() : 0;
 		begin(CLASS_HC, "GET_STATS bad buffer", p, size);
 		check_result("RAX", HC_ERR_BAD_POINTER, hv_call_raw(HC_GET_STATS, p, size, rnd()));
-		check_value("scratch checksum", sum, checksum_frames());
+		if (on_scratch) {
+			check_value("scratch checksum", sum, checksum_frames());
+			fill_frames();
+		}
 		break;
 	}
 	case 2: { /* GET_STATS with a short size: refused before the pointer is looked at, or after */
@@ -1155,7 +1170,7 @@ static uint64_t faulting_operand(unsigned len, bool write, struct expect *e)
 	}
 	default: {
 		uint64_t a = SCRATCH_RO + rnd_below(PAGE_SIZE - len);
-		*e = write ? page_fault(PF_ERR_P | PF_ERR_W, a) : OK;
+		*e = write && (read_cr0() & CR0_WP) ? page_fault(PF_ERR_P | PF_ERR_W, a) : OK; /* SDM Vol. 3A 4.6.1 */
 		return a;
 	}
 	}
@@ -1474,6 +1489,13 @@ void hostile_run(void)
 		kernel_exit(HOSTILE_STATUS_SETUP);
 	}
 	read_cpu();
+	fill_frames();
+	/* XSETBV needs CR4.OSXSAVE (SDM Vol. 2C XSETBV): on, where CPUID offers XSAVE. */
+	if ((cpu.f1.ecx & CPUID_1_ECX_XSAVE) && !(read_cr4() & CR4_OSXSAVE))
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+	kprintf("hostile: CR0=%#llx CR4=%#llx EFER=%#llx MAXPHYADDR=%u XCR0 supported %#llx, guest RAM [0, %#llx)\n",
+		(unsigned long long)read_cr0(), (unsigned long long)read_cr4(), (unsigned long long)rdmsr(MSR_IA32_EFER),
+		cpu.maxphyaddr, (unsigned long long)cpu.xcr0_supported, (unsigned long long)boot_config.guest_mem);
 	sgdt(&saved_gdtr);
 	sidt(&saved_idtr);
 	rng_state = opt.seed;
@@ -1481,9 +1503,11 @@ void hostile_run(void)
 	for (unsigned c = 0; c < CLASS_COUNT; c++)
 		if (opt.classes & (1u << c))
 			enabled[n++] = c;
+	const uint64_t t0 = rdtsc();
 	for (uint64_t i = 0; i < opt.ops; i++) {
 		cur.index = i;
 		class_ops[enabled[rnd_below(n)]]();
+		finish();
 		if ((i + 1) % PROGRESS_EVERY == 0)
 			kprintf("hostile: %llu ops, %llu BAD\n", (unsigned long long)(i + 1), (unsigned long long)bad_total);
 	}
@@ -1496,8 +1520,10 @@ void hostile_run(void)
 			(unsigned long long)stats[c].faulted, (unsigned long long)stats[c].bad);
 		total += stats[c].ops;
 	}
-	kprintf("hostile: done: seed=%llu %llu ops (%llu checks), %llu BAD\n", (unsigned long long)opt.seed,
-		(unsigned long long)opt.ops, (unsigned long long)total, (unsigned long long)bad_total);
+	const uint64_t cycles = rdtsc() - t0;
+	kprintf("hostile: done: seed=%llu %llu ops (%llu instructions run), %llu BAD outcomes, %llu TSC cycles "
+		"(%llu per op)\n", (unsigned long long)opt.seed, (unsigned long long)opt.ops, (unsigned long long)total,
+		(unsigned long long)bad_total, (unsigned long long)cycles, (unsigned long long)(cycles / (opt.ops ? opt.ops : 1)));
 	kernel_exit(bad_total ? HOSTILE_STATUS_BAD : HOSTILE_STATUS_OK);
 }
 
