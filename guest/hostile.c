@@ -633,11 +633,11 @@ static struct outcome try_wrmsr_restore(uint64_t rcx, uint64_t value, uint64_t o
 	fault_begin();
 	__asm__ volatile("lea 1f(%%rip), %0\n\t"
 			 "1: wrmsr\n\t"
-			 "mov %4, %%eax\n\t"
-			 "mov %5, %%edx\n\t"
+			 "mov %[olo], %%eax\n\t"
+			 "mov %[ohi], %%edx\n\t"
 			 "2: wrmsr\n3:\n\t" EX_TABLE_ENTRY("1b", "3b") EX_TABLE_ENTRY("2b", "3b")
 			 : "=&r"(*first_rip), "+a"(lo), "+d"(hi)
-			 : "c"(rcx), "r"((uint32_t)old), "r"((uint32_t)(old >> 32))
+			 : "c"(rcx), [olo] "r"((uint32_t)old), [ohi] "r"((uint32_t)(old >> 32))
 			 : "memory");
 	return fault_end();
 }
@@ -1077,10 +1077,10 @@ static void op_xcr(void)
 	struct expect e = !osxsave ? UD : (index != 0 || !xcr0_valid(value)) ? gp(0) : OK;
 	uint32_t lo = (uint32_t)value, hi = (uint32_t)(value >> 32);
 	fault_begin();
-	__asm__ volatile("lea 1f(%%rip), %0\n\t1: xsetbv\n\txor %%ecx, %%ecx\n\tmov %5, %%eax\n\tmov %6, %%edx\n\t"
+	__asm__ volatile("lea 1f(%%rip), %0\n\t1: xsetbv\n\txor %%ecx, %%ecx\n\tmov %[olo], %%eax\n\tmov %[ohi], %%edx\n\t"
 			 "2: xsetbv\n3:\n\t" EX_TABLE_ENTRY("1b", "3b") EX_TABLE_ENTRY("2b", "3b")
 			 : "=&r"(rip), "+c"(index), "+a"(lo), "+d"(hi)
-			 : "r"((uint32_t)old), "r"((uint32_t)(old >> 32))
+			 : [olo] "r"((uint32_t)old), [ohi] "r"((uint32_t)(old >> 32))
 			 : "memory");
 	struct outcome o = fault_end();
 	check(e, o);
@@ -1490,6 +1490,8 @@ void hostile_run(void)
 	}
 	read_cpu();
 	fill_frames();
+	/* Supervisor writes honour read-only pages from here on (CR0.WP, SDM Vol. 3A 4.6.1): the checks of writes to SCRATCH_RO mean something. */
+	write_cr0(read_cr0() | CR0_WP);
 	/* XSETBV needs CR4.OSXSAVE (SDM Vol. 2C XSETBV): on, where CPUID offers XSAVE. */
 	if ((cpu.f1.ecx & CPUID_1_ECX_XSAVE) && !(read_cr4() & CR4_OSXSAVE))
 		write_cr4(read_cr4() | CR4_OSXSAVE);
