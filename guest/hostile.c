@@ -1523,7 +1523,7 @@ void hostile_run(void)
 		total += stats[c].ops;
 	}
 	const uint64_t cycles = rdtsc() - t0;
-	kprintf("hostile: done: seed=%llu %llu ops (%llu instructions run), %llu BAD outcomes, %llu TSC cycles "
+	kprintf("hostile: done: seed=%llu %llu ops (%llu instructions checked), %llu BAD outcomes, %llu TSC cycles "
 		"(%llu per op)\n", (unsigned long long)opt.seed, (unsigned long long)opt.ops, (unsigned long long)total,
 		(unsigned long long)bad_total, (unsigned long long)cycles, (unsigned long long)(cycles / (opt.ops ? opt.ops : 1)));
 	kernel_exit(bad_total ? HOSTILE_STATUS_BAD : HOSTILE_STATUS_OK);

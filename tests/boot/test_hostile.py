@@ -43,7 +43,7 @@ def test_hostile_guest_finds_no_bad_outcome(bochs, mem):
     assert bad_lines == [], "\n".join(bad_lines[:20])
     assert status == 0
     assert set(counts) == set(CI_CLASSES[mem].split(","))
-    assert sum(c[0] for c in counts.values()) == OPS
+    assert sum(c[0] for c in counts.values()) >= OPS  # per class: instructions checked (RDMSR+WRMSR, IN+OUT...)
     for cls, (ops, ok, faulted, bad) in counts.items():
         assert ops > 0 and ok + faulted > 0 and bad == 0, f"class {cls}: {counts[cls]}"
         assert ops == ok + faulted + bad, f"class {cls}: {counts[cls]}"
