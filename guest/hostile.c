@@ -138,10 +138,7 @@ _Static_assert(SCRATCH_BASE >= KERNEL_MAP_MAX && SCRATCH_GDT < KERNEL_DEMAND_BAS
 #define PIT_PORTS 4
 
 /* Selectors: index 15:3, TI 2, RPL 1:0; a #GP(selector) error code is the selector with bits 1:0 = 0 (SDM Vol. 3A 6.13). */
-#define SELECTOR_TI 0x4u
 #define SELECTOR_ERROR_MASK 0xfffcu
-#define DESC_TYPE_SHIFT 40
-#define DESC_TYPE_MASK 0xfull
 #define DESC_BUSY (1ull << 41)
 #define SYS_DESC_UPPER_TYPE_SHIFT 40 /* the upper half's type field: must be 0 in IA-32e mode (SDM Vol. 3A 8.2.3) */
 #define DESC_BASE_LOW_SHIFT 16
