@@ -75,7 +75,7 @@ int cpu_check_vmx(struct vmx_caps *caps)
 		return HV_ERR_NO_VMX;
 	}
 
-	/* SDM 23.7: VMXON needs IA32_FEATURE_CONTROL locked with VMX-outside-SMX enabled. */
+	/* SDM Vol. 3C 24.7: VMXON needs IA32_FEATURE_CONTROL locked with VMX-outside-SMX enabled. */
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
 	switch (vmx_feature_control_verdict(fc, &fc)) {
 	case FC_READY:
