@@ -71,6 +71,15 @@ static void copy_string(char *dst, size_t cap, const char *src, size_t src_max)
 	dst[n] = 0;
 }
 
+/* Length of a string that may lack its NUL within src_max bytes. */
+static size_t bounded_length(const char *src, size_t src_max)
+{
+	size_t n = 0;
+	while (n < src_max && src[n])
+		n++;
+	return n;
+}
+
 static uint32_t mb2_mem_type(uint32_t t)
 {
 	switch (t) {
@@ -109,6 +118,8 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		switch (tag->type) {
 		case MB2_TAG_CMDLINE:
 			copy_string(bi->cmdline, sizeof(bi->cmdline), (const char *)(tag + 1), tag->size - sizeof(*tag));
+			/* The whole length: the monitor refuses a line that did not fit rather than run it cut. */
+			bi->cmdline_length = (uint32_t)bounded_length((const char *)(tag + 1), tag->size - sizeof(*tag));
 			break;
 		case MB2_TAG_BOOTLOADER_NAME:
 			copy_string(bi->loader_name, sizeof(bi->loader_name), (const char *)(tag + 1), tag->size - sizeof(*tag));

@@ -40,7 +40,7 @@ UNIT_SRCS_test_guest_mem := vmm/mm/guest_mem.c vmm/mm/gpt.c
 UNIT_SRCS_test_cr_rules  := vmm/exit/cr_rules.c
 
 UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)/unit/test_boot_mb2
-UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/lib/format.c
+UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
 UNIT_SRCS_test_vmcs_names := vmm/vmcs_names.c
 UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
 
