@@ -15,12 +15,15 @@
 #include "vmm/paging.h"
 #include "vmm/pmm.h"
 #include "vmm/power.h"
+#include "vmm/screen.h"
 #include "vmm/serial.h"
 #include "vmm/status.h"
 #include "vmm/vmm.h"
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u /* Multiboot2 spec 3.2: EAX at entry */
 #define LOW_MEMORY_END (1ull << 20)       /* the first MiB is never allocated */
+#define BOOT_MAP_END   (4ull << 30)       /* entry.asm's boot page tables identity-map [0, 4 GiB) */
+#define MAPPED_EVERYWHERE UINT64_MAX      /* vmm/paging.c maps the framebuffer wherever it is */
 
 struct bootinfo hv_bootinfo;
 const uint64_t hv_bootinfo_size = sizeof(struct bootinfo);
@@ -92,11 +95,16 @@ static void print_memory_map(const struct bootinfo *bi)
 
 static void init_memory(struct bootinfo *bi)
 {
-	struct pmm_exclusion excl[] = {
+	struct pmm_exclusion excl[3] = {
 		{ (uint64_t)(uintptr_t)hv_image_start, (uint64_t)(uintptr_t)hv_image_end, "monitor image" },
-		{ bi->guest_image, bi->guest_image + bi->guest_size, "guest image" },
 	};
-	unsigned nexcl = bi->guest_image ? 2 : 1;
+	unsigned nexcl = 1;
+
+	if (bi->guest_image)
+		excl[nexcl++] = (struct pmm_exclusion){ bi->guest_image, bi->guest_image + bi->guest_size, "guest image" };
+	/* Never hand out the framebuffer (it would become guest RAM), even where the memory map calls it usable. */
+	if (screen_fb_size(&bi->fb))
+		excl[nexcl++] = (struct pmm_exclusion){ bi->fb.addr, bi->fb.addr + screen_fb_size(&bi->fb), "framebuffer" };
 
 	if (memmap_normalize(bi->mem, &bi->mem_count, BOOTINFO_MAX_MEM_RANGES) != 0) {
 		log_error("the memory map has too many ranges to normalise (more than %d)", BOOTINFO_MAX_MEM_RANGES);
@@ -115,6 +123,7 @@ static void init_memory(struct bootinfo *bi)
 		log_error("out of memory while building the monitor's page tables");
 		hv_power_off(HV_ERR_NO_MEMORY);
 	}
+	screen_init(bi, MAPPED_EVERYWHERE); /* a framebuffer above the boot map is mapped now */
 }
 
 __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
@@ -129,6 +138,7 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 			  bi->magic, bi->version, BOOTINFO_MAGIC, BOOTINFO_VERSION);
 		hv_power_off(HV_ERR_BOOTINFO);
 	}
+	screen_init(bi, BOOT_MAP_END);
 	bi->cmdline[BOOTINFO_CMDLINE_MAX - 1] = 0;
 	bi->loader_name[BOOTINFO_NAME_MAX - 1] = 0;
 	log_info("loaded by %s via %s", bi->loader_name[0] ? bi->loader_name : "an unnamed loader",
