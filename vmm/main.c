@@ -131,6 +131,8 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 	struct vmx_caps caps;
 	int status;
 
+	if (bi->magic == BOOTINFO_MAGIC && bi->version == BOOTINFO_VERSION)
+		screen_init(bi, BOOT_MAP_END); /* first, so that the screen shows every line from here on */
 	log_info("hv monitor starting (image %p-%p)", (void *)hv_image_start, (void *)hv_image_end);
 	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION) {
 		log_error("boot information has magic %#x version %u, expected %#x version %u: "
@@ -138,7 +140,6 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 			  bi->magic, bi->version, BOOTINFO_MAGIC, BOOTINFO_VERSION);
 		hv_power_off(HV_ERR_BOOTINFO);
 	}
-	screen_init(bi, BOOT_MAP_END);
 	bi->cmdline[BOOTINFO_CMDLINE_MAX - 1] = 0;
 	bi->loader_name[BOOTINFO_NAME_MAX - 1] = 0;
 	log_info("loaded by %s via %s", bi->loader_name[0] ? bi->loader_name : "an unnamed loader",

@@ -30,7 +30,8 @@ void screen_init(const struct bootinfo *bi, uint64_t mapped_end)
 		return;
 	if (fb->type != BI_FB_TYPE_RGB) {
 		screen_refused = 1;
-		log_info("screen: the framebuffer is not direct RGB colour (Multiboot2 framebuffer_type %u): "
+		/* GRUB in text mode passes its EGA text screen: the usual case, so only at log=debug. */
+		hv_log(fb->type == BI_FB_TYPE_EGA_TEXT ? HV_LOG_DEBUG : HV_LOG_INFO, "screen: the framebuffer is not direct RGB colour (Multiboot2 framebuffer_type %u): "
 			 "no screen console, serial only", fb->type);
 		return;
 	}
