@@ -6,7 +6,7 @@
 #
 # --gfxpayload MODE (e.g. 1024x768x32): GRUB sets that graphics mode before it starts the monitor
 # (the monitor's Multiboot2 header accepts a framebuffer), and the monitor's log appears on screen
-# too.  Without it the screen stays in text mode, with no screen console.
+# too.  Without it GRUB keeps text mode (gfxpayload=text), with no screen console.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +50,9 @@ if [ $with_guest = 1 ]; then
 	cp "$guest" "$root/boot/guest.elf"
 	module_line="module2 /boot/guest.elf guest"
 fi
-video_line=""
+# GRUB would pick a graphics mode for the monitor's (optional) framebuffer header tag on its own:
+# keep text mode unless asked (Bochs's terminal display has no graphics modes).
+video_line="set gfxpayload=text"
 if [ -n "$gfxpayload" ]; then
 	video_line="insmod all_video; set gfxpayload=$gfxpayload"
 fi
