@@ -2,6 +2,7 @@
  * Multiboot2 boot information -> struct bootinfo
  * (Multiboot2 specification 1.0, section 3.6 "Boot information format").
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "vmm/boot.h"
@@ -61,6 +62,10 @@ struct mb2_tag_framebuffer {
 	uint32_t pitch, width, height;
 	uint8_t bpp, type;
 	uint16_t reserved;
+	/* colour_info for framebuffer_type 1 (direct RGB colour) */
+	uint8_t red_field_position, red_mask_size;
+	uint8_t green_field_position, green_mask_size;
+	uint8_t blue_field_position, blue_mask_size;
 };
 
 static void copy_string(char *dst, size_t cap, const char *src, size_t src_max)
@@ -174,6 +179,19 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 			bi->fb.height = fb->height;
 			bi->fb.pitch = fb->pitch;
 			bi->fb.bpp = fb->bpp;
+			bi->fb.type = fb->type;
+			/* The tag ends with the last colour field (38 bytes from GRUB); sizeof has padding. */
+			if (fb->type == BI_FB_TYPE_RGB &&
+			    tag->size >= offsetof(struct mb2_tag_framebuffer, blue_mask_size) + sizeof(fb->blue_mask_size)) {
+				bi->fb.red_field_position = fb->red_field_position;
+				bi->fb.red_mask_size = fb->red_mask_size;
+				bi->fb.green_field_position = fb->green_field_position;
+				bi->fb.green_mask_size = fb->green_mask_size;
+				bi->fb.blue_field_position = fb->blue_field_position;
+				bi->fb.blue_mask_size = fb->blue_mask_size;
+			} else if (fb->type == BI_FB_TYPE_RGB) {
+				bi->fb.type = BI_FB_TYPE_INDEXED; /* no colour_info: not usable as direct colour */
+			}
 			break;
 		}
 		case MB2_TAG_ACPI_OLD:

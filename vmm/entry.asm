@@ -11,6 +11,8 @@
 %define MB2_ARCH_I386         0
 %define MB2_TAG_END           0
 %define MB2_TAG_ENTRY_ADDRESS 3
+%define MB2_TAG_FRAMEBUFFER   5
+%define MB2_TAG_OPTIONAL      1     ; flags bit 0: the loader may ignore the tag
 %define MB2_BOOTLOADER_MAGIC  0x36D76289
 
 %define CR0_PE   (1 << 0)
@@ -48,6 +50,15 @@ align 8
 	dw MB2_TAG_ENTRY_ADDRESS, 0
 	dd 12
 	dd _start32
+align 8
+	; Multiboot2 3.1.10 "The framebuffer tag of Multiboot2 header": any mode (0 = no
+	; preference), optional; GRUB sets one only when its gfxpayload asks for graphics
+	; (scripts/mkiso.sh --gfxpayload), and the monitor draws its screen console there.
+	dw MB2_TAG_FRAMEBUFFER, MB2_TAG_OPTIONAL
+	dd 20
+	dd 0                    ; width
+	dd 0                    ; height
+	dd 0                    ; depth
 align 8
 	dw MB2_TAG_END, 0
 	dd 8

@@ -15,12 +15,15 @@
 #include "vmm/paging.h"
 #include "vmm/pmm.h"
 #include "vmm/power.h"
+#include "vmm/screen.h"
 #include "vmm/serial.h"
 #include "vmm/status.h"
 #include "vmm/vmm.h"
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u /* Multiboot2 spec 3.2: EAX at entry */
 #define LOW_MEMORY_END (1ull << 20)       /* the first MiB is never allocated */
+#define BOOT_MAP_END   (4ull << 30)       /* entry.asm's boot page tables identity-map [0, 4 GiB) */
+#define MAPPED_EVERYWHERE UINT64_MAX      /* vmm/paging.c maps the framebuffer wherever it is */
 
 struct bootinfo hv_bootinfo;
 const uint64_t hv_bootinfo_size = sizeof(struct bootinfo);
@@ -123,11 +126,16 @@ static void print_memory_map(const struct bootinfo *bi)
 
 static void init_memory(struct bootinfo *bi)
 {
-	struct pmm_exclusion excl[] = {
+	struct pmm_exclusion excl[3] = {
 		{ (uint64_t)(uintptr_t)hv_image_start, (uint64_t)(uintptr_t)hv_image_end, "monitor image" },
-		{ bi->guest_image, bi->guest_image + bi->guest_size, "guest image" },
 	};
-	unsigned nexcl = bi->guest_image ? 2 : 1;
+	unsigned nexcl = 1;
+
+	if (bi->guest_image)
+		excl[nexcl++] = (struct pmm_exclusion){ bi->guest_image, bi->guest_image + bi->guest_size, "guest image" };
+	/* Never hand out the framebuffer (it would become guest RAM), even where the memory map calls it usable. */
+	if (screen_fb_size(&bi->fb))
+		excl[nexcl++] = (struct pmm_exclusion){ bi->fb.addr, bi->fb.addr + screen_fb_size(&bi->fb), "framebuffer" };
 
 	if (memmap_normalize(bi->mem, &bi->mem_count, BOOTINFO_MAX_MEM_RANGES) != 0) {
 		log_error("the memory map has too many ranges to normalise (more than %d)", BOOTINFO_MAX_MEM_RANGES);
@@ -146,6 +154,7 @@ static void init_memory(struct bootinfo *bi)
 		log_error("out of memory while building the monitor's page tables");
 		hv_power_off(HV_ERR_NO_MEMORY);
 	}
+	screen_init(bi, MAPPED_EVERYWHERE); /* a framebuffer above the boot map is mapped now */
 }
 
 __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
@@ -153,6 +162,8 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 	struct vmx_caps caps;
 	int status;
 
+	if (bi->magic == BOOTINFO_MAGIC && bi->version == BOOTINFO_VERSION)
+		screen_init(bi, BOOT_MAP_END); /* first, so that the screen shows every line from here on */
 	log_info("hv monitor starting (image %p-%p)", (void *)hv_image_start, (void *)hv_image_end);
 	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION) {
 		log_error("boot information has magic %#x version %u, expected %#x version %u: "

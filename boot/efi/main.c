@@ -68,6 +68,13 @@ static UINT32 highest_bit_plus_one(UINT32 mask)
 	return mask == 0 ? 0 : (UINT32)(32 - __builtin_clz(mask));
 }
 
+/* A GOP bit mask (UEFI 2.10, 12.9 EFI_PIXEL_BITMASK) as a Multiboot2 field position and mask size. */
+static void mask_to_field(UINT32 mask, UINT8 *position, UINT8 *size)
+{
+	*position = mask == 0 ? 0 : (UINT8)__builtin_ctz(mask);
+	*size = (UINT8)__builtin_popcount(mask);
+}
+
 static void find_framebuffer(struct bootinfo *bi)
 {
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop;
@@ -80,19 +87,34 @@ static void find_framebuffer(struct bootinfo *bi)
 		return;
 	}
 	info = gop->Mode->Info;
+	/* UEFI 2.10, 12.9: byte 0 of a pixel is red (RGBX) or blue (BGRX); 8 bits per colour. */
 	switch (info->PixelFormat) {
 	case PixelRedGreenBlueReserved8BitPerColor:
+		bpp = GOP_RGBX_BITS_PER_PIXEL;
+		bi->fb.red_field_position = 0 * BITS_PER_BYTE;
+		bi->fb.green_field_position = 1 * BITS_PER_BYTE;
+		bi->fb.blue_field_position = 2 * BITS_PER_BYTE;
+		bi->fb.red_mask_size = bi->fb.green_mask_size = bi->fb.blue_mask_size = BITS_PER_BYTE;
+		break;
 	case PixelBlueGreenRedReserved8BitPerColor:
 		bpp = GOP_RGBX_BITS_PER_PIXEL;
+		bi->fb.blue_field_position = 0 * BITS_PER_BYTE;
+		bi->fb.green_field_position = 1 * BITS_PER_BYTE;
+		bi->fb.red_field_position = 2 * BITS_PER_BYTE;
+		bi->fb.red_mask_size = bi->fb.green_mask_size = bi->fb.blue_mask_size = BITS_PER_BYTE;
 		break;
 	case PixelBitMask:
 		bpp = highest_bit_plus_one(info->PixelInformation.RedMask | info->PixelInformation.GreenMask |
 					   info->PixelInformation.BlueMask | info->PixelInformation.ReservedMask);
+		mask_to_field(info->PixelInformation.RedMask, &bi->fb.red_field_position, &bi->fb.red_mask_size);
+		mask_to_field(info->PixelInformation.GreenMask, &bi->fb.green_field_position, &bi->fb.green_mask_size);
+		mask_to_field(info->PixelInformation.BlueMask, &bi->fb.blue_field_position, &bi->fb.blue_mask_size);
 		break;
 	default:
 		log_line(L"framebuffer: none (the GOP mode is blt-only, without a linear framebuffer)");
 		return;
 	}
+	bi->fb.type = BI_FB_TYPE_RGB;
 	bi->fb.addr = gop->Mode->FrameBufferBase;
 	bi->fb.width = info->HorizontalResolution;
 	bi->fb.height = info->VerticalResolution;

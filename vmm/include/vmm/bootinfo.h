@@ -54,9 +54,24 @@ struct bootinfo_mem_range {
 	uint32_t reserved;
 };
 
+/*
+ * framebuffer_type, as in Multiboot2 1.0, 3.6.12 "Framebuffer info".  The UEFI loader
+ * describes GOP's pixel formats (UEFI 2.10, 12.9) as BI_FB_TYPE_RGB.
+ */
+enum bootinfo_fb_type {
+	BI_FB_TYPE_INDEXED = 0,
+	BI_FB_TYPE_RGB = 1,      /* direct colour: the field positions and mask sizes below */
+	BI_FB_TYPE_EGA_TEXT = 2,
+};
+
 struct bootinfo_framebuffer {
 	uint64_t addr;  /* 0: none */
 	uint32_t width, height, pitch, bpp;
+	uint8_t type;   /* enum bootinfo_fb_type */
+	uint8_t red_field_position, red_mask_size;
+	uint8_t green_field_position, green_mask_size;
+	uint8_t blue_field_position, blue_mask_size;
+	uint8_t reserved;
 };
 
 struct bootinfo {
