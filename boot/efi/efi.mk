@@ -28,7 +28,10 @@ EFI_LDFLAGS := -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic -L$(EFI_
 EFI_PE_SECTIONS := .text .sdata .data .rodata .dynamic .dynsym .rel .rela .rel.* .rela.* .reloc
 
 EFI_C_SRCS := $(wildcard boot/efi/*.c)
-EFI_OBJS := $(EFI_C_SRCS:boot/efi/%.c=$(EFI_DIR)/%.o) $(EFI_DIR)/images.o
+# Shared with the monitor: checking the monitor's relocations (vmm/include/vmm/elf_rela.h).
+EFI_SHARED_SRCS := vmm/lib/elf_rela.c
+EFI_OBJS := $(EFI_C_SRCS:boot/efi/%.c=$(EFI_DIR)/%.o) $(EFI_SHARED_SRCS:vmm/lib/%.c=$(EFI_DIR)/shared/%.o) \
+	$(EFI_DIR)/images.o
 
 # FAT32 needs at least 65525 clusters: 64 MiB with 512-byte clusters is comfortably above.
 ESP_SIZE_MIB := 64
@@ -43,6 +46,10 @@ ESP_LABEL := HV-ESP
 EFI_IMAGES := $(BUILD)/BOOTX64.EFI $(BUILD)/esp.img $(BUILD)/usb.img
 
 $(EFI_DIR)/%.o: boot/efi/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(EFI_DIR)/shared/%.o: vmm/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(EFI_CFLAGS) -c $< -o $@
 
