@@ -29,9 +29,13 @@ HV_MONITOR_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z norelro -z m
 # no switch statements turned into tables of pointers.
 HV_PRE_RELOCATION_CFLAGS := -fno-tree-switch-conversion -fno-jump-tables
 
-HV_C_SRCS := $(wildcard vmm/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c)
+HV_C_SRCS := $(wildcard vmm/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c vmm/console/*.c)
 HV_ASM_SRCS := $(wildcard vmm/*.asm)
-HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o)
+HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o) $(BUILD)/gen/font.o
+
+# The screen console's font: a PSF console font from Debian's console-setup-linux, converted
+# into a C array at build time (scripts/psf2c.py).  The boot tests render text with the same file.
+FONT_PSF := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
 ISO := $(BUILD)/hv.iso
 
@@ -40,6 +44,16 @@ all: $(BUILD)/hv.elf $(BUILD)/guest.elf $(ISO) efi-images
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(FONT_PSF):
+	@echo "$(FONT_PSF) is missing: install console-setup-linux ('make deps', or scripts/deps.sh)" >&2; exit 1
+
+$(BUILD)/gen/font.c: $(FONT_PSF) scripts/psf2c.py scripts/psf.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/psf2c.py $(FONT_PSF) $@
+
+$(BUILD)/gen/font.o: $(BUILD)/gen/font.c
 	$(CC) $(HV_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.asm.o: %.asm

@@ -4,6 +4,7 @@
  * holding the information are handed to the frame allocator afterwards.
  */
 #include <string.h>
+#include "guest/hostile.h"
 #include "guest/kernel.h"
 
 enum mb2_tag_type {
@@ -99,7 +100,7 @@ static void parse_option(const char *w, size_t n)
 		} else {
 			ok = false;
 		}
-	} else {
+	} else if (!hostile_option(w, k, v, vn, &ok)) {
 		kprintf("guest: ignoring unknown option '%.*s'\n", (int)n, w);
 	}
 	if (!ok)

@@ -11,6 +11,8 @@
  *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
  *   test=forge_verdict  try every way a guest could fake the monitor's verdict, then exit 3
  *   test=hypercall_flood refused hypercalls forever, silent (the watchdog; guest/tests_emul.c)
+ *   test=hostile        seeded random privileged operations, checked (guest/hostile.c)
+ *   test=hostile_scan   read every page of guest RAM, then the page above it (status 76)
  *   bench=1             the exit-cost benchmarks
  *   test=task_switch    never reaches kernel_main: start.asm runs guest/task32.asm, a 32-bit
  *                       test of hardware task switches, before long mode
@@ -20,6 +22,7 @@
 #include <arch/paging.h>
 #include <arch/segment.h>
 #include <string.h>
+#include "guest/hostile.h"
 #include "guest/hv.h"
 #include "guest/kernel.h"
 #include "guest/layout.h"
@@ -140,6 +143,10 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_forge_verdict();
 	if (strcmp(boot_config.test, "hypercall_flood") == 0)
 		run_hypercall_flood();
+	if (strcmp(boot_config.test, "hostile") == 0)
+		hostile_run();
+	if (strcmp(boot_config.test, "hostile_scan") == 0)
+		hostile_scan_run();
 	if (boot_config.test[0])
 		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
 	int status = boot_config.bench ? bench_run() : tests_run();

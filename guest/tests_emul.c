@@ -8,6 +8,7 @@
 #include <arch/debug.h>
 #include <arch/msr.h>
 #include <string.h>
+#include <vmm/format.h>
 #include "guest/hv.h"
 #include "guest/kernel.h"
 #include "guest/layout.h"
@@ -390,8 +391,76 @@ static void test_refused_hypercalls(void)
 		    (unsigned long long)refused, (unsigned long long)good);
 }
 
+/*
+ * String I/O (SDM Vol. 2A INS, Vol. 2B OUTS, REP): the monitor emulates INS/OUTS in batches
+ * of 4096 elements, so a 5000-byte REP INSB crosses a batch boundary.  Port values come from the
+ * monitor's port table (vmm/exit/io.c): an absent device reads 0, an unclaimed port all ones,
+ * and a 2-byte access reaches each byte's own port.
+ */
+#define STRING_IO_BYTES   5000u
+#define STRING_IO_GUARD   16u
+#define UNCLAIMED_PORT    0x300  /* no device in the monitor's table */
+#define PIT_PORT          0x40   /* absent device: reads 0 */
+#define PIC_MASTER_DATA   0x21   /* absent device; 0x22 above it is unclaimed */
+#define GUARD_BYTE        0x5a
+#define DOWN_WORDS        3u
+
+static uint8_t string_io_buf[STRING_IO_BYTES + STRING_IO_GUARD];
+
+static void test_string_io(void)
+{
+	char d[DETAIL_MAX] = "";
+	bool ok = true;
+	uint64_t rdi, rsi, rcx;
+
+	memset(string_io_buf, GUARD_BYTE, sizeof(string_io_buf));
+	rdi = (uint64_t)(uintptr_t)string_io_buf, rcx = STRING_IO_BYTES;
+	ledger_add(EXIT_REASON_IO_INSTRUCTION, 2); /* at least two exits: one per batch */
+	__asm__ volatile("cld; rep insb" : "+D"(rdi), "+c"(rcx) : "d"(UNCLAIMED_PORT) : "memory");
+	if (rdi != (uint64_t)(uintptr_t)(string_io_buf + STRING_IO_BYTES) || rcx != 0)
+		ok = false, hv_snprintf(d, sizeof(d), "REP INSB: RDI advanced %lld, RCX %llu",
+					(long long)(rdi - (uint64_t)(uintptr_t)string_io_buf), (unsigned long long)rcx);
+	for (unsigned i = 0; ok && i < STRING_IO_BYTES; i++)
+		if (string_io_buf[i] != 0xff)
+			ok = false, hv_snprintf(d, sizeof(d), "REP INSB byte %u is %#x, want 0xff", i, string_io_buf[i]);
+	if (ok && string_io_buf[STRING_IO_BYTES] != GUARD_BYTE)
+		ok = false, hv_snprintf(d, sizeof(d), "REP INSB wrote past its count");
+	test_report("string_io_rep_insb_batches", ok, "%s", d);
+
+	/* DF = 1: INSW steps down; each word from the absent PIT is 0. */
+	ok = true, d[0] = 0;
+	memset(string_io_buf, GUARD_BYTE, sizeof(string_io_buf));
+	rdi = (uint64_t)(uintptr_t)(string_io_buf + 2 * DOWN_WORDS), rcx = DOWN_WORDS;
+	ledger_add(EXIT_REASON_IO_INSTRUCTION, 1);
+	__asm__ volatile("std; rep insw; cld" : "+D"(rdi), "+c"(rcx) : "d"(PIT_PORT) : "memory");
+	if (rdi != (uint64_t)(uintptr_t)string_io_buf || rcx != 0)
+		ok = false, hv_snprintf(d, sizeof(d), "REP INSW with DF=1: RDI off by %lld",
+					(long long)(rdi - (uint64_t)(uintptr_t)string_io_buf));
+	for (unsigned i = 2; ok && i < 2 + 2 * DOWN_WORDS; i++)
+		if (string_io_buf[i] != 0)
+			ok = false, hv_snprintf(d, sizeof(d), "byte %u is %#x, want 0", i, string_io_buf[i]);
+	if (ok && (string_io_buf[0] != GUARD_BYTE || string_io_buf[1] != GUARD_BYTE))
+		ok = false, hv_snprintf(d, sizeof(d), "REP INSW with DF=1 wrote below its first element");
+	test_report("string_io_insw_df_down", ok, "%s", d);
+
+	/* OUTSB to the POST port: written and dropped; RSI and RCX as the CPU leaves them. */
+	rsi = (uint64_t)(uintptr_t)string_io_buf, rcx = STRING_IO_GUARD;
+	ledger_add(EXIT_REASON_IO_INSTRUCTION, 1);
+	__asm__ volatile("cld; rep outsb" : "+S"(rsi), "+c"(rcx) : "d"(POST_PORT) : "memory");
+	test_report("string_io_rep_outsb", rsi == (uint64_t)(uintptr_t)(string_io_buf + STRING_IO_GUARD) && rcx == 0,
+		    "RSI advanced %lld, RCX %llu", (long long)(rsi - (uint64_t)(uintptr_t)string_io_buf),
+		    (unsigned long long)rcx);
+
+	/* A 2-byte IN at 0x21: the low byte from the PIC (0), the high byte from unclaimed 0x22 (0xff). */
+	uint16_t ax;
+	ledger_add(EXIT_REASON_IO_INSTRUCTION, 1);
+	__asm__ volatile("inw %%dx, %%ax" : "=a"(ax) : "d"(PIC_MASTER_DATA));
+	test_report("io_word_spans_two_ports", ax == 0xff00, "IN AX from %#x read %#x, want 0xff00", PIC_MASTER_DATA, ax);
+}
+
 void tests_emul(void)
 {
+	test_string_io();
 	test_data_breakpoints();
 	test_io_breakpoints();
 	test_single_step();

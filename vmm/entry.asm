@@ -18,7 +18,9 @@
 %define MB2_HEADER_TAG_END         0
 %define MB2_HEADER_TAG_ADDRESS     2   ; "The address tag": load the file's bytes as they are, not as ELF
 %define MB2_HEADER_TAG_ENTRY       3   ; "The entry address tag"
+%define MB2_HEADER_TAG_FRAMEBUFFER 5
 %define MB2_HEADER_TAG_RELOCATABLE 10  ; "Relocatable header tag": load it anywhere in a range
+%define MB2_HEADER_TAG_OPTIONAL    1   ; flags bit 0: the loader may ignore the tag
 %define MB2_LOAD_PREFERENCE_LOW    1   ; its preference field: the lowest possible address
 ; Boot information tags (3.6 "Boot information format")
 %define MB2_BOOTLOADER_MAGIC       0x36D76289
@@ -128,6 +130,15 @@ align 8
 	dd HV_LOAD_MAX_ADDR
 	dd HV_LOAD_ALIGN
 	dd MB2_LOAD_PREFERENCE_LOW
+align 8
+	; Multiboot2 3.1.10 "The framebuffer tag of Multiboot2 header": any mode (0 = no
+	; preference), optional; GRUB sets one only when its gfxpayload asks for graphics
+	; (scripts/mkiso.sh --gfxpayload), and the monitor draws its screen console there.
+	dw MB2_HEADER_TAG_FRAMEBUFFER, MB2_HEADER_TAG_OPTIONAL
+	dd 20
+	dd 0                    ; width
+	dd 0                    ; height
+	dd 0                    ; depth
 align 8
 	dw MB2_HEADER_TAG_END, 0
 	dd 8

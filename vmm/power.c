@@ -45,7 +45,9 @@ void hv_power_off(int status)
 	static const char shutdown[] = "Shutdown";
 
 	status &= HV_STATUS_MASK;
-	hv_print("HV-EXIT status=%d (%s)\n", status, hv_status_text(status));
+	/* The verdict stays on screen: green for success, red for anything else. */
+	hv_print_colour(status == HV_OK ? FBCON_GOOD : FBCON_ERROR, "HV-EXIT status=%d (%s)\n", status,
+			hv_status_text(status));
 	serial_flush();
 	if (running_under_qemu())
 		outb(QEMU_ISA_DEBUG_EXIT_PORT, (uint8_t)status);

@@ -82,6 +82,17 @@ struct monitor_image {
  */
 EFI_STATUS monitor_load(const UINT8 *file, UINTN size, struct monitor_image *out);
 
+/* ---- checks.c: before leaving the firmware ---- */
+
+/*
+ * CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL, decided as the monitor decides
+ * (vmm/vmx_support.c).  Prints the verdict; TRUE when the monitor will stop
+ * for it (no VT-x, or VT-x disabled in the firmware setup).
+ */
+BOOLEAN check_vmx(void);
+/* Print whether Secure Boot is on (the SecureBoot variable), and what that means here. */
+void check_secure_boot(void);
+
 /* ---- cmdline.c: the monitor's command line ---- */
 
 /*
@@ -89,9 +100,13 @@ EFI_STATUS monitor_load(const UINT8 *file, UINTN size, struct monitor_image *out
  * LoadOptions (when they are printable text), else the file
  * \EFI\BOOT\CMDLINE.TXT next to the loader, else empty.  Writes it, trimmed,
  * NUL-terminated ASCII, into out[BOOTINFO_CMDLINE_MAX] and says where it came
- * from in *source.  Errors (too long, not ASCII, unreadable file) are printed.
+ * from in *source.  *length is the whole line's length: when it is over
+ * BOOTINFO_CMDLINE_LEN_MAX, out is empty, the problem is printed, and the
+ * monitor refuses the line (status 65) rather than run it cut.  Other errors
+ * (not ASCII, unreadable file) are printed and returned.
  */
-EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, const CHAR16 **source);
+EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, UINT32 *length,
+		       const CHAR16 **source);
 
 /* ---- reserve.c: test hook efi.reserve=START-END ---- */
 

@@ -101,12 +101,13 @@ def assert_status(run, status, expected):
 
 
 def boot_uefi_to_no_vtx(run_qemu, *options):
-    run = run_qemu(*options, cmdline="log=debug")
+    # efi_wait=0: the loader's pause after "VT-x is missing" (there is no VT-x under TCG) is for people.
+    run = run_qemu(*options, cmdline="log=debug efi_wait=0")
     run.expect(EFI_BANNER)
-    run.expect(r'\[efi\] command line: "log=debug"')
+    run.expect(r'\[efi\] command line: "log=debug efi_wait=0"')
     run.expect(EFI_EXITED)
     run.expect(HV_LINE)
-    run.expect(r'\[hv\] command line: "log=debug"')
+    run.expect(r'\[hv\] command line: "log=debug efi_wait=0"')
     run.expect(NO_VTX)
     no_vmx = hv_status("HV_ERR_NO_VMX")
     run.expect(hv_exit_line(no_vmx))
@@ -136,8 +137,10 @@ def test_multiboot2_iso_reaches_monitor_without_vtx(run_qemu):
 
 def test_uefi_unknown_option_is_named_and_refused(run_qemu):
     """An unknown key on the command line: the monitor names it and exits with HV_ERR_CMDLINE."""
-    run = run_qemu(cmdline="frobnicate=1")
-    run.expect(r'\[efi\] command line: "frobnicate=1"')
+    run = run_qemu(cmdline="frobnicate=1 efi_wait=0")
+    run.expect(r'\[efi\] command line: "frobnicate=1 efi_wait=0"')
+    # The loader already names it on screen, where the monitor's serial-only report may go unseen.
+    run.expect(r"\[efi\] ERROR: unknown command-line key 'frobnicate'")
     run.expect(EFI_EXITED)
     run.expect(r"\[hv\][^\r\n]*frobnicate")
     bad_cmdline = hv_status("HV_ERR_CMDLINE")
@@ -148,11 +151,49 @@ def test_uefi_unknown_option_is_named_and_refused(run_qemu):
 def test_uefi_shell_arguments_reach_the_monitor(run_qemu):
     """Booted by OVMF's UEFI Shell (startup.nsh), with no CMDLINE.TXT on the disk: the command line
     travels as the loader's arguments (its load options) and reaches the monitor."""
-    run = run_qemu("--shell", cmdline="log=debug frobnicate=1")
-    run.expect(r'\[efi\] command line: "log=debug frobnicate=1" \(from the shell\'s arguments\)')
+    run = run_qemu("--shell", cmdline="log=debug frobnicate=1 efi_wait=0")
+    run.expect(r'\[efi\] command line: "log=debug frobnicate=1 efi_wait=0" \(from the shell\'s arguments\)')
     run.expect(EFI_EXITED)
-    run.expect(r'\[hv\] command line: "log=debug frobnicate=1"')
+    run.expect(r'\[hv\] command line: "log=debug frobnicate=1 efi_wait=0"')
     run.expect(r"\[hv\][^\r\n]*frobnicate")
+    bad_cmdline = hv_status("HV_ERR_CMDLINE")
+    run.expect(hv_exit_line(bad_cmdline))
+    assert_status(run, run.finish(), bad_cmdline)
+
+
+def test_uefi_loader_says_vtx_is_missing_before_leaving_the_firmware(run_qemu):
+    """Under TCG there is no VT-x: the loader says so, naming the hypervisor and what to do, on the
+    firmware console (here mirrored to the serial port) BEFORE ExitBootServices, pauses (efi_wait=1:
+    a one-second pause, no key comes), and goes on to the monitor, which stops with status 70."""
+    run = run_qemu(cmdline="efi_wait=1")
+    run.expect(EFI_BANNER)
+    run.expect(r"\[efi\] after ExitBootServices the monitor's log goes to the serial port at I/O port 0x3f8 "
+               r"\(COM1\) at 115200 baud, 8N1 \(serial=0x3f8,115200\)")
+    run.expect(r"\[efi\] ERROR: VT-x is missing: running under a hypervisor without nested VT-x "
+               r'\(QEMU TCG, CPUID signature "TCGTCGTCGTCG"; CPUID.1:ECX.VMX\[5\]=0\)')
+    run.expect(r"\[efi\]   what to do: QEMU's TCG emulator has no Intel VMX")
+    no_vmx = hv_status("HV_ERR_NO_VMX")
+    run.expect(rf"\[efi\]   the monitor will stop at once with status {no_vmx} \(no VT-x\)")
+    run.expect(r"\[efi\] Secure Boot: off")
+    run.expect(r"\[efi\] going on to the monitor in 1 s; press a key to go on now")
+    run.expect(EFI_EXITED)
+    run.expect(r"\[hv\] ERROR: no VT-x: running under a hypervisor without nested VT-x \(QEMU TCG")
+    run.expect(hv_exit_line(no_vmx))
+    assert_status(run, run.finish(), no_vmx)
+
+
+def test_uefi_command_line_past_the_limit_refused(run_qemu):
+    """A CMDLINE.TXT line longer than BOOTINFO_CMDLINE_LEN_MAX: the loader says so on screen before
+    ExitBootServices, hands over an empty line, and the monitor stops with status 65 naming the limit."""
+    limit = int(re.search(r"#define BOOTINFO_CMDLINE_MAX\s+(\d+)",
+                          (ROOT / "vmm" / "include" / "vmm" / "bootinfo.h").read_text()).group(1)) - 1
+    line = " ".join(["log=info"] * 70)
+    assert len(line) > limit
+    run = run_qemu(cmdline=line)
+    run.expect(rf"\[efi\] ERROR: the command line from \\EFI\\BOOT\\CMDLINE.TXT is {len(line)} characters "
+               rf"long; the monitor takes at most {limit} \(BOOTINFO_CMDLINE_LEN_MAX\)")
+    run.expect(EFI_EXITED)
+    run.expect(rf"\[hv\] ERROR: the command line is {len(line)} characters long, longer than the {limit}")
     bad_cmdline = hv_status("HV_ERR_CMDLINE")
     run.expect(hv_exit_line(bad_cmdline))
     assert_status(run, run.finish(), bad_cmdline)

@@ -44,8 +44,8 @@ def test_uefi_loader_starts_monitor_and_guest_suite(bochs, mem):
 def test_uefi_cmdline_txt_unknown_key_refused(bochs):
     """The command line reaches the monitor through CMDLINE.TXT, here on the bare ESP image (--disk esp):
     an unknown key stops the monitor with status 65, naming the key."""
-    b = bochs("log=info frobnicate=1", extra=["--uefi", "--disk", "esp"], timeout=UEFI_TIMEOUT)
-    b.expect(rf'\[efi\] command line: "log=info frobnicate=1" \(from {CMDLINE_TXT}\)')
+    b = bochs("log=info frobnicate=1 efi_wait=0", extra=["--uefi", "--disk", "esp"], timeout=UEFI_TIMEOUT)
+    b.expect(rf'\[efi\] command line: "log=info frobnicate=1 efi_wait=0" \(from {CMDLINE_TXT}\)')
     b.expect(r"\[hv\] loaded by hv-efi-loader via UEFI")
     b.expect(r"ERROR: unknown command-line key 'frobnicate'")
     b.expect(verdict_line(STATUS["HV_ERR_CMDLINE"]))

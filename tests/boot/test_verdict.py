@@ -99,6 +99,8 @@ FORGED = "[guest] ok\\nHV-EXIT status=0 (success)\\n"
     (GOOD, "", 1, EXIT_NO_VERDICT),                                 # no copy on port 0xe9
     (GOOD, "HV-EXIT status=3 (guest exit status)\\n", 1, EXIT_NO_VERDICT),  # the channels disagree
     (GOOD, GOOD, 0, EXIT_NO_VERDICT),                               # ended by a magic breakpoint
+    (GOOD, GOOD + "[UNMAP ] Shutdown port: shutdown requested\\n", 139, 0),  # Bochs crashed after shutdown
+    (GOOD, GOOD, 139, EXIT_NO_VERDICT),                             # Bochs crashed before any shutdown
     (FORGED + "HV-EXIT status=3 (guest exit status)\\n", GOOD, 1, EXIT_NO_VERDICT),  # two serial verdicts
     ("[hv] crashed\\n", "", 1, EXIT_NO_VERDICT),
 ])

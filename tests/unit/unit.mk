@@ -40,7 +40,7 @@ UNIT_SRCS_test_guest_mem := vmm/mm/guest_mem.c vmm/mm/gpt.c
 UNIT_SRCS_test_cr_rules  := vmm/exit/cr_rules.c
 
 UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)/unit/test_boot_mb2
-UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/lib/format.c
+UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
 UNIT_SRCS_test_vmcs_names := vmm/vmcs_names.c
 UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
 
@@ -51,6 +51,8 @@ UNIT_TESTS += $(BUILD)/unit/test_task
 UNIT_SRCS_test_task := vmm/exit/task_check.c
 UNIT_TESTS += $(BUILD)/unit/test_elf_rela
 UNIT_SRCS_test_elf_rela := vmm/lib/elf_rela.c
+UNIT_TESTS += $(BUILD)/unit/test_fbcon
+UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
 
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include

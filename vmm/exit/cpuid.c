@@ -39,8 +39,9 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 	} else {
 		r = cpuid(leaf, subleaf);
 		if (leaf == CPUID_LEAF_FEATURES) {
+			/* PDCM: IA32_PERF_CAPABILITIES is not offered (exit/msr.c), like the rest of the PMU. */
 			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_X2APIC |
-				   CPUID_1_ECX_OSXSAVE);
+				   CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_PDCM);
 			r.ecx |= CPUID_1_ECX_HYPERVISOR;
 			/* OSXSAVE mirrors the guest's CR4, not the monitor's (SDM Vol. 2A CPUID). */
 			if (v->guest_cr4 & CR4_OSXSAVE)
@@ -58,6 +59,12 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 				r.ecx &= ~CPUID_7_ECX_RDPID;
 		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == CPUID_7_SUBLEAF_1) {
 			r.eax &= ~CPUID_7_1_EAX_LAM; /* LAM's CR3/CR4 bits are refused like any reserved bit */
+		} else if (leaf == CPUID_LEAF_PERFMON) {
+			/*
+			 * No architectural performance monitoring (version 0, no counters, SDM Vol. 3B
+			 * 20.2.1): RDPMC exits and is #GP(0) (exit/misc.c) and the PMU MSRs are not offered.
+			 */
+			r.eax = r.ebx = r.ecx = r.edx = 0;
 		} else if (leaf == CPUID_LEAF_XSAVE && subleaf == CPUID_XSAVE_SUBLEAF_1) {
 			r.eax &= ~CPUID_D1_EAX_XSAVES; /* not enabled in the VMCS: #UD */
 		} else if (leaf == CPUID_LEAF_EXT_FEATURES_8001 && !v->rdtscp_enabled) {

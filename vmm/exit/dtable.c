@@ -69,10 +69,25 @@ static uint64_t operand_address(struct vcpu *v, uint32_t info)
 }
 
 /* Access the operand; on failure inject what the CPU would have raised (#PF, or #GP) and return false. */
-static bool guest_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write)
+/* No segment register: the CPU's implicit accesses to the GDT (a fault there is #GP). */
+#define SEG_NONE 7u
+
+/*
+ * A guest memory operand through segment seg.  A non-canonical address in 64-bit mode is
+ * #SS(0) when the segment is SS (RSP/RBP-based operands) and #GP(0) otherwise (SDM Vol. 3A
+ * 3.3.7.1 and the "64-Bit Mode Exceptions" of LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR).
+ */
+static bool guest_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, unsigned seg)
 {
 	uint64_t pf_addr;
 	uint32_t pf_error;
+	if (long_mode_64bit(v) && (!is_canonical(gva) || !is_canonical(gva + len - 1))) {
+		if (seg == SEG_SS)
+			vcpu_inject_exception(v, VECTOR_SS, true, 0);
+		else
+			vcpu_inject_gp0(v);
+		return false;
+	}
 	int r = write ? vmm_guest_virt_write(v, gva, buf, len, &pf_addr, &pf_error)
 		      : vmm_guest_virt_read(v, gva, buf, len, &pf_addr, &pf_error);
 	if (r == GUEST_ACCESS_PAGE_FAULT)
@@ -82,14 +97,14 @@ static bool guest_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, 
 	return r == GUEST_ACCESS_OK;
 }
 
-static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, unsigned seg)
 {
-	return guest_access(v, gva, buf, len, false);
+	return guest_access(v, gva, buf, len, false, seg);
 }
 
-static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
+static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, unsigned seg)
 {
-	return guest_access(v, gva, (void *)buf, len, true);
+	return guest_access(v, gva, (void *)buf, len, true, seg);
 }
 
 /* LGDT/LIDT/SGDT/SIDT: a 2-byte limit then a 4- or 8-byte base (SDM Vol. 2A LGDT/LIDT). */
@@ -106,7 +121,7 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 	if (id == ID_LGDT || id == ID_LIDT) {
 		uint64_t base = 0;
 		uint16_t limit;
-		if (!guest_read(v, addr, mem, 2 + base_bytes))
+		if (!guest_read(v, addr, mem, 2 + base_bytes, II_SEGMENT(info)))
 			return;
 		vcpu_note_data_access(v, addr, 2 + base_bytes, false);
 		limit = (uint16_t)(mem[0] | mem[1] << 8);
@@ -133,7 +148,7 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 		mem[0] = (uint8_t)limit, mem[1] = (uint8_t)(limit >> 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			mem[2 + i] = (uint8_t)(base >> (8 * i));
-		if (!guest_write(v, addr, mem, 2 + base_bytes))
+		if (!guest_write(v, addr, mem, 2 + base_bytes, II_SEGMENT(info)))
 			return;
 		vcpu_note_data_access(v, addr, 2 + base_bytes, true);
 	}
@@ -146,7 +161,7 @@ static bool read_system_descriptor(struct vcpu *v, uint16_t sel, uint64_t desc[2
 	const bool ia32e = (v->guest_efer & EFER_LMA) != 0;
 	desc[0] = desc[1] = 0;
 	*where = vmcs_readnat(GUEST_GDTR_BASE) + (sel & SELECTOR_INDEX_MASK);
-	return guest_read(v, *where, desc, ia32e ? 2 * sizeof(desc[0]) : sizeof(desc[0]));
+	return guest_read(v, *where, desc, ia32e ? 2 * sizeof(desc[0]) : sizeof(desc[0]), SEG_NONE);
 }
 
 static void load_segment_fields(uint32_t sel_field, uint32_t base_field, uint32_t limit_field, uint32_t ar_field,
@@ -168,9 +183,9 @@ static uint32_t descriptor_ar(uint64_t d)
 	return (uint32_t)(((d >> 40) & 0xffu) | (((d >> 52) & 0xfu) << 12));
 }
 
-static bool store_selector(struct vcpu *v, uint64_t addr, uint16_t sel)
+static bool store_selector(struct vcpu *v, uint64_t addr, uint16_t sel, unsigned seg)
 {
-	if (!guest_write(v, addr, &sel, sizeof(sel)))
+	if (!guest_write(v, addr, &sel, sizeof(sel), seg))
 		return false;
 	vcpu_note_data_access(v, addr, sizeof(sel), true);
 	return true;
@@ -205,7 +220,7 @@ static void load_ldtr_tr(struct vcpu *v, enum dt_load op, uint16_t sel)
 	} else {
 		/* LTR marks the descriptor busy in the guest's GDT, as the CPU does (SDM Vol. 2A LTR). */
 		desc[0] |= DESC_TYPE_BUSY_BIT;
-		if (!guest_write(v, where, &desc[0], sizeof(desc[0])))
+		if (!guest_write(v, where, &desc[0], sizeof(desc[0]), SEG_NONE))
 			return;
 		load_segment_fields(GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES, sel, desc,
 				    ia32e, descriptor_ar(desc[0]));
@@ -223,7 +238,7 @@ static void ldtr_tr_access(struct vcpu *v, uint32_t info)
 		sel = id == ID_SLDT ? vmcs_read16(GUEST_LDTR_SELECTOR) : vmcs_read16(GUEST_TR_SELECTOR);
 		if (info & II_IS_REGISTER)
 			vcpu_gpr_write(v, II_REG1(info), sel);
-		else if (!store_selector(v, operand_address(v, info), sel))
+		else if (!store_selector(v, operand_address(v, info), sel, II_SEGMENT(info)))
 			return;
 		vcpu_skip_instruction(v);
 		return;
@@ -232,7 +247,7 @@ static void ldtr_tr_access(struct vcpu *v, uint32_t info)
 		sel = (uint16_t)vcpu_gpr_read(v, II_REG1(info));
 	} else {
 		const uint64_t addr = operand_address(v, info);
-		if (!guest_read(v, addr, &sel, sizeof(sel)))
+		if (!guest_read(v, addr, &sel, sizeof(sel), II_SEGMENT(info)))
 			return;
 		vcpu_note_data_access(v, addr, sizeof(sel), false);
 	}

@@ -19,6 +19,7 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_LEAF_VENDOR            0x00000000u
 #define CPUID_LEAF_FEATURES          0x00000001u
 #define CPUID_LEAF_EXT_FEATURES      0x00000007u
+#define CPUID_LEAF_PERFMON           0x0000000au
 #define CPUID_LEAF_XSAVE             0x0000000du
 #define CPUID_LEAF_HYPERVISOR        0x40000000u
 #define CPUID_LEAF_EXT_MAX           0x80000000u
@@ -31,6 +32,7 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 /* CPUID.1:ECX */
 #define CPUID_1_ECX_VMX        (1u << 5)
 #define CPUID_1_ECX_SMX        (1u << 6)
+#define CPUID_1_ECX_PDCM       (1u << 15)
 #define CPUID_1_ECX_XSAVE      (1u << 26)
 #define CPUID_1_ECX_OSXSAVE    (1u << 27)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)

@@ -50,6 +50,7 @@
 #define RFLAGS_RESERVED1 (1ull << 1) /* always 1 */
 #define RFLAGS_TF        (1ull << 8)
 #define RFLAGS_IF        (1ull << 9)
+#define RFLAGS_DF        (1ull << 10) /* string instructions step down */
 #define RFLAGS_NT        (1ull << 14) /* nested task (SDM Vol. 3A 7.4) */
 #define RFLAGS_VM        (1ull << 17)
 #define RFLAGS_AC        (1ull << 18) /* alignment check / SMAP access control (SDM Vol. 3A 4.6.1) */
