@@ -90,7 +90,7 @@ static EFI_STATUS check_header(const UINT8 *file, UINTN size, const struct elf64
 /*
  * Check every PT_LOAD segment, the entry point and the program headers a
  * self-relocating image may (PT_DYNAMIC, once) and may not (PT_INTERP) have.
- * Fills out->link_start/link_end/entry (link addresses) and *dynamic.
+ * Fills out->link_start/link_end/link_entry (link addresses) and *dynamic.
  */
 static EFI_STATUS check_segments(const UINT8 *file, UINTN size, const struct elf64_ehdr *ehdr, struct monitor_image *out,
 				 const struct elf64_phdr **dynamic)
