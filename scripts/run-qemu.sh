@@ -261,7 +261,9 @@ esac
 if [ $use_gdb = 1 ]; then
 	qemu+=(-S -s)
 	say "QEMU is stopped, waiting for gdb on tcp::$GDB_PORT. In another terminal:"
-	say "  gdb $BUILD/hv.elf -ex 'target remote :$GDB_PORT'"
+	say "  gdb -ex 'target remote :$GDB_PORT'"
+	say "  (monitor symbols: the monitor is position-independent and linked at 0; once it prints"
+	say "   'hv monitor starting (image BASE-...)': symbol-file -o BASE $BUILD/hv.elf)"
 	if [ $mode != iso ]; then
 		say "  (loader symbols: add-symbol-file $BUILD/efi/BOOTX64.so -o IMAGEBASE, IMAGEBASE from the loader's '[efi] loader image base' line)"
 	fi

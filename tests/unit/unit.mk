@@ -49,6 +49,8 @@ UNIT_SRCS_test_dr_match     := vmm/dr_match.c
 UNIT_SRCS_test_dtable_check := vmm/exit/dtable_check.c
 UNIT_TESTS += $(BUILD)/unit/test_task
 UNIT_SRCS_test_task := vmm/exit/task_check.c
+UNIT_TESTS += $(BUILD)/unit/test_elf_rela
+UNIT_SRCS_test_elf_rela := vmm/lib/elf_rela.c
 UNIT_TESTS += $(BUILD)/unit/test_fbcon
 UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
 
