@@ -62,6 +62,16 @@ $(BUILD)/%.asm.o: %.asm
 
 $(BUILD)/vmm/reloc_self.o $(BUILD)/vmm/lib/elf_rela.o: HV_CFLAGS += $(HV_PRE_RELOCATION_CFLAGS)
 
+# The monitor's objects are rebuilt when its compiler flags change (make tracks files, not flags:
+# objects from before the switch to -fpie would not link).
+HV_FLAGS_STAMP := $(BUILD)/hv-cflags.txt
+$(HV_FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(HV_CFLAGS)' | cmp -s - $@ || echo '$(HV_CFLAGS)' > $@
+$(HV_OBJS) $(BUILD)/gen/font.o: $(HV_FLAGS_STAMP)
+.PHONY: FORCE
+FORCE:
+
 # Checked before it replaces the previous image: only R_X86_64_RELATIVE relocations, and a
 # file layout GRUB can load through the Multiboot2 address tag (scripts/check-monitor-elf.py).
 $(BUILD)/hv.elf: $(HV_OBJS) linker.ld scripts/check-monitor-elf.py
