@@ -32,6 +32,8 @@
 # disagrees: crash, reset, triple fault, a failed UEFI loader, a forged line); 2 for a bad
 # invocation or a missing prerequisite.
 set -euo pipefail
+now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+start_us=$(now_us) # --timeout counts wall-clock time from here, preparation included
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/verdict.sh
@@ -284,8 +286,9 @@ halted=0
 loader_failed=0
 loader_done=0
 polls=0
+deadline_us=$(( start_us + timeout_s * 1000000 ))
 while kill -0 "$qemu_pid" 2>/dev/null; do
-	if [ "$timeout_s" -gt 0 ] && [ $polls -ge $((timeout_s * POLL_PER_SECOND)) ]; then
+	if [ "$timeout_s" -gt 0 ] && [ "$(now_us)" -ge "$deadline_us" ]; then
 		timed_out=1
 		break
 	fi
