@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import shutil
+import time
 from pathlib import Path
 
 import pexpect
