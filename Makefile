@@ -39,7 +39,7 @@ FONT_PSF := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
 ISO := $(BUILD)/hv.iso
 
-.PHONY: all test unit-test boot-test run bench deps clean
+.PHONY: all test unit-test boot-test run bench deps clean help
 all: $(BUILD)/hv.elf $(BUILD)/guest.elf $(ISO) efi-images
 
 $(BUILD)/%.o: %.c
@@ -109,3 +109,14 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(HV_OBJS:.o=.d)
+
+help:
+	@echo "make            build every image (monitor, guest, UEFI loader, ESP, USB image, GRUB ISO)"
+	@echo "make test       install missing packages (as root), then unit tests and boot tests"
+	@echo "make run        boot monitor + guest here: QEMU/KVM with nested VT-x if usable, else Bochs"
+	@echo "                  ARGS='monitor options'  CPU=bochs-model  TIMEOUT=seconds (default 600)"
+	@echo "make bench      the guest's exit-cost benchmarks in Bochs (docs/benchmarks.md)"
+	@echo "make unit-test  host unit tests (cmocka) only"
+	@echo "make boot-test  boot tests only (pytest; one test: see README 'Harnesses')"
+	@echo "make deps       check for (as root: install) the Debian packages"
+	@echo "make clean      remove build/"
