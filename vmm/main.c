@@ -208,7 +208,8 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 
 	if (!bi->guest_image) {
 		log_error("no guest image was given: GRUB must load it with 'module2 /boot/guest.elf guest' "
-			  "(see scripts/mkiso.sh); the UEFI loader embeds build/guest.elf");
+			  "(see scripts/mkiso.sh), and passes no module at all for a file that is empty or does not "
+			  "fit in memory: check the file's size; the UEFI loader embeds build/guest.elf");
 		hv_power_off(HV_ERR_NO_GUEST);
 	}
 	if (!bi->guest_size) {
