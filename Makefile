@@ -96,8 +96,10 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) boot-test
 
+# Boot tests are independent: they run on every core (pytest-xdist), each boot single-threaded.
+BOOT_TEST_JOBS ?= $(shell nproc)
 boot-test: all
-	$(PYTHON) -m pytest -v -rfEs tests/boot
+	$(PYTHON) -m pytest -v -rfEs -n $(BOOT_TEST_JOBS) tests/boot
 
 run: deps all
 	scripts/run.sh
