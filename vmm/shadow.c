@@ -509,6 +509,8 @@ static void drop_page(struct vcpu *v, uint64_t gva)
 void shadow_invlpg(struct vcpu *v, uint64_t gva)
 {
 	v->shadow->stats.invlpg++;
+	if (!is_canonical(gva))
+		return; /* INVLPG of a non-canonical address invalidates nothing (SDM Vol. 2A INVLPG) */
 	drop_page(v, gva);
 }
 

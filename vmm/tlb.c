@@ -1,4 +1,5 @@
 /* Guest TLB flushes: see vmm/include/vmm/tlb.h. */
+#include <arch/paging.h>
 #include <arch/vmx.h>
 #include "vmm/log.h"
 #include "vmm/tlb.h"
@@ -29,7 +30,11 @@ void tlb_flush_guest(struct vcpu *v)
 
 void tlb_flush_guest_addr(struct vcpu *v, uint64_t gva)
 {
-	if (!v->vpid)
+	/*
+	 * No translation is cached for a non-canonical address, and INVVPID of one fails
+	 * (SDM Vol. 3C 31.3 INVVPID: VMfailValid); INVLPG of one is a no-op that still exits.
+	 */
+	if (!v->vpid || !is_canonical(gva))
 		return;
 	if (v->caps->invvpid_addr)
 		check("INVVPID (individual-address)", invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, gva));
