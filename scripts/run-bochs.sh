@@ -160,9 +160,11 @@ fi
 tmp=$(mktemp -d)
 bochs_pid=""
 show_pid=""
+screen_pid=""
 cleanup() {
 	[ -n "$bochs_pid" ] && kill -9 "$bochs_pid" 2>/dev/null || true
 	[ -n "$show_pid" ] && kill "$show_pid" 2>/dev/null || true
+	[ -n "$screen_pid" ] && kill "$screen_pid" 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -256,6 +258,16 @@ while kill -0 "$bochs_pid" 2>/dev/null; do
 		timed_out=1
 		break
 	fi
+	# Without a terminal, Bochs's term display opens a pseudo-terminal of its own and writes the
+	# screen there; nobody reads it, and after some minutes the full pty blocks Bochs for good
+	# (a 10-million-operation run stopped at 1.8 M).  Drain it.
+	if [ -z "$screen_pid" ]; then
+		pty=$(sed -n 's/^Bochs connected to screen "\(\/dev\/pts\/[0-9]*\)".*/\1/p' "$tmp/bochs.out" 2>/dev/null | head -n 1)
+		if [ -n "$pty" ]; then
+			cat "$pty" > /dev/null 2>&1 &
+			screen_pid=$!
+		fi
+	fi
 	if [ $uefi = 1 ] && [ $loader_done = 0 ]; then
 		if grep -aqF "$LOADER_DONE_LINE" "$log"; then
 			loader_done=1
@@ -272,6 +284,8 @@ fi
 wait "$bochs_pid" 2>/dev/null
 bochs_rc=$?
 bochs_pid=""
+[ -n "$screen_pid" ] && kill "$screen_pid" 2>/dev/null
+screen_pid=""
 # tail --pid ends by itself once Bochs is gone, after a last read of the log.
 wait "$show_pid" 2>/dev/null
 show_pid=""
