@@ -42,6 +42,7 @@ $(BUILD)/hv.elf: $(HV_OBJS) linker.ld
 include guest/guest.mk
 include boot/efi/efi.mk
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 
 efi-images: $(EFI_IMAGES)
 
