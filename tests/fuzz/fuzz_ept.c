@@ -263,6 +263,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(pool_budget == 0 || POOL_HPA + POOL_PAGES * EPT_PAGE_SIZE > (1ull << phys));
 		return 0;
 	}
+	const bool verbose = getenv("FUZZ_VERBOSE") != NULL;
+	if (verbose)
+		fprintf(stderr, "caps %#x maxphyaddr %u budget %u mtrr phys_bits %u\n", caps, e.maxphyaddr, pool_budget,
+			mtrr.phys_bits);
 	for (unsigned op = 0; op < MAX_OPS && in.size > 0; op++) {
 		const uint8_t kind = fuzz_u8(&in);
 		const uint64_t gpa = take_addr(&in), len = take_size(&in);
@@ -277,6 +281,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_MAP: {
 			const bool valid_mt = memtype != 2 && memtype != 3 && memtype != 7;
 			rc = ept_map(&e, gpa, hpa, len, perm, memtype);
+			if (verbose)
+				fprintf(stderr, "map -> %d\n", rc);
 			if (!valid_perm || !valid_range || !valid_mt)
 				FUZZ_CHECK(rc == EPT_ERR_INVALID);
 			else if (model_overlaps(gpa, len))
@@ -290,11 +296,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case OP_MAP_MTRR: {
+			/* Every page of the host range has an MTRR type (it lies below the MTRRs' MAXPHYADDR). */
+			const bool typed = mtrr_type_of_range(&mtrr, hpa, EPT_PAGE_SIZE) >= 0 &&
+					   mtrr_type_of_range(&mtrr, hpa + len - EPT_PAGE_SIZE, EPT_PAGE_SIZE) >= 0;
 			rc = ept_map_with_mtrr_types(&e, &mtrr, gpa, hpa, len, perm);
 			if (!valid_perm || !valid_range)
 				FUZZ_CHECK(rc != EPT_OK);
+			else if (!typed)
+				FUZZ_CHECK(rc == EPT_ERR_INVALID);
 			else if (model_overlaps(gpa, len))
 				FUZZ_CHECK(rc == EPT_ERR_MAPPED);
+			else
+				FUZZ_CHECK(rc == EPT_OK || rc == EPT_ERR_NO_MEMORY);
 			if (rc == EPT_OK) {
 				FUZZ_CHECK(nmodel < MODEL_MAX);
 				model[nmodel++] = (struct interval){ gpa, hpa, len, perm, MEMTYPE_BY_MTRR };
@@ -327,6 +340,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		}
+		if (verbose)
+			fprintf(stderr, "op %u: kind %u gpa %#llx len %#llx hpa %#llx perm %u mt %u -> %d (tables %u)\n", op,
+				kind % OP_COUNT, (unsigned long long)gpa, (unsigned long long)len, (unsigned long long)hpa,
+				perm, memtype, rc, pool_used);
 		FUZZ_CHECK(e.table_pages == pool_used);
 		check_all(&e);
 	}

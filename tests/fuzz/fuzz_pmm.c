@@ -24,6 +24,7 @@
 
 #define WINDOW_PAGES 1000u /* < 2 * PMM_MAX_EXTENTS: the free list can never be full */
 #define WINDOW_BYTES ((uint64_t)WINDOW_PAGES * PMM_PAGE_SIZE)
+#define ADDR_LIMIT   (WINDOW_BYTES * 3 / 4) /* addresses drawn below this; ends stay inside the window */
 #define MAX_RANGES   24
 #define MAX_EXCL     6
 #define MAX_OPS      48
@@ -38,8 +39,8 @@ static struct bootinfo_mem_range map[BOOTINFO_MAX_MEM_RANGES];
 
 static uint64_t addr_in_window(struct fuzz_input *in)
 {
-	/* Mostly page aligned, sometimes not; a little past the window now and then. */
-	const uint64_t a = fuzz_below(in, WINDOW_BYTES + WINDOW_BYTES / 8);
+	/* Mostly page aligned, sometimes not. */
+	const uint64_t a = fuzz_below(in, ADDR_LIMIT);
 	return (a & 1) ? a : a & ~(PMM_PAGE_SIZE - 1);
 }
 
@@ -169,6 +170,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				all_allocated = p < WINDOW_PAGES && page[p] == ALLOCATED;
 			}
 			const int frc = pmm_free(&pmm, base, pages);
+			if (getenv("FUZZ_VERBOSE"))
+				fprintf(stderr, "free %#llx + %llu pages -> %d (model: %s; first page %s)\n",
+					(unsigned long long)base, (unsigned long long)pages, frc,
+					all_allocated ? "allocated" : "not allocated",
+					base / PMM_PAGE_SIZE < WINDOW_PAGES ? (const char *[]){ "unmanaged", "free", "allocated" }[page[base / PMM_PAGE_SIZE]] : "outside");
 			FUZZ_CHECK(frc == (all_allocated ? 0 : -1));
 			if (frc == 0)
 				for (uint64_t k = 0; k < pages; k++)
