@@ -1,6 +1,7 @@
 # hv: a small bare-metal x86-64 VT-x hypervisor.
 #   make        build every image (monitor, guest, UEFI loader, ESP, USB image, GRUB ISO)
-#   make test   install missing tools (as root) then run unit tests and boot tests
+#   make test   install missing tools (as root) then run unit tests, fuzz smoke runs and boot tests
+#   make fuzz   run every libFuzzer harness for FUZZ_TIME seconds (tests/fuzz/fuzz.mk)
 #   make run    boot interactively: QEMU/KVM when this host has VT-x, else Bochs
 #   make bench  run the guest's benchmarks in Bochs
 
@@ -25,7 +26,7 @@ HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o)
 
 ISO := $(BUILD)/hv.iso
 
-.PHONY: all test unit-test boot-test run bench deps clean
+.PHONY: all test unit-test boot-test run bench deps clean fuzz fuzz-smoke
 all: $(BUILD)/hv.elf $(BUILD)/guest.elf $(ISO) efi-images
 
 $(BUILD)/%.o: %.c
@@ -55,6 +56,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
+	$(MAKE) fuzz-smoke
 	$(MAKE) boot-test
 
 boot-test: all

@@ -51,7 +51,7 @@ define fuzz_run_all
 		echo "== fuzz_$$n"; \
 		$(FUZZ_DIR)/fuzz_$$n $(1) -artifact_prefix=$(FUZZ_DIR)/artifacts/$$n- -print_final_stats=1 \
 			$(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n > $(FUZZ_DIR)/$$n.log 2>&1 || failed="$$failed $$n"; \
-		grep -E '^#[0-9]+ +(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR|SUMMARY|fuzz property|runtime error' \
+		grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec)|ERROR|SUMMARY|fuzz property|runtime error' \
 			$(FUZZ_DIR)/$$n.log; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzzing FAILED:$$failed (logs in $(FUZZ_DIR)/<name>.log, inputs in $(FUZZ_DIR)/artifacts/)"; exit 1; fi

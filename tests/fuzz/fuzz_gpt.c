@@ -227,6 +227,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct gpt_ops ops = { rd, wr, NULL };
 	struct gpt_walk w;
 	const int rc = gpt_translate(&c, &ops, gva, access, set_ad, &w);
+	if (getenv("FUZZ_VERBOSE"))
+		fprintf(stderr, "mode %d gva %#llx access %u: rc %d (reference %d) gpa %#llx levels %u ec %#x\n", w.mode,
+			(unsigned long long)gva, access, rc, r.rc, (unsigned long long)w.gpa, w.levels, w.pf_error_code);
 	FUZZ_CHECK(rc == r.rc);
 	FUZZ_CHECK(w.mode == gpt_mode_of(&c));
 	if (rc == GPT_OK || rc == GPT_PAGE_FAULT) {
