@@ -16,22 +16,26 @@ FUZZ_CFLAGS     := -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer
 FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_MK         := $(lastword $(MAKEFILE_LIST))
 
-FUZZ_NAMES := cmdline boot_mb2 efi_cmdline elf gpt ept memmap pmm vmx_caps
+FUZZ_NAMES := cmdline boot_mb2 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps
 FUZZ_SRCS_cmdline     := vmm/cmdline.c vmm/lib/format.c
 FUZZ_SRCS_boot_mb2    := vmm/boot_mb2.c
 FUZZ_SRCS_efi_cmdline := boot/efi/cmdline.c
+FUZZ_SRCS_efi_memmap  := boot/efi/memmap.c
 FUZZ_SRCS_elf         := vmm/elf.c
 FUZZ_SRCS_gpt         := vmm/mm/gpt.c
 FUZZ_SRCS_ept         := vmm/mm/ept.c vmm/mm/ept_mtrr.c vmm/mm/mtrr.c
 FUZZ_SRCS_memmap      := vmm/mm/memmap.c
 FUZZ_SRCS_pmm         := vmm/mm/pmm.c vmm/mm/memmap.c
 FUZZ_SRCS_vmx_caps    := vmm/vmx_caps.c vmm/lib/format.c
-# boot/efi/cmdline.c is #included by its harness (over stand-in gnu-efi types): not compiled apart.
+# The loader's files are #included by their harnesses, over the host stand-ins of gnu-efi
+# (tests/efi_host/efi_host.h): not compiled apart.
 FUZZ_LINK_efi_cmdline :=
-FUZZ_FLAGS_efi_cmdline := -fshort-wchar
+FUZZ_LINK_efi_memmap  :=
+FUZZ_FLAGS_efi_cmdline := -fshort-wchar -Itests/efi_host
+FUZZ_FLAGS_efi_memmap  := -fshort-wchar -Itests/efi_host
 
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_HDRS  = $(wildcard vmm/include/vmm/*.h arch/include/arch/*.h tests/fuzz/*.h)
+FUZZ_HDRS  = $(wildcard vmm/include/vmm/*.h arch/include/arch/*.h tests/fuzz/*.h tests/efi_host/*.h)
 
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build: $(FUZZ_BINS)

@@ -19,68 +19,7 @@
 #include "fuzz.h"
 #include "vmm/bootinfo.h"
 
-/* ---- stand-ins for gnu-efi (UEFI 2.x names) ---- */
-typedef uint64_t UINTN;
-typedef uint8_t UINT8;
-typedef uint16_t UINT16;
-typedef uint32_t UINT32;
-typedef uint64_t UINT64;
-typedef uint16_t CHAR16; /* built with -fshort-wchar, so L"" strings are UTF-16 */
-typedef uint8_t BOOLEAN;
-typedef void VOID;
-typedef void *EFI_HANDLE;
-typedef UINTN EFI_STATUS;
-typedef struct { uint32_t d1; uint16_t d2, d3; uint8_t d4[8]; } EFI_GUID;
-#define TRUE  1
-#define FALSE 0
-#define EFI_ERROR_BIT          (1ull << 63)
-#define EFI_SUCCESS            0ull
-#define EFI_INVALID_PARAMETER  (EFI_ERROR_BIT | 2)
-#define EFI_BAD_BUFFER_SIZE    (EFI_ERROR_BIT | 4)
-#define EFI_DEVICE_ERROR       (EFI_ERROR_BIT | 7)
-#define EFI_OUT_OF_RESOURCES   (EFI_ERROR_BIT | 9)
-#define EFI_NOT_FOUND          (EFI_ERROR_BIT | 14)
-#define EFI_UNSUPPORTED        (EFI_ERROR_BIT | 3)
-#define EFI_ERROR(s)           (((s) & EFI_ERROR_BIT) != 0)
-#define EFI_FILE_MODE_READ     1ull
-#define EFI_SHELL_PARAMETERS_PROTOCOL_GUID { 0x752f3136, 0x4e16, 0x4fdc, { 0xa2, 0x2a, 0xe5, 0xf4, 0x68, 0x12, 0xf4, 0xca } }
-
-typedef struct {
-	CHAR16 **Argv;
-	UINTN Argc;
-} EFI_SHELL_PARAMETERS_PROTOCOL;
-
-typedef struct {
-	EFI_HANDLE DeviceHandle;
-	VOID *LoadOptions;
-	UINT32 LoadOptionsSize;
-} EFI_LOADED_IMAGE;
-
-typedef struct fake_file EFI_FILE, *EFI_FILE_HANDLE;
-struct fake_file {
-	EFI_STATUS (*Open)(EFI_FILE_HANDLE self, EFI_FILE_HANDLE *out, CHAR16 *path, UINT64 mode, UINT64 attr);
-	EFI_STATUS (*Close)(EFI_FILE_HANDLE self);
-	EFI_STATUS (*Read)(EFI_FILE_HANDLE self, UINTN *size, VOID *buf);
-};
-typedef struct fake_fs {
-	EFI_STATUS (*OpenVolume)(struct fake_fs *self, EFI_FILE_HANDLE *root);
-} EFI_FILE_IO_INTERFACE;
-
-typedef struct {
-	EFI_STATUS (*HandleProtocol)(EFI_HANDLE handle, EFI_GUID *guid, VOID **iface);
-} EFI_BOOT_SERVICES;
-
-static EFI_GUID FileSystemProtocol;
-static EFI_BOOT_SERVICES fake_bs;
-static EFI_BOOT_SERVICES *BS = &fake_bs;
-
-static VOID *AllocatePool(UINTN size) { return malloc(size); }
-static VOID FreePool(VOID *p) { free(p); }
-static void log_line(const CHAR16 *fmt, ...) { (void)fmt; }
-static void log_error(const CHAR16 *fmt, ...) { (void)fmt; }
-EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, const CHAR16 **source);
-
-#define HV_EFI_LOADER_H /* loader.h's guard: keep <efi.h> out */
+#include "efi_host.h"
 #include "../../boot/efi/cmdline.c"
 
 /* ---- the fake firmware state one input describes ---- */
@@ -186,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fw.shell.Argv = argv;
 	fw.shell.Argc = argc;
-	fake_bs.HandleProtocol = handle_protocol;
+	host_bs.HandleProtocol = handle_protocol;
 
 	/* Load options: exactly opt_bytes bytes (an odd size is possible). */
 	void *opts = malloc(opt_bytes ? opt_bytes : 1);
