@@ -70,6 +70,22 @@ write("efi_cmdline", "shell", efi(SHELL | FILE, ["log=debug", "guest_mem=16M"], 
 write("efi_cmdline", "options", efi(FILE, [], "FS0:\\EFI\\BOOT\\BOOTX64.EFI log=warn  vpid=1", b""))
 
 
+# ---- UEFI memory map: 2-byte DescriptorSize, then the descriptors (UEFI 2.10 7.2) ----
+def efi_map(desc_size, descs):
+    out = b""
+    for t, start, pages in descs:
+        d = struct.pack("<IIQQQQ", t, 0, start, 0, pages, 0xf)
+        out += d + b"\xcc" * (desc_size - len(d))
+    return struct.pack("<H", desc_size) + out
+
+
+ovmf = [(3, 0, 0xa0), (0, 0xa0000, 0x60), (7, MiB, 0x700), (4, 0x800000, 0x10), (2, 0x810000, 0x100),
+        (7, 0x910000, 0x3000), (9, 0x3f000000, 0x20), (10, 0x3f020000, 0x10), (5, 0x3f030000, 0x40),
+        (6, 0x3f070000, 0x40), (11, 0xffc00000, 0x400)]
+write("efi_memmap", "ovmf48", efi_map(48, ovmf))
+write("efi_memmap", "plain40", efi_map(40, ovmf[:4]))
+
+
 # ---- ELF64 (gABI): 4-byte mem_limit / 256, then the image ----
 def elf(segments, entry):
     phoff = 64
