@@ -17,12 +17,26 @@ PYTHON := /usr/bin/python3
 FREESTANDING_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fcf-protection=none -Wall -Wextra -Werror -MMD -MP
-HV_CFLAGS := $(FREESTANDING_CFLAGS) -Ivmm/include -Iarch/include -Ivmm/include/libc
 HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
+# The monitor runs wherever its loader puts it (linker.ld): position-independent code
+# (-fpie: RIP-relative addressing, no GOT), linked as a PIE without a dynamic linker; its
+# only dynamic relocations are R_X86_64_RELATIVE, which it applies itself (vmm/reloc_self.c).
+# -z text refuses relocations in read-only segments; -z norelro keeps linker.ld's layout.
+HV_CFLAGS := $(filter-out -fno-pic -fno-pie,$(FREESTANDING_CFLAGS)) -fpie \
+	-Ivmm/include -Iarch/include -Ivmm/include/libc
+HV_MONITOR_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z norelro -z max-page-size=4096 \
+	-z noexecstack --no-warn-rwx-segments --hash-style=gnu
+# Code that runs before the relocations are applied must not read addresses from data:
+# no switch statements turned into tables of pointers.
+HV_PRE_RELOCATION_CFLAGS := -fno-tree-switch-conversion -fno-jump-tables
 
-HV_C_SRCS := $(wildcard vmm/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c)
+HV_C_SRCS := $(wildcard vmm/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c vmm/console/*.c)
 HV_ASM_SRCS := $(wildcard vmm/*.asm)
-HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o)
+HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o) $(BUILD)/gen/font.o
+
+# The screen console's font: a PSF console font from Debian's console-setup-linux, converted
+# into a C array at build time (scripts/psf2c.py).  The boot tests render text with the same file.
+FONT_PSF := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
 ISO := $(BUILD)/hv.iso
 
@@ -33,12 +47,38 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HV_CFLAGS) -c $< -o $@
 
+$(FONT_PSF):
+	@echo "$(FONT_PSF) is missing: install console-setup-linux ('make deps', or scripts/deps.sh)" >&2; exit 1
+
+$(BUILD)/gen/font.c: $(FONT_PSF) scripts/psf2c.py scripts/psf.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/psf2c.py $(FONT_PSF) $@
+
+$(BUILD)/gen/font.o: $(BUILD)/gen/font.c
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
 $(BUILD)/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf -w+all -w+error -MD $(@:.o=.d) -MP $< -o $@
 
-$(BUILD)/hv.elf: $(HV_OBJS) linker.ld
-	$(LD) $(HV_LDFLAGS) -T linker.ld -o $@ $(HV_OBJS)
+$(BUILD)/vmm/reloc_self.o $(BUILD)/vmm/lib/elf_rela.o: HV_CFLAGS += $(HV_PRE_RELOCATION_CFLAGS)
+
+# The monitor's objects are rebuilt when its compiler flags change (make tracks files, not flags:
+# objects from before the switch to -fpie would not link).
+HV_FLAGS_STAMP := $(BUILD)/hv-cflags.txt
+$(HV_FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(HV_CFLAGS)' | cmp -s - $@ || echo '$(HV_CFLAGS)' > $@
+$(HV_OBJS) $(BUILD)/gen/font.o: $(HV_FLAGS_STAMP)
+.PHONY: FORCE
+FORCE:
+
+# Checked before it replaces the previous image: only R_X86_64_RELATIVE relocations, and a
+# file layout GRUB can load through the Multiboot2 address tag (scripts/check-monitor-elf.py).
+$(BUILD)/hv.elf: $(HV_OBJS) linker.ld scripts/check-monitor-elf.py
+	$(LD) $(HV_MONITOR_LDFLAGS) -T linker.ld -o $@.tmp $(HV_OBJS)
+	$(PYTHON) scripts/check-monitor-elf.py $@.tmp
+	mv $@.tmp $@
 
 include guest/guest.mk
 include boot/efi/efi.mk
@@ -60,7 +100,7 @@ test: deps
 	$(MAKE) boot-test
 
 boot-test: all
-	$(PYTHON) -m pytest -v -rA tests/boot
+	$(PYTHON) -m pytest -v -rfEs tests/boot
 
 run: deps all
 	scripts/run.sh

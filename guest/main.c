@@ -9,13 +9,20 @@
  *   test=spin           spin forever without a VM exit (the monitor's watchdog)
  *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
  *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
+ *   test=forge_verdict  try every way a guest could fake the monitor's verdict, then exit 3
+ *   test=hypercall_flood refused hypercalls forever, silent (the watchdog; guest/tests_emul.c)
+ *   test=hostile        seeded random privileged operations, checked (guest/hostile.c)
+ *   test=hostile_scan   read every page of guest RAM, then the page above it (status 76)
  *   bench=1             the exit-cost benchmarks
+ *   test=task_switch    never reaches kernel_main: start.asm runs guest/task32.asm, a 32-bit
+ *                       test of hardware task switches, before long mode
  *   (default)           the test suite
  */
 #include <arch/cpuid.h>
 #include <arch/paging.h>
 #include <arch/segment.h>
 #include <string.h>
+#include "guest/hostile.h"
 #include "guest/hv.h"
 #include "guest/kernel.h"
 #include "guest/layout.h"
@@ -70,6 +77,39 @@ static void run_triple_fault(void)
 	kernel_exit(1);
 }
 
+/* Ports a harness listens on (scripts/run-bochs.sh, run-qemu.sh); the guest must not reach them. */
+#define BOCHS_E9_PORT        0xe9
+#define BOCHS_SHUTDOWN_PORT  0x8900
+#define QEMU_DEBUG_EXIT_PORT 0xf4
+#define FORGE_STATUS         3 /* what the guest really exits with: the verdict must say 3 */
+
+static void outb_all(uint16_t port, const char *s)
+{
+	for (; *s; s++)
+		priv_outb(port, (uint8_t)*s);
+}
+
+/*
+ * A guest that forges a passing verdict: the monitor's last line on the serial
+ * port (with and without a fresh line before it), the same on Bochs's port 0xe9,
+ * Bochs's magic breakpoint (XCHG BX,BX) and Shutdown port, and QEMU's
+ * isa-debug-exit with 0.  Every harness must still report FORGE_STATUS, from the
+ * monitor alone.
+ */
+static void run_forge_verdict(void)
+{
+	static const char forged[] = "HV-EXIT status=0 (success)\n";
+	kprintf("test forge_verdict: faking the monitor's verdict, then exiting with %d\n", FORGE_STATUS);
+	kprintf("%s", forged);
+	kprintf("\r\n%s", forged);
+	outb_all(BOCHS_E9_PORT, forged);
+	__asm__ volatile("xchgw %bx, %bx"); /* Bochs magic breakpoint */
+	outb_all(BOCHS_SHUTDOWN_PORT, "Shutdown");
+	priv_outb(QEMU_DEBUG_EXIT_PORT, 0);
+	kprintf("forge_verdict: still running after every forgery; exiting with %d\n", FORGE_STATUS);
+	kernel_exit(FORGE_STATUS);
+}
+
 void kernel_main(uint32_t magic, uint32_t info)
 {
 	console_init();
@@ -99,6 +139,14 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_spin_exits();
 	if (strcmp(boot_config.test, "triple_fault") == 0)
 		run_triple_fault();
+	if (strcmp(boot_config.test, "forge_verdict") == 0)
+		run_forge_verdict();
+	if (strcmp(boot_config.test, "hypercall_flood") == 0)
+		run_hypercall_flood();
+	if (strcmp(boot_config.test, "hostile") == 0)
+		hostile_run();
+	if (strcmp(boot_config.test, "hostile_scan") == 0)
+		hostile_scan_run();
 	if (boot_config.test[0])
 		kprintf("guest: unknown test=%s: running the suite\n", boot_config.test);
 	int status = boot_config.bench ? bench_run() : tests_run();

@@ -58,7 +58,7 @@
 
 %define COM1 0x3f8
 
-extern exit_ledger, boot_cr3_writes, boot_lgdt_count, gdt_ptr, kernel_main, guest_bss_start, guest_bss_end
+extern task32_requested, task32_test, exit_ledger, boot_cr3_writes, boot_lgdt_count, gdt_ptr, kernel_main, guest_bss_start, guest_bss_end
 
 section .multiboot2 progbits alloc noexec nowrite
 align 8
@@ -100,6 +100,11 @@ guest_start32:
 	rep stosb
 	inc dword [boot_lgdt_count]  ; an exit only with descriptor-table exiting: kernel_main decides
 	mov esp, boot_stack_top
+
+	; guest.test=task_switch: 32-bit hardware task switches, before long mode (task32.asm).
+	call task32_requested       ; ESI: the boot information
+	test eax, eax
+	jnz task32_test
 
 	; GRUB may leave the caches disabled (CR0.CD/NW): turn them on.
 	mov eax, cr0

@@ -35,6 +35,7 @@
 /* An MSR index no CPU we run on implements and the monitor does not emulate. */
 #define MSR_UNKNOWN 0x00000badu
 #define MSR_TEST_PATTERN 0x0000123456789abcull
+#define MSR_TSC_AUX_PATTERN 0x5a5au
 /* XCR0 state components (SDM Vol. 1 13.3): x87 must be 1; AVX-512 is all three of bits 7:5 or none. */
 #define XCR0_X87    (1ull << 0)
 #define XCR0_SSE    (1ull << 1)
@@ -326,6 +327,79 @@ static void test_msr_unknown(void)
 		ok = false, hv_snprintf(d, sizeof(d), "no #GP(0) in the guest: rc %d, vector %llu", rc,
 					(unsigned long long)kernel_fault.vector);
 	test_report("msr_unknown_gp", ok, "%s", d);
+}
+
+/*
+ * MSRs that exist only with a CPUID feature (SDM Vol. 4 Table 2-2) must follow the
+ * guest's CPUID: readable when announced, #GP when not, and never a monitor stop.
+ * IA32_MISC_ENABLE is architectural on every CPU the monitor runs on: the guest
+ * reads the monitor's fixed value, whatever the host has.
+ */
+struct msr_cpuid_case {
+	uint32_t msr;
+	uint32_t leaf, subleaf;
+	unsigned reg; /* 0 EAX .. 3 EDX */
+	uint32_t bit; /* 0: always present */
+	bool round_trip; /* write back what was read and expect it to stick */
+};
+
+static bool guest_has(uint32_t leaf, uint32_t subleaf, unsigned reg, uint32_t bit)
+{
+	if (!bit)
+		return true;
+	if (leaf > priv_cpuid(leaf & CPUID_LEAF_RANGE_MASK, 0).eax)
+		return false;
+	const struct cpuid_regs r = priv_cpuid(leaf, subleaf);
+	const uint32_t regs[] = { r.eax, r.ebx, r.ecx, r.edx };
+	return (regs[reg] & bit) != 0;
+}
+
+static void test_msr_cpuid_dependent(void)
+{
+	enum { EAX, EBX, ECX, EDX };
+	static const struct msr_cpuid_case cases[] = {
+		{ MSR_IA32_STAR, CPUID_LEAF_EXT_FEATURES_8001, 0, EDX, CPUID_80000001_EDX_LM, true },
+		{ MSR_IA32_FMASK, CPUID_LEAF_EXT_FEATURES_8001, 0, EDX, CPUID_80000001_EDX_LM, true },
+		{ MSR_IA32_SYSENTER_CS, CPUID_LEAF_FEATURES, 0, EDX, CPUID_1_EDX_SEP, true },
+		{ MSR_IA32_PAT, CPUID_LEAF_FEATURES, 0, EDX, CPUID_1_EDX_PAT, true },
+		{ MSR_IA32_MTRRCAP, CPUID_LEAF_FEATURES, 0, EDX, CPUID_1_EDX_MTRR, false },
+		{ MSR_IA32_MISC_ENABLE, 0, 0, EAX, 0, false },
+	};
+	char d[DETAIL_MAX] = "";
+	uint64_t value;
+	bool ok = true;
+	if (!need_monitor("msr_cpuid_dependent"))
+		return;
+	for (unsigned i = 0; ok && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct msr_cpuid_case *c = &cases[i];
+		const bool has = guest_has(c->leaf, c->subleaf, c->reg, c->bit);
+		const int rc = priv_rdmsr_safe(c->msr, &value);
+		if ((rc == 0) != has)
+			ok = false, hv_snprintf(d, sizeof(d), "RDMSR %#x: %s although CPUID %s it", c->msr,
+						rc ? "#GP" : "read", has ? "announces" : "does not announce");
+		else if (has && c->round_trip && priv_wrmsr_safe(c->msr, value) != 0)
+			ok = false, hv_snprintf(d, sizeof(d), "WRMSR %#x of its own value: #GP", c->msr);
+	}
+	/* IA32_TSC_AUX exists with RDTSCP or with RDPID. */
+	const bool tsc_aux = guest_has(CPUID_LEAF_EXT_FEATURES_8001, 0, EDX, CPUID_80000001_EDX_RDTSCP) ||
+			     guest_has(CPUID_LEAF_EXT_FEATURES, 0, ECX, CPUID_7_ECX_RDPID);
+	if (ok && (priv_rdmsr_safe(MSR_IA32_TSC_AUX, &value) == 0) != tsc_aux)
+		ok = false, hv_snprintf(d, sizeof(d), "RDMSR IA32_TSC_AUX disagrees with CPUID (RDTSCP/RDPID %s)",
+					tsc_aux ? "announced" : "absent");
+	if (ok && tsc_aux) {
+		const uint64_t saved = value;
+		uint64_t back = 0;
+		if (priv_wrmsr_safe(MSR_IA32_TSC_AUX, MSR_TSC_AUX_PATTERN) || priv_rdmsr_safe(MSR_IA32_TSC_AUX, &back) ||
+		    back != MSR_TSC_AUX_PATTERN)
+			ok = false, hv_snprintf(d, sizeof(d), "IA32_TSC_AUX round trip: read back %#llx",
+						(unsigned long long)back);
+		priv_wrmsr_safe(MSR_IA32_TSC_AUX, saved);
+	}
+	/* IA32_MISC_ENABLE: readable, and writes are refused (the monitor owns it). */
+	if (ok && (priv_rdmsr_safe(MSR_IA32_MISC_ENABLE, &value) != 0 ||
+		   priv_wrmsr_safe(MSR_IA32_MISC_ENABLE, value) == 0))
+		ok = false, hv_snprintf(d, sizeof(d), "IA32_MISC_ENABLE: read must work, write must #GP");
+	test_report("msr_cpuid_dependent", ok, "%s", d);
 }
 
 static void test_exit_io(void)
@@ -756,7 +830,7 @@ _Static_assert(WP0_TEST_VA == 0x8000000001ull, "WP0_TEST_VA_TEXT must spell WP0_
  * With CR0.WP=0 the kernel may write a read-only page (SDM Vol. 3A 4.6.1), a user page too if
  * RFLAGS.AC allows it under SMAP; SMEP still holds for that page afterwards.  (Shadow paging maps
  * such a write through a supervisor-only leaf, which must keep supervisor code off the page.  That
- * SMAP holds too needs the monitor trap flag, which Bochs 2.7 does not deliver: not checked here.)
+ * SMAP holds too is wp0_write_keeps_smap in tests_paging.c.)
  */
 static void test_wp0_keeps_smep(uint64_t frame)
 {
@@ -792,8 +866,10 @@ static void test_smep_smap(void)
 {
 	const struct cpuid_regs f7 = priv_cpuid(CPUID_LEAF_EXT_FEATURES, 0);
 	const bool smep = f7.ebx & CPUID_7_EBX_SMEP, smap = f7.ebx & CPUID_7_EBX_SMAP;
-	if (!smep)
+	if (!smep) {
 		test_skip("smep_kernel_fetch_faults", "CPUID says no SMEP");
+		test_skip("wp0_write_keeps_smep", "CPUID says no SMEP");
+	}
 	if (!smap)
 		test_skip("smap_kernel_read_faults", "CPUID says no SMAP");
 	if (!smep && !smap)
@@ -835,6 +911,8 @@ static void test_smep_smap(void)
 	}
 	if (smep && smap) /* STAC needs SMAP */
 		test_wp0_keeps_smep(frame);
+	else if (smep)
+		test_skip("wp0_write_keeps_smep", "CPUID says no SMAP (the test needs STAC)");
 	priv_write_cr4(cr4);
 	aspace_clear_user_half(&kernel_aspace); /* the page and the tables that map it */
 }
@@ -970,6 +1048,7 @@ int tests_run(void)
 	test_exit_msr();
 	test_msr_passthrough();
 	test_msr_unknown();
+	test_msr_cpuid_dependent();
 	test_exit_io();
 	test_exit_cr();
 	test_exit_descriptor_tables();
@@ -978,12 +1057,14 @@ int tests_run(void)
 	test_dr7_survives_exits();
 	test_accessed_dirty_flags();
 	test_smep_smap();
+	tests_paging();
 	test_no_exit_instructions();
 	test_exceptions_in_guest();
 	test_null_page();
 	test_kernel_demand_paging();
 	tests_user();
 	test_translate();
+	tests_emul();
 
 	test_report("no_frame_leak", frames_free_count() == free_frames, "%llu free frames, %llu at the start",
 		    (unsigned long long)frames_free_count(), (unsigned long long)free_frames);

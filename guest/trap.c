@@ -8,6 +8,8 @@
  */
 #include <arch/cr.h>
 #include <arch/segment.h>
+#include <arch/debug.h>
+#include <arch/vmx_state.h>
 #include "guest/kernel.h"
 #include "guest/layout.h"
 #include "guest/mm.h"
@@ -83,6 +85,13 @@ void trap_dispatch(struct trap_frame *f)
 			.rip = f->rip,
 		};
 		f->rip = e->to;
+		/*
+		 * An expected #DB: a single-step trap ends the stepping; RF lets an instruction-breakpoint
+		 * fault resume its instruction (SDM Vol. 3B 18.3.1.1), and only suppresses instruction
+		 * breakpoints on the one instruction resumed at.
+		 */
+		if (f->vector == VECTOR_DB)
+			f->rflags = (f->rflags & ~RFLAGS_TF) | RFLAGS_RF;
 		return;
 	}
 	kprintf("kernel: unexpected %s in ring %llu\n", vector_name(f->vector), (unsigned long long)(f->cs & CPL_MASK));

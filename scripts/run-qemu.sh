@@ -2,7 +2,7 @@
 # Boot the monitor under QEMU, headless and bounded.
 #
 #   scripts/run-qemu.sh [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
-#                       [--timeout SECS] [--log FILE] [--mem SIZE] [-- monitor command line...]
+#                       [--timeout SECS] [--log FILE] [--mem SIZE] [--screendump FILE] [-- monitor command line...]
 #
 # Default: UEFI (OVMF) on QEMU TCG, booting a private copy of build/esp.img whose
 # EFI/BOOT/CMDLINE.TXT holds the command line given after "--".
@@ -18,19 +18,31 @@
 #   --timeout  seconds before QEMU is killed (default 120; 0: none)
 #   --log      serial log file (default build/qemu-serial.log)
 #   --mem      guest RAM, QEMU -m syntax (default 512M)
+#   --screendump FILE  give the machine a display (-vga std) and, once the monitor has halted after its
+#              verdict, write the screen to FILE (a PPM, QEMU's QMP 'screendump'), then end QEMU.  The
+#              monitor must stay up for that, so there is no isa-debug-exit: the verdict is the serial
+#              line alone, trusted only when the monitor's own "[hv] halted" line follows it.
 # Environment: BUILD (default build, relative to the repository root) is where esp.img and usb.img are found.
 #
 # Serial output goes to stdout and to the log file as it arrives.
-# Exit status: the monitor's verdict N from its last line "HV-EXIT status=N (...)";
-# 124 on timeout; 125 when QEMU ended without that line (crash, reset, triple
-# fault, or a failed UEFI loader); 2 for a bad invocation or a missing prerequisite.
+# Exit status: the monitor's verdict N from its line "HV-EXIT status=N (...)" (scripts/verdict.sh),
+# trusted only when QEMU ended through isa-debug-exit with the same N (a port only the monitor
+# reaches: the guest's port I/O is emulated); 124 on timeout (also when the verdict was printed but
+# QEMU did not exit); 125 when there is no trustworthy verdict (none, two, or QEMU's exit code
+# disagrees: crash, reset, triple fault, a failed UEFI loader, a forged line); 2 for a bad
+# invocation or a missing prerequisite.
 set -euo pipefail
+now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+start_us=$(now_us) # --timeout counts wall-clock time from here, preparation included
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/verdict.sh
+. scripts/verdict.sh
 # A path the caller gave, made absolute against the caller's directory (we run from the repository root).
 from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$caller_dir/$1" ;; esac; }
 
 BUILD=${BUILD:-build}
+PYTHON=/usr/bin/python3
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 KVM_NESTED_PARAM=/sys/module/kvm_intel/parameters/nested
@@ -48,6 +60,9 @@ GPT_HEADER_LBA=1
 GPT_SIGNATURE="EFI PART"
 GPT_HDR_ENTRY_LBA_OFFSET=72
 GPT_ENTRY_START_LBA_OFFSET=32
+# Printed by vmm/power.c after the verdict, when the machine did not power off.
+ISO_GFXPAYLOAD=1024x768x32 # --iso --screendump: GRUB's graphics mode (a VBE mode of -vga std)
+HALTED_PATTERN='^\[hv\] halted: ' # at the start of a line (a guest's lines start with "[guest] ")
 # Printed by boot/efi when it gives up before reaching the monitor.
 LOADER_FAILED_LINE='[efi] hv-efi-loader failed'
 LOADER_DONE_LINE='[efi] ExitBootServices done'
@@ -56,7 +71,7 @@ say() { echo "run-qemu: $*" >&2; }
 usage() {
 	cat >&2 <<USAGE
 usage: $0 [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
-          [--timeout SECS] [--log FILE] [--mem SIZE] [-- monitor command line...]
+          [--timeout SECS] [--log FILE] [--mem SIZE] [--screendump FILE] [-- monitor command line...]
   --kvm        QEMU/KVM with nested VT-x (default: TCG, where the monitor finds no VT-x)
   --check-kvm  check the host for --kvm (/dev/kvm, vmx, kvm_intel nested=1), boot nothing
   --usb        UEFI boot from $BUILD/usb.img as a USB stick (default: $BUILD/esp.img as a disk)
@@ -67,6 +82,7 @@ usage: $0 [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
   --timeout S  kill QEMU after S seconds (default 120, 0: never), exit 124
   --log FILE   serial log (default $BUILD/qemu-serial.log)
   --mem SIZE   guest RAM (default 512M)
+  --screendump FILE  a -vga std display; at the end its screen as a PPM in FILE (no isa-debug-exit then)
 USAGE
 	exit $EXIT_USAGE
 }
@@ -80,6 +96,7 @@ timeout_s=120
 timeout_given=0
 log=$BUILD/qemu-serial.log
 mem=512M
+screendump=""
 iso_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -94,6 +111,7 @@ while [ $# -gt 0 ]; do
 	--timeout) [ $# -ge 2 ] || { say "--timeout needs a number of seconds"; usage; }; timeout_s=$2; timeout_given=1; shift ;;
 	--log) [ $# -ge 2 ] || { say "--log needs a file"; usage; }; log=$(from_caller "$2"); shift ;;
 	--mem) [ $# -ge 2 ] || { say "--mem needs a size (e.g. 512M)"; usage; }; mem=$2; shift ;;
+	--screendump) [ $# -ge 2 ] || { say "--screendump needs a file"; usage; }; screendump=$(from_caller "$2"); shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
 	*) say "unknown option '$1' (the monitor's own options go after '--')"; usage ;;
@@ -120,6 +138,11 @@ fi
 # ---- prerequisites ----
 check_kvm() {
 	local missing=()
+	# Nested VT-x needs an Intel CPU: on any other vendor the rest of the advice does not apply.
+	if ! grep -q '^vendor_id[[:space:]]*: GenuineIntel' /proc/cpuinfo; then
+		say "--kvm cannot run on this host: the CPU is $(sed -n 's/^vendor_id[[:space:]]*: //p' /proc/cpuinfo | head -n 1), not Intel; nested VT-x needs an Intel host (scripts/run-bochs.sh emulates VT-x)"
+		exit $EXIT_USAGE
+	fi
 	if [ ! -e /dev/kvm ]; then
 		missing+=("/dev/kvm does not exist: load KVM with 'sudo modprobe kvm_intel nested=1' (and enable VT-x in the firmware setup)")
 	elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
@@ -185,8 +208,13 @@ gpt_partition1_offset() {
 }
 
 qemu=(qemu-system-x86_64 -machine q35 -display none -no-reboot -nodefaults -serial stdio -m "$mem"
-	-device "isa-debug-exit,iobase=$DEBUG_EXIT_IOBASE,iosize=$DEBUG_EXIT_IOSIZE"
 	-d cpu_reset,guest_errors -D "$tmp/qemu-debug.log")
+if [ -n "$screendump" ]; then
+	# The monitor halts after its verdict (no isa-debug-exit), so the screen can be read through QMP.
+	qemu+=(-vga std -qmp "unix:$tmp/qmp.sock,server=on,wait=off")
+else
+	qemu+=(-device "isa-debug-exit,iobase=$DEBUG_EXIT_IOBASE,iosize=$DEBUG_EXIT_IOSIZE")
+fi
 if [ $use_kvm = 1 ]; then
 	qemu+=(-accel kvm -cpu host)
 else
@@ -225,6 +253,8 @@ esp|usb)
 	fi
 	;;
 iso)
+	# With a display to read, GRUB sets a graphics mode for the monitor's screen console.
+	[ -n "$screendump" ] && iso_args+=(--gfxpayload "$ISO_GFXPAYLOAD")
 	scripts/mkiso.sh "$tmp/hv.iso" ${iso_args[@]+"${iso_args[@]}"} -- "$@" || exit $EXIT_USAGE
 	qemu+=(-cdrom "$tmp/hv.iso" -boot d)
 	;;
@@ -233,7 +263,9 @@ esac
 if [ $use_gdb = 1 ]; then
 	qemu+=(-S -s)
 	say "QEMU is stopped, waiting for gdb on tcp::$GDB_PORT. In another terminal:"
-	say "  gdb $BUILD/hv.elf -ex 'target remote :$GDB_PORT'"
+	say "  gdb -ex 'target remote :$GDB_PORT'"
+	say "  (monitor symbols: the monitor is position-independent and linked at 0; once it prints"
+	say "   'hv monitor starting (image BASE-...)': symbol-file -o BASE $BUILD/hv.elf)"
 	if [ $mode != iso ]; then
 		say "  (loader symbols: add-symbol-file $BUILD/efi/BOOTX64.so -o IMAGEBASE, IMAGEBASE from the loader's '[efi] loader image base' line)"
 	fi
@@ -250,11 +282,13 @@ qemu_pid=$!
 
 set +e
 timed_out=0
+halted=0
 loader_failed=0
 loader_done=0
 polls=0
+deadline_us=$(( start_us + timeout_s * 1000000 ))
 while kill -0 "$qemu_pid" 2>/dev/null; do
-	if [ "$timeout_s" -gt 0 ] && [ $polls -ge $((timeout_s * POLL_PER_SECOND)) ]; then
+	if [ "$timeout_s" -gt 0 ] && [ "$(now_us)" -ge "$deadline_us" ]; then
 		timed_out=1
 		break
 	fi
@@ -267,9 +301,23 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 			break
 		fi
 	fi
+	# --screendump: the monitor has printed its verdict and halted; the screen is final.
+	if [ -n "$screendump" ] && grep -aq '^HV-EXIT status=' "$log" && grep -aq "$HALTED_PATTERN" "$log"; then
+		halted=1
+		break
+	fi
 	sleep 0.1
 	polls=$((polls + 1))
 done
+screendump_ok=1
+if [ $halted = 1 ]; then
+	rm -f "$screendump"
+	if ! $PYTHON scripts/qmp.py "$tmp/qmp.sock" screendump "$screendump" || [ ! -s "$screendump" ]; then
+		say "the QMP screendump into $screendump failed"
+		screendump_ok=0
+	fi
+	$PYTHON scripts/qmp.py "$tmp/qmp.sock" quit || kill -9 "$qemu_pid" 2>/dev/null
+fi
 if [ $timed_out = 1 ] || [ $loader_failed = 1 ]; then
 	kill -9 "$qemu_pid" 2>/dev/null
 fi
@@ -280,8 +328,14 @@ wait "$tee_pid"
 tee_pid=""
 set -e
 
-verdict=$(tr -d '\r' < "$log" | { grep -a -E '^HV-EXIT status=[0-9]+' || true; } | tail -n 1 |
-	sed -E 's/^HV-EXIT status=([0-9]+).*/\1/')
+set +e
+verdict=$(verdict_from_log "$log")
+verdict_rc=$?
+set -e
+if [ $verdict_rc = 2 ]; then
+	say "more than one HV-EXIT line: the verdict is not trustworthy (a forged or repeated verdict)"
+	exit $EXIT_NO_VERDICT
+fi
 if [ $timed_out = 1 ] && [ -z "$verdict" ]; then
 	say "TIMEOUT after $timeout_s s (serial log: $log)"
 	exit $EXIT_TIMEOUT
@@ -304,12 +358,26 @@ if [ -z "$verdict" ]; then
 	fi
 	exit $EXIT_NO_VERDICT
 fi
-if [ $timed_out = 1 ]; then
-	say "warning: the monitor printed HV-EXIT status=$verdict but QEMU did not exit within $timeout_s s (is isa-debug-exit at $DEBUG_EXIT_IOBASE?)"
-else
-	expected_rc=$(( ((verdict << 1) | 1) & 0xff ))
-	if [ "$qemu_rc" != "$expected_rc" ]; then
-		say "warning: QEMU exited $qemu_rc, but the monitor's verdict $verdict should make it exit $expected_rc through isa-debug-exit"
+if [ -n "$screendump" ]; then
+	# No isa-debug-exit: the monitor's halt after the verdict stands in for it.
+	if [ $halted = 0 ]; then
+		say "the monitor printed HV-EXIT status=$verdict but not its '[hv] halted' line: not trusted"
+		exit $EXIT_NO_VERDICT
 	fi
+	[ $screendump_ok = 1 ] || exit $EXIT_NO_VERDICT
+	say "screen written to $screendump"
+	exit "$verdict"
+fi
+if [ $timed_out = 1 ]; then
+	say "the monitor printed HV-EXIT status=$verdict but QEMU did not exit within $timeout_s s:" \
+		"hv_power_off failed (vmm/power.c; is isa-debug-exit at $DEBUG_EXIT_IOBASE?)"
+	exit $EXIT_TIMEOUT
+fi
+# isa-debug-exit makes QEMU exit (N << 1) | 1: only the monitor can write that port.
+expected_rc=$(( ((verdict << 1) | 1) & 0xff ))
+if [ "$qemu_rc" != "$expected_rc" ]; then
+	say "QEMU exited $qemu_rc, but the monitor's verdict $verdict makes it exit $expected_rc through" \
+		"isa-debug-exit: the serial verdict was not the monitor's; not trusted"
+	exit $EXIT_NO_VERDICT
 fi
 exit "$verdict"

@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 read -r -a args <<< "${ARGS:-}"
-# run-qemu.sh --check-kvm checks /dev/kvm, the vmx flag and kvm_intel's nested=1, and says what is missing.
-if scripts/run-qemu.sh --check-kvm; then
+# run-qemu.sh --check-kvm checks the CPU vendor, /dev/kvm, the vmx flag and kvm_intel's nested=1.
+if why=$(scripts/run-qemu.sh --check-kvm 2>&1); then
 	echo "run: this host has VT-x, /dev/kvm and nested KVM: booting under QEMU/KVM with nested VT-x"
 	exec scripts/run-qemu.sh --kvm --timeout "${TIMEOUT:-600}" -- "${args[@]}"
 fi
-echo "run: QEMU/KVM with nested VT-x is not usable here (see above): booting in Bochs (emulated VT-x, model ${CPU:-tigerlake})"
+# One line: why not QEMU/KVM (the first reason; 'scripts/run-qemu.sh --check-kvm' lists them all).
+why=$(printf '%s\n' "$why" | sed -n 's/^run-qemu: --kvm cannot run on this host: *//p; s/^  - //p' | sed -n '/./{p;q}')
+echo "run: booting in Bochs (emulated VT-x, model ${CPU:-tigerlake}): QEMU/KVM with nested VT-x is not usable here${why:+ ($why)}"
 exec scripts/run-bochs.sh --cpu "${CPU:-tigerlake}" --timeout "${TIMEOUT:-600}" -- "${args[@]}"

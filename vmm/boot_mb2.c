@@ -2,6 +2,7 @@
  * Multiboot2 boot information -> struct bootinfo
  * (Multiboot2 specification 1.0, section 3.6 "Boot information format").
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "vmm/boot.h"
@@ -63,6 +64,10 @@ struct mb2_tag_framebuffer {
 	uint32_t pitch, width, height;
 	uint8_t bpp, type;
 	uint16_t reserved;
+	/* colour_info for framebuffer_type 1 (direct RGB colour) */
+	uint8_t red_field_position, red_mask_size;
+	uint8_t green_field_position, green_mask_size;
+	uint8_t blue_field_position, blue_mask_size;
 };
 
 static void copy_string(char *dst, size_t cap, const char *src, size_t src_max)
@@ -71,6 +76,15 @@ static void copy_string(char *dst, size_t cap, const char *src, size_t src_max)
 	while (n + 1 < cap && n < src_max && src[n])
 		dst[n] = src[n], n++;
 	dst[n] = 0;
+}
+
+/* Length of a string that may lack its NUL within src_max bytes. */
+static size_t bounded_length(const char *src, size_t src_max)
+{
+	size_t n = 0;
+	while (n < src_max && src[n])
+		n++;
+	return n;
 }
 
 static uint32_t mb2_mem_type(uint32_t t)
@@ -111,6 +125,8 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		switch (tag->type) {
 		case MB2_TAG_CMDLINE:
 			copy_string(bi->cmdline, sizeof(bi->cmdline), (const char *)(tag + 1), tag->size - sizeof(*tag));
+			/* The whole length: the monitor refuses a line that did not fit rather than run it cut. */
+			bi->cmdline_length = (uint32_t)bounded_length((const char *)(tag + 1), tag->size - sizeof(*tag));
 			break;
 		case MB2_TAG_BOOTLOADER_NAME:
 			copy_string(bi->loader_name, sizeof(bi->loader_name), (const char *)(tag + 1), tag->size - sizeof(*tag));
@@ -164,8 +180,11 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		}
 		case MB2_TAG_FRAMEBUFFER: {
 			const struct mb2_tag_framebuffer *fb = (const void *)tag;
-			/* Spec 3.6.12: the common part (address, pitch, width, height, bpp, type) always comes first. */
-			if (tag->size < sizeof(*fb)) {
+			/*
+			 * Spec 3.6.12: the common part (address, pitch, width, height, bpp, type, reserved)
+			 * always comes first; the colour_info after it depends on the type (checked below).
+			 */
+			if (tag->size < offsetof(struct mb2_tag_framebuffer, red_field_position)) {
 				*why = "Multiboot2 information has a framebuffer tag too short for its fields";
 				return -1;
 			}
@@ -174,6 +193,19 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 			bi->fb.height = fb->height;
 			bi->fb.pitch = fb->pitch;
 			bi->fb.bpp = fb->bpp;
+			bi->fb.type = fb->type;
+			/* The tag ends with the last colour field (38 bytes from GRUB); sizeof has padding. */
+			if (fb->type == BI_FB_TYPE_RGB &&
+			    tag->size >= offsetof(struct mb2_tag_framebuffer, blue_mask_size) + sizeof(fb->blue_mask_size)) {
+				bi->fb.red_field_position = fb->red_field_position;
+				bi->fb.red_mask_size = fb->red_mask_size;
+				bi->fb.green_field_position = fb->green_field_position;
+				bi->fb.green_mask_size = fb->green_mask_size;
+				bi->fb.blue_field_position = fb->blue_field_position;
+				bi->fb.blue_mask_size = fb->blue_mask_size;
+			} else if (fb->type == BI_FB_TYPE_RGB) {
+				bi->fb.type = BI_FB_TYPE_INDEXED; /* no colour_info: not usable as direct colour */
+			}
 			break;
 		}
 		case MB2_TAG_ACPI_OLD:

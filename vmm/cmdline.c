@@ -147,7 +147,9 @@ static void format_size(char *buf, size_t size, uint64_t v)
 /* How a value of this option reads in messages ("64M", "info", "1", "4000"). */
 static void format_value(char *buf, size_t size, const struct option *o, uint64_t v)
 {
-	if (o->type == HV_OPT_SIZE)
+	if (o->type == HV_OPT_SERIAL)
+		hv_serial_describe(buf, size, v);
+	else if (o->type == HV_OPT_SIZE)
 		format_size(buf, size, v);
 	else if (o->type == HV_OPT_ENUM && v < MAX_ENUM_NAMES && o->names.n[v])
 		hv_snprintf(buf, size, "%s", o->names.n[v]);
@@ -218,6 +220,36 @@ static enum num_status parse_number(const char *s, size_t len, bool suffix, uint
 	return too_large ? NUM_TOO_LARGE : NUM_OK;
 }
 
+/* ---- serial=PORT[,BAUD] ---- */
+
+/* The legacy names of the PC's serial ports, and their I/O bases. */
+static const struct {
+	const char *name;
+	uint16_t port;
+} serial_port_names[] = {
+	{ "com1", SERIAL_COM1_BASE },
+	{ "com2", SERIAL_COM2_BASE },
+	{ "com3", SERIAL_COM3_BASE },
+	{ "com4", SERIAL_COM4_BASE },
+};
+#define SERIAL_PORT_NAME_COUNT (sizeof(serial_port_names) / sizeof(serial_port_names[0]))
+#define SERIAL_WORD_OFF  "off"
+#define SERIAL_WORD_KEEP "keep"
+#define SERIAL_SEPARATOR ','
+
+void hv_serial_describe(char *buf, size_t size, uint64_t v)
+{
+	uint16_t port = HV_SERIAL_PORT(v);
+	uint32_t baud = HV_SERIAL_BAUD(v);
+
+	if (port == 0)
+		hv_snprintf(buf, size, "%s", SERIAL_WORD_OFF);
+	else if (baud == SERIAL_BAUD_KEEP)
+		hv_snprintf(buf, size, "%#x,%s", port, SERIAL_WORD_KEEP);
+	else
+		hv_snprintf(buf, size, "%#x,%u", port, baud);
+}
+
 /* ---- problem reporting ---- */
 
 struct parser {
@@ -269,6 +301,59 @@ static void known_keys(char *buf, size_t size)
 		append(buf, size, ", ");
 	}
 	append(buf, size, GUEST_PREFIX "*");
+}
+
+/* serial=...: off, keep, PORT, PORT,BAUD or PORT,keep.  Returns false after reporting a problem. */
+static bool parse_serial(struct parser *ps, const char *val, size_t vlen, uint64_t *out)
+{
+	size_t plen = 0;
+	uint64_t port = 0, baud = SERIAL_DEFAULT_BAUD;
+	int ev = (int)(vlen < ECHO_MAX ? vlen : ECHO_MAX);
+	bool named = false;
+
+	if (word_eq(val, vlen, SERIAL_WORD_OFF)) {
+		*out = HV_SERIAL_OFF;
+		return true;
+	}
+	if (word_eq(val, vlen, SERIAL_WORD_KEEP)) {
+		*out = HV_SERIAL_VALUE(SERIAL_COM1_BASE, SERIAL_BAUD_KEEP);
+		return true;
+	}
+	while (plen < vlen && val[plen] != SERIAL_SEPARATOR)
+		plen++;
+	for (size_t i = 0; i < SERIAL_PORT_NAME_COUNT && !named; i++) {
+		if (word_eq(val, plen, serial_port_names[i].name)) {
+			port = serial_port_names[i].port;
+			named = true;
+		}
+	}
+	if (!named && parse_number(val, plen, false, &port) != NUM_OK) {
+		problem(ps, "serial=%.*s: not a serial port (use com1..com4, an I/O port such as 0x2f8, "
+			"optionally followed by ,BAUD or ,keep; or keep, or off)", ev, val);
+		return false;
+	}
+	if (port == 0 || port > UINT16_MAX - (SERIAL_PORT_SPAN - 1) || port % SERIAL_PORT_SPAN != 0) {
+		problem(ps, "serial=%.*s: I/O port %#llx cannot hold a 16550 (its %u registers start at a "
+			"non-zero multiple of %u below 0x10000, e.g. 0x3f8 or 0x2f8)",
+			ev, val, (unsigned long long)port, SERIAL_PORT_SPAN, SERIAL_PORT_SPAN);
+		return false;
+	}
+	if (plen < vlen) {
+		const char *b = val + plen + 1;
+		size_t blen = vlen - plen - 1;
+		if (word_eq(b, blen, SERIAL_WORD_KEEP)) {
+			baud = SERIAL_BAUD_KEEP;
+		} else if (parse_number(b, blen, false, &baud) != NUM_OK || baud == 0 || baud > SERIAL_BAUD_MAX ||
+			   SERIAL_BAUD_MAX % baud != 0) {
+			problem(ps, "serial=%.*s: baud rate '%.*s' is not one a 16550 reaches exactly "
+				"(%u divided by a whole number: 115200, 57600, 38400, 19200, 9600, ...; "
+				"or keep: the firmware's)", ev, val, (int)(blen < ECHO_MAX ? blen : ECHO_MAX), b,
+				SERIAL_BAUD_MAX);
+			return false;
+		}
+	}
+	*out = HV_SERIAL_VALUE(port, baud);
+	return true;
 }
 
 /* ---- one item ---- */
@@ -344,6 +429,10 @@ static void parse_item(struct parser *ps, struct hv_config *cfg, const char *tok
 			problem(ps, "command-line key '%s' needs a value: %s=<size> (e.g. %s=64M)",
 				o->name, o->name, o->name);
 			break;
+		case HV_OPT_SERIAL:
+			problem(ps, "command-line key '%s' needs a value: %s=PORT[,BAUD] (e.g. %s=0x2f8,115200), "
+				"%s=keep or %s=off", o->name, o->name, o->name, o->name, o->name);
+			break;
 		default:
 			problem(ps, "command-line key '%s' needs a value: %s=<number>", o->name, o->name);
 			break;
@@ -392,6 +481,10 @@ static void parse_item(struct parser *ps, struct hv_config *cfg, const char *tok
 		}
 		break;
 	}
+	case HV_OPT_SERIAL:
+		if (!parse_serial(ps, val, vlen, &v))
+			return;
+		break;
 	case HV_OPT_UINT:
 	case HV_OPT_SIZE: {
 		bool is_size = o->type == HV_OPT_SIZE;
@@ -471,6 +564,9 @@ void hv_cmdline_help(void (*report)(void *ctx, const char *msg), void *ctx)
 			break;
 		case HV_OPT_ENUM:
 			join_names(values, sizeof(values), o, "|");
+			break;
+		case HV_OPT_SERIAL:
+			hv_snprintf(values, sizeof(values), "PORT[,BAUD|,keep]|keep|off");
 			break;
 		}
 		format_value(def, sizeof(def), o, o->def);

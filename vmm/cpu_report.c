@@ -5,6 +5,7 @@
 #include "vmm/cpu_report.h"
 #include "vmm/log.h"
 #include "vmm/status.h"
+#include "vmm/vmx_support.h"
 
 #define VENDOR_INTEL "GenuineIntel"
 #define VENDOR_AMD   "AuthenticAMD"
@@ -58,21 +59,23 @@ int cpu_check_vmx(struct vmx_caps *caps)
 
 	if (!(f.ecx & CPUID_1_ECX_VMX)) {
 		char hv[CPUID_HV_SIGNATURE_LEN + 1];
-		if (cpuid_hypervisor_signature(hv) && strcmp(hv, CPUID_HV_SIGNATURE_QEMU_TCG) == 0)
-			log_error("no VT-x: QEMU's TCG emulator implements no Intel VMX (CPUID.1:ECX.VMX[5]=0); "
-				  "run in Bochs (scripts/run-bochs.sh) or under QEMU/KVM with nested VT-x "
-				  "(scripts/run-qemu.sh --kvm)");
-		else if (strcmp(vendor, VENDOR_INTEL) != 0)
+		if (cpuid_hypervisor_signature(hv)) {
+			const char *name = vmx_hypervisor_name(hv);
+			log_error("no VT-x: running under a hypervisor without nested VT-x (%s, CPUID.40000000h "
+				  "signature \"%s\"; CPUID.1:ECX.VMX[5]=0): %s",
+				  name ? name : "an unknown hypervisor", hv, vmx_nested_hint(name));
+		} else if (strcmp(vendor, VENDOR_INTEL) != 0) {
 			log_error("no VT-x: this %s CPU does not implement Intel VMX (CPUID.1:ECX.VMX[5]=0); "
 				  "run the monitor on an Intel CPU, under QEMU/KVM with nested VT-x, or in Bochs",
 				  vendor);
-		else
-			log_error("no VT-x: CPUID.1:ECX.VMX[5]=0 (this CPU or its hypervisor does not expose VMX); "
-				  "enable nested virtualization (kvm_intel nested=1, -cpu host) or use Bochs");
+		} else {
+			log_error("no VT-x: CPUID.1:ECX.VMX[5]=0 on this Intel CPU: it has no VT-x; "
+				  "run the monitor on a CPU with VT-x, or in Bochs");
+		}
 		return HV_ERR_NO_VMX;
 	}
 
-	/* SDM 23.7: VMXON needs IA32_FEATURE_CONTROL locked with VMX-outside-SMX enabled. */
+	/* SDM Vol. 3C 24.7: VMXON needs IA32_FEATURE_CONTROL locked with VMX-outside-SMX enabled. */
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
 	switch (vmx_feature_control_verdict(fc, &fc)) {
 	case FC_READY:
@@ -95,6 +98,8 @@ int cpu_check_vmx(struct vmx_caps *caps)
 	caps->maxphyaddr = cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_ADDR_SIZES
 				   ? cpuid(CPUID_LEAF_ADDR_SIZES, 0).eax & MAXPHYADDR_MASK
 				   : MAXPHYADDR_DEFAULT;
+	caps->page_1g = cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_FEATURES_8001 &&
+			(cpuid(CPUID_LEAF_EXT_FEATURES_8001, 0).edx & CPUID_80000001_EDX_PAGE1GB);
 	vmx_caps_report(caps, report_line, 0);
 	return HV_OK;
 }

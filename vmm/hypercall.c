@@ -2,7 +2,8 @@
  * VMCALL (exit reason 18): the hypercall ABI of vmm/include/vmm/hypercall.h.
  * Every guest pointer is translated through the guest's page tables and
  * checked to lie in guest RAM before a byte is copied; a bad one returns
- * HC_ERR_BAD_POINTER and is logged.  Only guest ring 0 may make hypercalls.
+ * HC_ERR_BAD_POINTER and is logged, at a bounded rate.  Only guest ring 0 may
+ * make hypercalls.  Only a successful one is progress for the watchdog.
  */
 #include <string.h>
 #include <arch/msr.h>
@@ -14,6 +15,24 @@
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 
+/*
+ * Refused hypercalls (a bad guest buffer): the first REFUSED_LOG_FIRST are logged one by one, then one
+ * summary line per REFUSED_LOG_PERIOD, so that a guest flooding them costs the monitor, and its
+ * console, next to nothing: a log line over a 115200-baud UART is worth thousands of exits.
+ */
+#define REFUSED_LOG_FIRST  8
+#define REFUSED_LOG_PERIOD 1000
+
+static int64_t refuse_buffer(struct vcpu *v, const char *call, uint64_t buf)
+{
+	const uint64_t n = ++v->hypercalls_refused;
+	if (n <= REFUSED_LOG_FIRST)
+		log_warn("hypercall %s: bad guest buffer %#llx: refused%s", call, (unsigned long long)buf,
+			 n == REFUSED_LOG_FIRST ? " (from now on, refusals are counted and summarized)" : "");
+	else if ((n - REFUSED_LOG_FIRST) % REFUSED_LOG_PERIOD == 0)
+		log_warn("%u more refused hypercalls (%llu in all)", REFUSED_LOG_PERIOD, (unsigned long long)n);
+	return HC_ERR_BAD_POINTER;
+}
 
 static int64_t hc_exit(struct vcpu *v)
 {
@@ -35,11 +54,8 @@ static int64_t hc_get_stats(struct vcpu *v)
 	v->stats.nr_reasons = HV_STATS_REASONS;
 	if (size < sizeof(v->stats))
 		return HC_ERR_BAD_ARGUMENT;
-	if (vmm_guest_virt_write(v, buf, &v->stats, sizeof(v->stats), NULL, NULL) != GUEST_ACCESS_OK) {
-		log_warn("hypercall GET_STATS: bad guest buffer %#llx (+%zu bytes): refused",
-			 (unsigned long long)buf, sizeof(v->stats));
-		return HC_ERR_BAD_POINTER;
-	}
+	if (vmm_guest_virt_write(v, buf, &v->stats, sizeof(v->stats), NULL, NULL) != GUEST_ACCESS_OK)
+		return refuse_buffer(v, "GET_STATS", buf);
 	return sizeof(v->stats);
 }
 
@@ -50,10 +66,8 @@ static int64_t hc_translate(struct vcpu *v)
 	int r = vmm_translate(v, v->regs.rbx, &t);
 	if (r != 0)
 		return r;
-	if (vmm_guest_virt_write(v, out, &t, sizeof(t), NULL, NULL) != GUEST_ACCESS_OK) {
-		log_warn("hypercall TRANSLATE: bad guest buffer %#llx: refused", (unsigned long long)out);
-		return HC_ERR_BAD_POINTER;
-	}
+	if (vmm_guest_virt_write(v, out, &t, sizeof(t), NULL, NULL) != GUEST_ACCESS_OK)
+		return refuse_buffer(v, "TRANSLATE", out);
 	return 0;
 }
 
@@ -78,6 +92,8 @@ void handle_vmcall(struct vcpu *v)
 	case HC_TRANSLATE: result = hc_translate(v); break;
 	default: result = HC_ERR_UNKNOWN_CALL; break;
 	}
+	if (result >= 0)
+		v->hypercalls_done++; /* the watchdog's sign of life: a refused call is none */
 	v->regs.rax = (uint64_t)result;
 	vcpu_skip_instruction(v);
 }

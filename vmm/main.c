@@ -11,16 +11,19 @@
 #include "vmm/cpu.h"
 #include "vmm/cpu_report.h"
 #include "vmm/log.h"
+#include "vmm/multiboot2.h"
 #include "vmm/memmap.h"
 #include "vmm/paging.h"
 #include "vmm/pmm.h"
 #include "vmm/power.h"
+#include "vmm/screen.h"
 #include "vmm/serial.h"
 #include "vmm/status.h"
 #include "vmm/vmm.h"
 
-#define MB2_BOOTLOADER_MAGIC 0x36d76289u /* Multiboot2 spec 3.2: EAX at entry */
 #define LOW_MEMORY_END (1ull << 20)       /* the first MiB is never allocated */
+#define BOOT_MAP_END   (4ull << 30)       /* entry.asm's boot page tables identity-map [0, 4 GiB) */
+#define MAPPED_EVERYWHERE UINT64_MAX      /* vmm/paging.c maps the framebuffer wherever it is */
 
 struct bootinfo hv_bootinfo;
 const uint64_t hv_bootinfo_size = sizeof(struct bootinfo);
@@ -36,7 +39,6 @@ static struct pmm pmm;
 
 static void early_init(void)
 {
-	serial_init();
 	cpu_init_tables();
 	/*
 	 * Mask the legacy PICs the firmware may have left running (a BIOS programs
@@ -47,25 +49,57 @@ static void early_init(void)
 	outb(PIC_SLAVE_DATA, PIC_MASK_ALL);
 }
 
+/*
+ * Bring up the serial port the command line's serial= option names (COM1 at 115200 8N1 by
+ * default, or without usable boot information).  Runs before the command line is parsed for
+ * real: a quiet parse picks serial= out, and hv_main reports any problem on the port chosen here.
+ */
+static void serial_start(const struct bootinfo *bi)
+{
+	static struct hv_config early; /* static: hv_config holds the guest's arguments */
+	uint64_t serial = HV_SERIAL_DEFAULT;
+	char chosen[HV_SERIAL_TEXT_MAX];
+
+	if (bi != 0 && bi->cmdline_length <= BOOTINFO_CMDLINE_LEN_MAX) {
+		hv_config_defaults(&early);
+		(void)hv_cmdline_parse(bi->cmdline, &early, 0, 0);
+		serial = early.serial;
+	}
+	if (serial_init(HV_SERIAL_PORT(serial), HV_SERIAL_BAUD(serial)) || serial == HV_SERIAL_OFF ||
+	    HV_SERIAL_PORT(serial) == SERIAL_COM1_BASE)
+		return;
+	/* Nothing answers at the port asked for: fall back to COM1 and say so there. */
+	serial_init(SERIAL_COM1_BASE, SERIAL_DEFAULT_BAUD);
+	hv_serial_describe(chosen, sizeof(chosen), serial);
+	log_warn("serial=%s: no 16550 UART answers at I/O port %#x (its scratch register reads back wrong); "
+		 "the log stays on COM1 (0x3f8, 115200 8N1): check the port in the firmware setup or lspci",
+		 chosen, HV_SERIAL_PORT(serial));
+}
+
 __attribute__((noreturn)) void hv_main_multiboot2(uint32_t magic, uint32_t info)
 {
 	const char *why = "";
 	early_init();
 	if (magic != MB2_BOOTLOADER_MAGIC) {
+		serial_start(0);
 		log_error("entered through the Multiboot2 entry with magic %#x instead of %#x: "
 			  "boot this image with GRUB's 'multiboot2' command", magic, MB2_BOOTLOADER_MAGIC);
 		hv_power_off(HV_ERR_BOOTINFO);
 	}
 	if (multiboot2_to_bootinfo((const void *)(uintptr_t)info, &hv_bootinfo, &why) != 0) {
+		serial_start(0);
 		log_error("unusable Multiboot2 information: %s", why);
 		hv_power_off(HV_ERR_BOOTINFO);
 	}
+	serial_start(&hv_bootinfo);
 	hv_main(&hv_bootinfo);
 }
 
 __attribute__((noreturn)) void hv_main_efi(void)
 {
 	early_init(); /* entry.asm already copied the loader's bootinfo into hv_bootinfo */
+	/* A loader of another version may lay the bootinfo out differently: hv_main refuses it on COM1. */
+	serial_start(hv_bootinfo.magic == BOOTINFO_MAGIC && hv_bootinfo.version == BOOTINFO_VERSION ? &hv_bootinfo : 0);
 	hv_main(&hv_bootinfo);
 }
 
@@ -92,11 +126,16 @@ static void print_memory_map(const struct bootinfo *bi)
 
 static void init_memory(struct bootinfo *bi)
 {
-	struct pmm_exclusion excl[] = {
+	struct pmm_exclusion excl[3] = {
 		{ (uint64_t)(uintptr_t)hv_image_start, (uint64_t)(uintptr_t)hv_image_end, "monitor image" },
-		{ bi->guest_image, bi->guest_image + bi->guest_size, "guest image" },
 	};
-	unsigned nexcl = bi->guest_image ? 2 : 1;
+	unsigned nexcl = 1;
+
+	if (bi->guest_image)
+		excl[nexcl++] = (struct pmm_exclusion){ bi->guest_image, bi->guest_image + bi->guest_size, "guest image" };
+	/* Never hand out the framebuffer (it would become guest RAM), even where the memory map calls it usable. */
+	if (screen_fb_size(&bi->fb))
+		excl[nexcl++] = (struct pmm_exclusion){ bi->fb.addr, bi->fb.addr + screen_fb_size(&bi->fb), "framebuffer" };
 
 	if (memmap_normalize(bi->mem, &bi->mem_count, BOOTINFO_MAX_MEM_RANGES) != 0) {
 		log_error("the memory map has too many ranges to normalise (more than %d)", BOOTINFO_MAX_MEM_RANGES);
@@ -115,6 +154,7 @@ static void init_memory(struct bootinfo *bi)
 		log_error("out of memory while building the monitor's page tables");
 		hv_power_off(HV_ERR_NO_MEMORY);
 	}
+	screen_init(bi, MAPPED_EVERYWHERE); /* a framebuffer above the boot map is mapped now */
 }
 
 __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
@@ -122,6 +162,8 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 	struct vmx_caps caps;
 	int status;
 
+	if (bi->magic == BOOTINFO_MAGIC && bi->version == BOOTINFO_VERSION)
+		screen_init(bi, BOOT_MAP_END); /* first, so that the screen shows every line from here on */
 	log_info("hv monitor starting (image %p-%p)", (void *)hv_image_start, (void *)hv_image_end);
 	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION) {
 		log_error("boot information has magic %#x version %u, expected %#x version %u: "
@@ -134,6 +176,13 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 	log_info("loaded by %s via %s", bi->loader_name[0] ? bi->loader_name : "an unnamed loader",
 		 bi->source == BI_SOURCE_UEFI ? "UEFI" : "Multiboot2");
 	log_info("command line: \"%s\"", bi->cmdline);
+	if (bi->cmdline_length > BOOTINFO_CMDLINE_LEN_MAX) {
+		log_error("the command line is %u characters long, longer than the %d the monitor takes "
+			  "(BOOTINFO_CMDLINE_LEN_MAX, vmm/include/vmm/bootinfo.h); it is refused rather than run "
+			  "cut short: shorten it (its first %d characters are shown above)",
+			  bi->cmdline_length, BOOTINFO_CMDLINE_LEN_MAX, BOOTINFO_CMDLINE_LEN_MAX);
+		hv_power_off(HV_ERR_CMDLINE);
+	}
 
 	hv_config_defaults(&config);
 	if (hv_cmdline_parse(bi->cmdline, &config, report_cmdline_problem, 0) != 0) {
@@ -142,6 +191,13 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 		hv_power_off(HV_ERR_CMDLINE);
 	}
 	log_set_level(config.log);
+	if (config.explicit_mask & (1u << HV_OPTIDX_serial)) {
+		char where[HV_SERIAL_TEXT_MAX];
+		hv_serial_describe(where, sizeof(where), config.serial);
+		log_info("serial output: serial=%s (%s)", where,
+			 HV_SERIAL_BAUD(config.serial) == SERIAL_BAUD_KEEP ? "the firmware's baud rate and line settings"
+									    : "8N1");
+	}
 	if (config.brk == HV_BREAK_MONITOR_FAULT) {
 		/* Test only: a non-canonical load is a #GP (SDM Vol. 3A 3.3.7.1) that the monitor's IDT must report. */
 		log_warn("break=monitor_fault: the monitor reads a non-canonical address, to show its exception report");
@@ -150,10 +206,16 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 
 	init_memory(bi);
 
-	if (!bi->guest_image || !bi->guest_size) {
+	if (!bi->guest_image) {
 		log_error("no guest image was given: GRUB must load it with 'module2 /boot/guest.elf guest' "
 			  "(see scripts/mkiso.sh); the UEFI loader embeds build/guest.elf");
 		hv_power_off(HV_ERR_NO_GUEST);
+	}
+	if (!bi->guest_size) {
+		log_error("the guest image at %#llx is empty (0 bytes, or a module whose end lies before its start): "
+			  "check the file the boot loader loads as the guest (a build/guest.elf from 'make')",
+			  (unsigned long long)bi->guest_image);
+		hv_power_off(HV_ERR_BAD_GUEST);
 	}
 	log_info("guest image: %llu bytes at %#llx", (unsigned long long)bi->guest_size,
 		 (unsigned long long)bi->guest_image);

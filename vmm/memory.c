@@ -14,6 +14,7 @@
 #include "vmm/ept_mtrr.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/tlb.h"
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
@@ -128,10 +129,7 @@ static int build_ept(struct vmm_memory *m, const struct vmx_caps *caps)
 	}
 	/* The EPT is new and no guest has run with it yet; flush anyway, as after every change (SDM 29.4.3.4). */
 	m->eptp = ept_pointer(&m->ept, caps->ept_ad);
-	if (caps->invept_single)
-		invept(INVEPT_SINGLE_CONTEXT, m->eptp);
-	else if (caps->invept_all)
-		invept(INVEPT_ALL_CONTEXT, 0);
+	tlb_flush_ept(caps, m->eptp);
 	return HV_OK;
 }
 
@@ -188,33 +186,44 @@ int vmm_guest_phys_write(struct vmm_memory *m, uint64_t gpa, const void *buf, ui
 	return guest_phys_write(&m->gm, gpa, buf, len) == 0 ? 0 : -1;
 }
 
-/* The guest's paging state as the guest sees it (its own CR0/CR4, not the monitor's additions). */
-static void guest_cpu_state(struct vcpu *v, struct gpt_cpu *cpu)
+void vmm_guest_gpt_cpu(const struct vcpu *v, struct gpt_cpu *cpu)
 {
+	static const uint32_t pdpte_fields[GPT_PAE_PDPTES] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
+								GUEST_PDPTE3 };
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->cr0 = v->guest_cr0;
 	cpu->cr4 = v->guest_cr4;
 	cpu->cr3 = v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3);
 	cpu->efer = v->guest_efer;
-	cpu->maxphyaddr = host_maxphyaddr();
+	/* The guest's CPUID shows the CPU's own MAXPHYADDR and 1 GiB-page bit (vmm/exit/cpuid.c). */
+	cpu->maxphyaddr = v->caps->maxphyaddr;
+	cpu->page_1g = v->caps->page_1g;
 	cpu->rflags_ac = guest_rflags_ac_for_smap();
+	/* PAE paging walks from the PDPTE registers, not from the PDPT in memory (SDM 4.4.1). */
+	if (gpt_mode_of(cpu) == GPT_MODE_PAE) {
+		cpu->pdptes_valid = true;
+		for (unsigned i = 0; i < GPT_PAE_PDPTES; i++)
+			cpu->pdpte[i] = v->mem_mode == HV_MEM_SHADOW ? v->pae_pdpte[i] : vmcs_read_any(pdpte_fields[i]);
+	}
 }
 
-static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, uint64_t *pf_addr,
-		       uint32_t *pf_error)
+static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, bool implicit,
+		       uint64_t *pf_addr, uint32_t *pf_error)
 {
 	struct gpt_cpu cpu;
 	struct guest_virt_fault fault = { 0, GPT_OK, 0 };
 	int r;
 	unsigned access = write ? GPT_ACCESS_WRITE : GPT_ACCESS_READ;
-	guest_cpu_state(v, &cpu);
+	vmm_guest_gpt_cpu(v, &cpu);
 	/*
 	 * Accesses on behalf of the guest carry its privilege: SGDT/SIDT/SLDT/STR also
 	 * exit from ring 3, and must then obey the U/S bits like the CPU would
 	 * (CPL = SS.DPL, SDM Vol. 3A 5.5).  Hypercalls are refused outside ring 0.
 	 */
-	if (vcpu_cpl() == CPL_USER)
+	if (vcpu_cpl() == CPL_USER && !implicit)
 		access |= GPT_ACCESS_USER;
+	if (implicit)
+		cpu.rflags_ac = false; /* SMAP stops implicit supervisor accesses to user pages whatever AC says */
 	r = guest_virt_access(&v->mem->gm, &cpu, gva, buf, len, HV_MAX_BYTES, access, &fault);
 	if (r == GM_OK)
 		return GUEST_ACCESS_OK;
@@ -230,13 +239,25 @@ static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 
 int vmm_guest_virt_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, uint64_t *pf_addr, uint32_t *pf_error)
 {
-	return virt_access(v, gva, buf, len, false, pf_addr, pf_error);
+	return virt_access(v, gva, buf, len, false, false, pf_addr, pf_error);
 }
 
 int vmm_guest_virt_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, uint64_t *pf_addr,
 			 uint32_t *pf_error)
 {
-	return virt_access(v, gva, (void *)buf, len, true, pf_addr, pf_error);
+	return virt_access(v, gva, (void *)buf, len, true, false, pf_addr, pf_error);
+}
+
+int vmm_guest_virt_read_implicit(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, uint64_t *pf_addr,
+				 uint32_t *pf_error)
+{
+	return virt_access(v, gva, buf, len, false, true, pf_addr, pf_error);
+}
+
+int vmm_guest_virt_write_implicit(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, uint64_t *pf_addr,
+				  uint32_t *pf_error)
+{
+	return virt_access(v, gva, (void *)buf, len, true, true, pf_addr, pf_error);
 }
 
 int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)
@@ -246,7 +267,7 @@ int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)
 	struct ept_walk e;
 	struct gpt_ops ops;
 
-	guest_cpu_state(v, &cpu);
+	vmm_guest_gpt_cpu(v, &cpu);
 	cpu.cr4 &= ~(CR4_SMEP | CR4_SMAP); /* a lookup of the mapping, not an access by the guest */
 	guest_mem_gpt_ops(&v->mem->gm, &ops);
 	memset(out, 0, sizeof(*out));

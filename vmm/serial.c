@@ -15,8 +15,6 @@ enum uart_reg {
 	UART_SCR = 7, /* scratch */
 };
 
-#define UART_CLOCK_HZ     1843200u
-#define UART_BAUD         115200u
 #define UART_LCR_8N1      0x03u
 #define UART_LCR_DLAB     0x80u
 #define UART_FCR_ENABLE   0x01u
@@ -28,15 +26,24 @@ enum uart_reg {
 #define UART_SPIN_LIMIT   100000u
 
 static bool serial_present;
+static uint16_t serial_base = SERIAL_COM1_BASE;
 
-bool serial_init(void)
+bool serial_init(uint16_t port, uint32_t baud)
 {
-	const uint16_t base = SERIAL_COM1_BASE;
-	const uint16_t divisor = UART_CLOCK_HZ / (16u * UART_BAUD);
+	const uint16_t base = port;
 
+	serial_flush(); /* whatever is still leaving the previous port */
+	serial_base = port;
+	serial_present = false;
+	if (port == 0)
+		return false;
 	outb(base + UART_SCR, UART_SCRATCH_TEST);
 	if (inb(base + UART_SCR) != UART_SCRATCH_TEST)
-		return serial_present = false;
+		return false;
+	if (baud == SERIAL_BAUD_KEEP)
+		return serial_present = true; /* the firmware's divisor, LCR, FIFO and MCR settings stay */
+	/* Divisor = 1.8432 MHz / (16 * baud) (PC16550D, "programmable baud generator"). */
+	const uint16_t divisor = (uint16_t)(SERIAL_BAUD_MAX / baud);
 	outb(base + UART_IER, 0);
 	outb(base + UART_LCR, UART_LCR_DLAB);
 	outb(base + UART_DLL, divisor & 0xff);
@@ -51,9 +58,9 @@ static void serial_raw_putc(char c)
 {
 	/* Bounded wait: a wedged UART must not hang the monitor. */
 	for (unsigned i = 0; i < UART_SPIN_LIMIT; i++)
-		if (inb(SERIAL_COM1_BASE + UART_LSR) & UART_LSR_THRE)
+		if (inb(serial_base + UART_LSR) & UART_LSR_THRE)
 			break;
-	outb(SERIAL_COM1_BASE + UART_THR, (uint8_t)c);
+	outb(serial_base + UART_THR, (uint8_t)c);
 }
 
 void serial_putc(char c)
@@ -76,6 +83,6 @@ void serial_flush(void)
 	if (!serial_present)
 		return;
 	for (unsigned i = 0; i < UART_SPIN_LIMIT; i++)
-		if (inb(SERIAL_COM1_BASE + UART_LSR) & UART_LSR_TEMT)
+		if (inb(serial_base + UART_LSR) & UART_LSR_TEMT)
 			return;
 }

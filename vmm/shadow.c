@@ -11,9 +11,11 @@
 #include "vmm/gpt.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
+#include "vmm/memory.h"
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
 #include "vmm/shadow.h"
+#include "vmm/tlb.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 
@@ -89,11 +91,6 @@ static void free_root(struct shadow_state *s, struct shadow_root *r)
 	r->used = false;
 }
 
-static void flush_tlb(struct vcpu *v)
-{
-	if (v->vpid)
-		invvpid(v->caps->invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, v->vpid, 0);
-}
 
 static bool guest_paging(const struct vcpu *v) { return (v->guest_cr0 & CR0_PG) != 0; }
 static unsigned guest_levels(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) ? LONG_MODE_LEVELS : PAE_LEVELS; }
@@ -101,12 +98,7 @@ static unsigned guest_levels(const struct vcpu *v) { return (v->guest_efer & EFE
 static struct gpt_cpu guest_cpu(const struct vcpu *v)
 {
 	struct gpt_cpu c;
-	memset(&c, 0, sizeof(c));
-	c.cr0 = v->guest_cr0;
-	c.cr3 = v->guest_cr3;
-	c.cr4 = v->guest_cr4;
-	c.efer = v->guest_efer;
-	c.rflags_ac = guest_rflags_ac_for_smap();
+	vmm_guest_gpt_cpu(v, &c);
 	return c;
 }
 
@@ -288,7 +280,7 @@ void shadow_switch(struct vcpu *v)
 	if (!guest_paging(v)) {
 		s->current = -1;
 		vmcs_writenat(GUEST_CR3, s->identity_root);
-		flush_tlb(v);
+		tlb_flush_guest(v);
 		return;
 	}
 	for (int i = 0; i < SHADOW_MAX_ROOTS; i++)
@@ -309,8 +301,10 @@ void shadow_switch(struct vcpu *v)
 	s->current = idx;
 	s->roots[idx].last_use = ++s->clock;
 	vmcs_writenat(GUEST_CR3, s->roots[idx].top);
-	flush_tlb(v);
+	tlb_flush_guest(v);
 }
+
+static void drop_page(struct vcpu *v, uint64_t gva);
 
 /* Re-inject an event whose delivery the #PF exit interrupted (SDM Vol. 3C 28.2.4, 27.6). */
 static void reinject_vectoring_event(uint32_t idt_info)
@@ -342,6 +336,50 @@ static void reflect_fault(struct vcpu *v, uint64_t gva, uint32_t error_code, uin
 	vcpu_inject_pf(v, gva, error_code);
 }
 
+/*
+ * The monitor's single-step of one guest instruction (SDM Vol. 3B 18.3.1.4): RFLAGS.TF set and #DB
+ * intercepted in the exception bitmap, so the single-step trap after the instruction exits here
+ * (shadow_handle_debug_exception).  Works where the monitor trap flag does not (Bochs 2.7 never
+ * delivers MTF exits).  The guest's own TF is remembered and given back.
+ */
+static void single_step_override(struct vcpu *v, uint64_t gva, uint32_t idt_info)
+{
+	struct shadow_state *s = v->shadow;
+	/*
+	 * Not while an event is being delivered (its handler would run with TF), nor in an STI/MOV SS
+	 * shadow (VM entry with TF=1 there needs a pending BS, SDM 27.3.1.5): the leaf then lives until
+	 * the page's next fault or flush.
+	 */
+	if ((idt_info & INTR_INFO_VALID) ||
+	    (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+		if (!s->wp_override_warned) {
+			s->wp_override_warned = true;
+			log_warn("shadow: a CR0.WP=0 write to a user page during event delivery or in an interrupt "
+				 "shadow: the page escapes SMAP until its next fault");
+		}
+		return;
+	}
+	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS);
+	s->step_active = true;
+	s->step_guest_tf = (rflags & RFLAGS_TF) != 0;
+	s->wp_override_gva = gva;
+	vmcs_writenat(GUEST_RFLAGS, rflags | RFLAGS_TF);
+	vmcs_write32(EXCEPTION_BITMAP, vmcs_read32(EXCEPTION_BITMAP) | (1u << VECTOR_DB));
+}
+
+/* The single-stepped instruction is over (or faulted): give the guest its TF back, drop the leaf. */
+static void end_single_step(struct vcpu *v)
+{
+	struct shadow_state *s = v->shadow;
+	if (!s->step_active)
+		return;
+	s->step_active = false;
+	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS);
+	vmcs_writenat(GUEST_RFLAGS, s->step_guest_tf ? rflags | RFLAGS_TF : rflags & ~RFLAGS_TF);
+	vmcs_write32(EXCEPTION_BITMAP, vmcs_read32(EXCEPTION_BITMAP) & ~(1u << VECTOR_DB));
+	drop_page(v, s->wp_override_gva);
+}
+
 void shadow_handle_page_fault(struct vcpu *v)
 {
 	struct shadow_state *s = v->shadow;
@@ -354,6 +392,8 @@ void shadow_handle_page_fault(struct vcpu *v)
 	struct gpt_walk w;
 	uint64_t hpa;
 
+	/* The single-stepped instruction faulted again: its override leaf goes, it may come back. */
+	end_single_step(v);
 	if (err & PF_EC_WRITE)
 		access |= GPT_ACCESS_WRITE;
 	if (err & PF_EC_USER)
@@ -412,27 +452,15 @@ void shadow_handle_page_fault(struct vcpu *v)
 	*slot = leaf;
 	/*
 	 * A CR0.WP=0 write to a read-only user page got a supervisor-only writable leaf, on which the
-	 * CPU would no longer apply SMAP to that user page (SMEP is kept by the leaf's NX bit).  With
-	 * the monitor trap flag the leaf lives for this one instruction (SDM 26.5.2): the MTF exit drops
-	 * it again.  (Bochs 2.7 sets the control but delivers no MTF exit here; real CPUs do.)
+	 * CPU would no longer apply SMAP to that user page (SMEP is kept by the leaf's NX bit): the
+	 * leaf may live for this one instruction only.
 	 */
-	if (w.user && !(leaf & PTE_U) && (v->guest_cr4 & (CR4_SMEP | CR4_SMAP))) {
-		if ((v->caps->may_be_1[VMX_CTL_PROC] & CPU_MONITOR_TRAP_FLAG) && !(idt_info & INTR_INFO_VALID)) {
-			s->wp_override_gva = gva;
-			s->wp_override_live = true;
-			vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
-				     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | CPU_MONITOR_TRAP_FLAG);
-
-		} else if (!s->wp_override_warned) {
-			s->wp_override_warned = true;
-			log_warn("shadow: no monitor trap flag here: a user page the guest kernel wrote with CR0.WP=0 "
-				 "escapes SMAP until its next fault");
-		}
-	}
+	if (w.user && !(leaf & PTE_U) && (v->guest_cr4 & (CR4_SMEP | CR4_SMAP)))
+		single_step_override(v, gva, idt_info);
 	if (leaf_size_of(w.page_size) > r->largest)
 		r->largest = leaf_size_of(w.page_size);
-	if (was_present && v->vpid)
-		invvpid(v->caps->invvpid_addr ? INVVPID_INDIVIDUAL_ADDRESS : INVVPID_SINGLE_CONTEXT, v->vpid, gva);
+	if (was_present)
+		tlb_flush_guest_addr(v, gva);
 	s->stats.fills++;
 	reinject_vectoring_event(idt_info);
 }
@@ -468,14 +496,14 @@ static void drop_page(struct vcpu *v, uint64_t gva)
 			if (slot)
 				*slot = 0;
 			if (v->vpid && v->caps->invvpid_addr) {
-				invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, gva);
+				tlb_flush_guest_addr(v, gva);
 				return;
 			}
 		} else {
 			drop_range(s, r, gva & ~(leaf_size_bytes[size] - 1), leaf_size_bytes[size]);
 		}
 	}
-	flush_tlb(v);
+	tlb_flush_guest(v);
 }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva)
@@ -484,13 +512,23 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva)
 	drop_page(v, gva);
 }
 
-void shadow_end_wp_override(struct vcpu *v)
+void shadow_handle_debug_exception(struct vcpu *v)
 {
 	struct shadow_state *s = v->shadow;
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_MONITOR_TRAP_FLAG);
-	if (s->wp_override_live) {
-		s->wp_override_live = false;
-		drop_page(v, s->wp_override_gva);
+	const bool guest_tf = s->step_guest_tf;
+	/* What the CPU would have put in DR6 (SDM 28.2.1, Table 28-1): the step's BS is ours unless the guest set TF. */
+	const uint64_t guest_bits = v->exit_qualification & (DR6_B0_B3 | DR6_BD | (guest_tf ? DR6_BS : 0));
+	if (!s->step_active) {
+		log_error("shadow: a #DB exit with no single-step of the monitor's in progress");
+		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "unexpected exception exit");
+		return;
+	}
+	end_single_step(v);
+	s->stats.single_steps++;
+	if (guest_bits) {
+		/* The guest's own debug exception (its TF, a breakpoint the instruction hit): deliver it. */
+		write_dr6(read_dr6() | guest_bits);
+		vcpu_inject_exception(v, VECTOR_DB, false, 0);
 	}
 }
 
@@ -498,9 +536,10 @@ void shadow_report(const struct shadow_state *s)
 {
 	const struct shadow_stats *t = &s->stats;
 	log_info("shadow paging: %llu fills, %llu guest faults reflected, %llu CR3 switches (%llu cached, %llu new), "
-		 "%llu INVLPG, %llu full flushes", (unsigned long long)t->fills, (unsigned long long)t->reflected_faults,
-		 (unsigned long long)t->cr3_switches, (unsigned long long)t->cache_hits,
-		 (unsigned long long)t->cache_misses, (unsigned long long)t->invlpg, (unsigned long long)t->flushes);
+		 "%llu INVLPG, %llu full flushes, %llu single-stepped CR0.WP=0 writes", (unsigned long long)t->fills,
+		 (unsigned long long)t->reflected_faults, (unsigned long long)t->cr3_switches,
+		 (unsigned long long)t->cache_hits, (unsigned long long)t->cache_misses, (unsigned long long)t->invlpg,
+		 (unsigned long long)t->flushes, (unsigned long long)t->single_steps);
 	log_info("shadow paging: %llu entries revalidated at switches, %llu dropped; memory %llu KiB now, %llu KiB peak "
 		 "(the peak stays held, its pages recycled for later tables; limit %u KiB)", (unsigned long long)t->revalidated, (unsigned long long)t->dropped,
 		 (unsigned long long)(t->pages_used * PAGE_SIZE / 1024), (unsigned long long)(t->pages_peak * PAGE_SIZE / 1024),

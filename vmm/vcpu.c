@@ -1,7 +1,9 @@
 /* vCPU helpers shared by the exit handlers: registers, RIP, event injection, stopping. */
 #include <arch/cr.h>
+#include <arch/debug.h>
 #include <arch/segment.h>
 #include <arch/vmx_state.h>
+#include "vmm/dr_match.h"
 #include "vmm/exits.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
@@ -44,17 +46,64 @@ void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value)
 		vmcs_writenat(GUEST_RSP, value);
 }
 
+/*
+ * The emulated instruction is done, as if the CPU had executed it (SDM Vol. 3B 18.3.1): it clears RF
+ * (18.3.1.1), ends blocking by STI and by MOV SS (Vol. 3C 25.4.2), and its trap-class debug
+ * exceptions (data and I/O breakpoints noted by the handler, single step with TF) become pending
+ * debug exceptions, delivered by the CPU right after VM entry (Vol. 3C 27.7.3).  The field keeps
+ * what the exit saved there (a MOV SS's deferred breakpoints, for instance).
+ */
 void vcpu_skip_instruction(struct vcpu *v)
 {
-	(void)v;
+	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS);
+	const uint32_t blocking = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	uint64_t pending = v->pending_dbg;
+
 	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	if (rflags & RFLAGS_RF)
+		vmcs_writenat(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+	if (blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, blocking & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	/* TF traps after each instruction, unless IA32_DEBUGCTL.BTF limits it to branches (SDM Vol. 3B 18.4.3). */
+	if ((rflags & RFLAGS_TF) && !(vmcs_read64(GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF))
+		pending |= PENDING_DBG_BS;
+	if (pending)
+		vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | pending);
+	v->pending_dbg = 0;
+}
+
+/* The guest's DR0-DR3: the monitor never writes them and VM exits leave them alone (SDM Vol. 3C 28.5.1). */
+static void guest_breakpoint_addresses(uint64_t dr[DR_BREAKPOINTS])
+{
+	for (unsigned n = 0; n < DR_BREAKPOINTS; n++)
+		dr[n] = read_dr(n);
+}
+
+void vcpu_note_data_access(struct vcpu *v, uint64_t gva, uint64_t len, bool write)
+{
+	uint64_t dr[DR_BREAKPOINTS];
+	const uint64_t dr7 = vmcs_readnat(GUEST_DR7);
+	if (!dr7_any_enabled(dr7))
+		return;
+	guest_breakpoint_addresses(dr);
+	v->pending_dbg |= dr_match_data(dr, dr7, gva, len, write);
+}
+
+void vcpu_note_io_access(struct vcpu *v, uint16_t port, unsigned size)
+{
+	uint64_t dr[DR_BREAKPOINTS];
+	const uint64_t dr7 = vmcs_readnat(GUEST_DR7);
+	if (!dr7_any_enabled(dr7))
+		return;
+	guest_breakpoint_addresses(dr);
+	v->pending_dbg |= dr_match_io(dr, dr7, (v->guest_cr4 & CR4_DE) != 0, port, size);
 }
 
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code)
 {
 	uint32_t info = (vector & INTR_INFO_VECTOR_MASK) | (INTR_TYPE_HARD_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
 			INTR_INFO_VALID;
-	(void)v;
+	v->pending_dbg = 0; /* the instruction faults: its breakpoints never trigger */
 	/* An unrestricted guest in real mode (CR0.PE=0) gets no error code (SDM 27.2.1.3). */
 	if (!(vmcs_readnat(GUEST_CR0) & CR0_PE))
 		has_error_code = false;

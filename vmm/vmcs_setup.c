@@ -12,6 +12,7 @@
 #include "vmm/paging.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
+#include "vmm/tlb.h"
 #include "vmm/vmcs_setup.h"
 #include "vmm/vmx.h"
 
@@ -125,7 +126,8 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		proc2_req |= CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST;
 	else
 		proc_req |= CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INVLPG_EXITING;
-	if (v->cfg->vpid && v->caps->vpid)
+	/* VPID only where INVVPID can flush a whole context (vmm/tlb.c), else stale translations could survive. */
+	if (v->cfg->vpid && tlb_vpid_usable(v->caps))
 		proc2_opt |= CPU2_ENABLE_VPID;
 	if (v->cfg->brk == HV_BREAK_NO_HLT_EXITING) {
 		log_warn("break=no_hlt_exiting: HLT will not exit, to show that the guest suite notices");
@@ -165,6 +167,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 			   (entry & ENTRY_LOAD_IA32_EFER_ENTRY);
 	v->pat_switched = (exit & EXIT_LOAD_IA32_PAT_EXIT) && (exit & EXIT_SAVE_IA32_PAT) &&
 			  (entry & ENTRY_LOAD_IA32_PAT_ENTRY);
+	v->rdtscp_enabled = (proc2 & CPU2_ENABLE_RDTSCP) != 0;
 	if (!v->efer_switched || !v->pat_switched)
 		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))

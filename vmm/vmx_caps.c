@@ -144,13 +144,3 @@ void vmx_caps_report(const struct vmx_caps *c, void (*line)(void *ctx, const cha
 	emit(&r, "  %-34s fixed0 %#llx fixed1 %#llx", "CR4", (unsigned long long)c->raw.cr4_fixed0,
 	     (unsigned long long)c->raw.cr4_fixed1);
 }
-
-enum feature_control_verdict vmx_feature_control_verdict(uint64_t fc, uint64_t *to_write)
-{
-	*to_write = fc;
-	if (!(fc & FEATURE_CONTROL_LOCKED)) {
-		*to_write = fc | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED;
-		return FC_LOCK_AND_ENABLE;
-	}
-	return (fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX) ? FC_READY : FC_DISABLED_IN_FIRMWARE;
-}

@@ -12,6 +12,8 @@
  *  4. empty.
  * Whitespace runs become one space; leading and trailing whitespace go.
  */
+#include <vmm/status.h>
+
 #include "loader.h"
 
 #define CMDLINE_FILE_PATH  L"\\EFI\\BOOT\\CMDLINE.TXT"
@@ -61,7 +63,7 @@ static BOOLEAN is_printable(UINT32 c)
 
 static void lb_store(struct line_builder *lb, char c)
 {
-	if (lb->len < BOOTINFO_CMDLINE_MAX - 1) {
+	if (lb->len < BOOTINFO_CMDLINE_LEN_MAX) {
 		lb->buf[lb->len] = c;
 		lb->buf[lb->len + 1] = '\0';
 	}
@@ -81,14 +83,14 @@ static void lb_put(struct line_builder *lb, UINT32 c)
 	lb_store(lb, (char)c);
 }
 
+/* A line too long is not an error here: the monitor refuses it with status 65, as on the GRUB path. */
 static EFI_STATUS lb_finish(struct line_builder *lb, const CHAR16 *source)
 {
-	if (lb->len > BOOTINFO_CMDLINE_MAX - 1) {
+	if (lb->len > BOOTINFO_CMDLINE_LEN_MAX) {
 		log_error(L"the command line from %s is %ld characters long; the monitor takes at most %d "
-			  L"(BOOTINFO_CMDLINE_MAX - 1): shorten it",
-			  source, (UINT64)lb->len, BOOTINFO_CMDLINE_MAX - 1);
+			  L"(BOOTINFO_CMDLINE_LEN_MAX) and will refuse it (status %d) rather than run it cut: shorten it",
+			  source, (UINT64)lb->len, BOOTINFO_CMDLINE_LEN_MAX, HV_ERR_CMDLINE);
 		lb->buf[0] = '\0';
-		return EFI_BAD_BUFFER_SIZE;
 	}
 	return EFI_SUCCESS;
 }
@@ -246,7 +248,7 @@ static EFI_STATUS from_file(EFI_LOADED_IMAGE *loaded, struct line_builder *lb, B
 	} else if (size > CMDLINE_FILE_MAX) {
 		log_error(L"%s is larger than %d bytes: it holds one command line (at most %d characters) and "
 			  L"comments; shorten it",
-			  CMDLINE_FILE_PATH, CMDLINE_FILE_MAX, BOOTINFO_CMDLINE_MAX - 1);
+			  CMDLINE_FILE_PATH, CMDLINE_FILE_MAX, BOOTINFO_CMDLINE_LEN_MAX);
 		status = EFI_BAD_BUFFER_SIZE;
 	} else {
 		status = parse_file_text(data, size, lb);
@@ -255,16 +257,19 @@ static EFI_STATUS from_file(EFI_LOADED_IMAGE *loaded, struct line_builder *lb, B
 	return status;
 }
 
-EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, const CHAR16 **source)
+EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, UINT32 *length,
+		       const CHAR16 **source)
 {
 	struct line_builder lb;
 	BOOLEAN found;
 	EFI_STATUS status;
 
+	*length = 0;
 	lb_start(&lb, out);
 	status = from_shell(image, &lb, &found);
 	if (EFI_ERROR(status) || lb.len > 0) {
 		*source = L"from the shell's arguments";
+		*length = (UINT32)lb.len;
 		return status;
 	}
 	/* Under the shell, LoadOptions repeat the shell's command line, program name included. */
@@ -273,6 +278,7 @@ EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, co
 		status = from_load_options(loaded, &lb);
 		if (EFI_ERROR(status) || lb.len > 0) {
 			*source = L"from the load options";
+			*length = (UINT32)lb.len;
 			return status;
 		}
 	}
@@ -280,6 +286,7 @@ EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, co
 	status = from_file(loaded, &lb, &found);
 	if (EFI_ERROR(status) || found) {
 		*source = L"from " CMDLINE_FILE_PATH;
+		*length = (UINT32)lb.len;
 		return status;
 	}
 	*source = L"none given: no usable load options and no " CMDLINE_FILE_PATH;

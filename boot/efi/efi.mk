@@ -21,14 +21,22 @@ SGDISK := $(or $(shell command -v sgdisk 2>/dev/null),/usr/sbin/sgdisk)
 # gnu-efi: position-independent, MS ABI for firmware calls, UTF-16 L"" strings.
 EFI_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-stack-protector -fpic -fshort-wchar -mno-red-zone \
 	-fno-strict-aliasing -maccumulate-outgoing-args -DEFI_FUNCTION_WRAPPER -DGNU_EFI_USE_MS_ABI \
-	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(EFI_INC)/protocol -Ivmm/include \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(EFI_INC)/protocol -Ivmm/include -Iarch/include \
 	-Wall -Wextra -Werror -MMD -MP
 EFI_LDFLAGS := -nostdlib -znocombreloc -T $(EFI_LDS) -shared -Bsymbolic -L$(EFI_LIB)
 # The PE sections an EFI application needs (gnu-efi's layout).
 EFI_PE_SECTIONS := .text .sdata .data .rodata .dynamic .dynsym .rel .rela .rel.* .rela.* .reloc
 
 EFI_C_SRCS := $(wildcard boot/efi/*.c)
-EFI_OBJS := $(EFI_C_SRCS:boot/efi/%.c=$(EFI_DIR)/%.o) $(EFI_DIR)/images.o
+# The monitor's own pure code, built once more for the loader so both take the same decisions:
+# the command-line parser (efi_wait=, serial=, and the problems shown before the firmware is left),
+# the IA32_FEATURE_CONTROL verdict and hypervisor names, the check of the monitor's relocations
+# (vmm/include/vmm/elf_rela.h), and their small libc.
+EFI_SHARED_SRCS := vmm/cmdline.c vmm/vmx_support.c vmm/lib/elf_rela.c vmm/lib/format.c vmm/lib/string.c
+EFI_SHARED_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector -fpic -mno-red-zone \
+	-Ivmm/include -Iarch/include -Ivmm/include/libc -Wall -Wextra -Werror -MMD -MP
+EFI_SHARED_OBJS := $(EFI_SHARED_SRCS:%.c=$(EFI_DIR)/shared/%.o)
+EFI_OBJS := $(EFI_C_SRCS:boot/efi/%.c=$(EFI_DIR)/%.o) $(EFI_DIR)/images.o $(EFI_SHARED_OBJS)
 
 # FAT32 needs at least 65525 clusters: 64 MiB with 512-byte clusters is comfortably above.
 ESP_SIZE_MIB := 64
@@ -45,6 +53,13 @@ EFI_IMAGES := $(BUILD)/BOOTX64.EFI $(BUILD)/esp.img $(BUILD)/usb.img
 $(EFI_DIR)/%.o: boot/efi/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+# gnu-efi's libefi defines memset and memcpy in the same member as InitializeLib: the shared
+# libc's symbols are made weak, so libefi's copies win and the others still link.
+$(EFI_DIR)/shared/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_SHARED_CFLAGS) -c $< -o $@
+	$(OBJCOPY) --weaken $@
 
 # The embedded images, without debug information (build/hv.elf keeps it for gdb).
 $(EFI_DIR)/%.stripped.elf: $(BUILD)/%.elf

@@ -73,12 +73,28 @@ void memmap_describe_users(EFI_PHYSICAL_ADDRESS base, EFI_PHYSICAL_ADDRESS end);
 
 /* ---- monitor.c: the monitor's ELF image ---- */
 struct monitor_image {
-	UINT64 entry;         /* e_entry: physical (identity-mapped) address of hv_efi_entry */
-	UINT64 start, end;    /* [lowest p_paddr, highest p_paddr + p_memsz) of the PT_LOAD segments */
+	UINT64 entry;         /* run-time (identity-mapped) address of hv_efi_entry */
+	UINT64 start, end;    /* where the image lies: [start, end) */
+	UINT64 link_entry;    /* e_entry */
+	UINT64 link_start, link_end; /* [lowest p_vaddr, highest p_vaddr + p_memsz) of the PT_LOAD segments */
 };
 
-/* Check the ELF64 image and load its PT_LOAD segments at their physical addresses. */
+/*
+ * Check the position-independent ELF64 image, including its relocations, and
+ * load its PT_LOAD segments into pages allocated anywhere below 4 GiB.
+ */
 EFI_STATUS monitor_load(const UINT8 *file, UINTN size, struct monitor_image *out);
+
+/* ---- checks.c: before leaving the firmware ---- */
+
+/*
+ * CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL, decided as the monitor decides
+ * (vmm/vmx_support.c).  Prints the verdict; TRUE when the monitor will stop
+ * for it (no VT-x, or VT-x disabled in the firmware setup).
+ */
+BOOLEAN check_vmx(void);
+/* Print whether Secure Boot is on (the SecureBoot variable), and what that means here. */
+void check_secure_boot(void);
 
 /* ---- cmdline.c: the monitor's command line ---- */
 
@@ -87,8 +103,22 @@ EFI_STATUS monitor_load(const UINT8 *file, UINTN size, struct monitor_image *out
  * LoadOptions (when they are printable text), else the file
  * \EFI\BOOT\CMDLINE.TXT next to the loader, else empty.  Writes it, trimmed,
  * NUL-terminated ASCII, into out[BOOTINFO_CMDLINE_MAX] and says where it came
- * from in *source.  Errors (too long, not ASCII, unreadable file) are printed.
+ * from in *source.  *length is the whole line's length: when it is over
+ * BOOTINFO_CMDLINE_LEN_MAX, out is empty, the problem is printed, and the
+ * monitor refuses the line (status 65) rather than run it cut.  Other errors
+ * (not ASCII, unreadable file) are printed and returned.
  */
-EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, const CHAR16 **source);
+EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, UINT32 *length,
+		       const CHAR16 **source);
+
+/* ---- reserve.c: test hook efi.reserve=START-END ---- */
+
+/*
+ * Handle and remove the efi.reserve=START-END words of the command line (in
+ * place): take each range's free pages from the firmware as
+ * EfiReservedMemoryType, so the monitor must be loaded elsewhere.  A
+ * malformed word is printed and refused (EFI_INVALID_PARAMETER).
+ */
+EFI_STATUS reserve_from_cmdline(char *cmdline);
 
 #endif

@@ -1,8 +1,11 @@
 /*
  * hv-efi-loader: efi_main.
  *
- *   1. banner, watchdog off, command line;
- *   2. monitor (embedded build/hv.elf) loaded at its link address;
+ *   1. banner, watchdog off, command line; the checks the monitor would fail
+ *      (options, VT-x) and Secure Boot, shown on screen, with a pause
+ *      (efi_wait=) when the monitor is going to stop;
+ *   2. monitor (embedded build/hv.elf) loaded wherever there is room below 4 GiB
+ *      (after the test hook efi.reserve=, boot/efi/reserve.c);
  *   3. guest (embedded build/guest.elf) copied below 4 GiB, as bytes;
  *   4. bootinfo: ACPI RSDP, GOP framebuffer, command line, images;
  *   5. memory map -> bootinfo, ExitBootServices (retried on a stale map key);
@@ -10,6 +13,10 @@
  * Everything is allocated before the final GetMemoryMap; after
  * ExitBootServices only raw COM1 output is used.
  */
+#include <vmm/cmdline.h>
+#include <vmm/format.h>
+#include <vmm/status.h>
+
 #include "loader.h"
 
 /* ExitBootServices tries: a stale map key (another agent changed the map) is retried. */
@@ -21,6 +28,8 @@
 /* On a failure, how long the message stays on screen before returning to the firmware. */
 #define ERROR_PAUSE_SECONDS 10
 #define TIMER_TICKS_PER_SECOND 10000000ull /* UEFI timers count 100 ns */
+#define STALL_MICROSECONDS_PER_SECOND 1000000ull
+#define SERIAL_TEXT_MAX 96 /* the serial= destination, in words */
 /* EFI_GRAPHICS_OUTPUT_PROTOCOL pixel formats with 8 bits per colour: 4 bytes a pixel. */
 #define GOP_RGBX_BITS_PER_PIXEL 32
 #define BITS_PER_BYTE 8
@@ -60,6 +69,13 @@ static UINT32 highest_bit_plus_one(UINT32 mask)
 	return mask == 0 ? 0 : (UINT32)(32 - __builtin_clz(mask));
 }
 
+/* A GOP bit mask (UEFI 2.10, 12.9 EFI_PIXEL_BITMASK) as a Multiboot2 field position and mask size. */
+static void mask_to_field(UINT32 mask, UINT8 *position, UINT8 *size)
+{
+	*position = mask == 0 ? 0 : (UINT8)__builtin_ctz(mask);
+	*size = (UINT8)__builtin_popcount(mask);
+}
+
 static void find_framebuffer(struct bootinfo *bi)
 {
 	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop;
@@ -72,19 +88,34 @@ static void find_framebuffer(struct bootinfo *bi)
 		return;
 	}
 	info = gop->Mode->Info;
+	/* UEFI 2.10, 12.9: byte 0 of a pixel is red (RGBX) or blue (BGRX); 8 bits per colour. */
 	switch (info->PixelFormat) {
 	case PixelRedGreenBlueReserved8BitPerColor:
+		bpp = GOP_RGBX_BITS_PER_PIXEL;
+		bi->fb.red_field_position = 0 * BITS_PER_BYTE;
+		bi->fb.green_field_position = 1 * BITS_PER_BYTE;
+		bi->fb.blue_field_position = 2 * BITS_PER_BYTE;
+		bi->fb.red_mask_size = bi->fb.green_mask_size = bi->fb.blue_mask_size = BITS_PER_BYTE;
+		break;
 	case PixelBlueGreenRedReserved8BitPerColor:
 		bpp = GOP_RGBX_BITS_PER_PIXEL;
+		bi->fb.blue_field_position = 0 * BITS_PER_BYTE;
+		bi->fb.green_field_position = 1 * BITS_PER_BYTE;
+		bi->fb.red_field_position = 2 * BITS_PER_BYTE;
+		bi->fb.red_mask_size = bi->fb.green_mask_size = bi->fb.blue_mask_size = BITS_PER_BYTE;
 		break;
 	case PixelBitMask:
 		bpp = highest_bit_plus_one(info->PixelInformation.RedMask | info->PixelInformation.GreenMask |
 					   info->PixelInformation.BlueMask | info->PixelInformation.ReservedMask);
+		mask_to_field(info->PixelInformation.RedMask, &bi->fb.red_field_position, &bi->fb.red_mask_size);
+		mask_to_field(info->PixelInformation.GreenMask, &bi->fb.green_field_position, &bi->fb.green_mask_size);
+		mask_to_field(info->PixelInformation.BlueMask, &bi->fb.blue_field_position, &bi->fb.blue_mask_size);
 		break;
 	default:
 		log_line(L"framebuffer: none (the GOP mode is blt-only, without a linear framebuffer)");
 		return;
 	}
+	bi->fb.type = BI_FB_TYPE_RGB;
 	bi->fb.addr = gop->Mode->FrameBufferBase;
 	bi->fb.width = info->HorizontalResolution;
 	bi->fb.height = info->VerticalResolution;
@@ -126,28 +157,102 @@ static EFI_STATUS copy_guest(struct bootinfo *bi)
 	return EFI_SUCCESS;
 }
 
-/* A failure before ExitBootServices: say so, leave it on screen, give the pages back, return to the firmware. */
-static EFI_STATUS fail(EFI_STATUS status)
+/* Wait until a key is pressed (and take it) or `seconds` have passed. */
+static void wait_for_key_or_timeout(UINT32 seconds)
 {
 	UINTN index;
 	EFI_EVENT events[2];
 	EFI_EVENT timer;
+	EFI_INPUT_KEY key;
 	UINTN count = 0;
 
-	log_line(L"hv-efi-loader failed: %r; returning to the firmware in %d s (press a key to return now)",
-		 status, ERROR_PAUSE_SECONDS);
-	pages_release_all();
 	if (ST->ConIn != NULL)
 		events[count++] = ST->ConIn->WaitForKey;
 	if (!EFI_ERROR(BS->CreateEvent(EVT_TIMER, 0, NULL, NULL, &timer))) {
-		BS->SetTimer(timer, TimerRelative, ERROR_PAUSE_SECONDS * TIMER_TICKS_PER_SECOND);
+		BS->SetTimer(timer, TimerRelative, seconds * TIMER_TICKS_PER_SECOND);
 		events[count++] = timer;
 		BS->WaitForEvent(count, events, &index);
 		BS->CloseEvent(timer);
 	} else {
-		BS->Stall(ERROR_PAUSE_SECONDS * 1000000ull);
+		BS->Stall(seconds * STALL_MICROSECONDS_PER_SECOND);
 	}
+	if (ST->ConIn != NULL)
+		(void)ST->ConIn->ReadKeyStroke(ST->ConIn, &key); /* the key that ended the wait, if any */
+}
+
+/* A failure before ExitBootServices: say so, leave it on screen, give the pages back, return to the firmware. */
+static EFI_STATUS fail(EFI_STATUS status)
+{
+	log_line(L"hv-efi-loader failed: %r; returning to the firmware in %d s (press a key to return now)",
+		 status, ERROR_PAUSE_SECONDS);
+	pages_release_all();
+	wait_for_key_or_timeout(ERROR_PAUSE_SECONDS);
 	return status;
+}
+
+static void report_option_problem(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_error(L"%a", msg);
+}
+
+/* The legacy name of a serial port's I/O base, or "" for another port. */
+static const char *com_name(UINT16 port)
+{
+	switch (port) {
+	case SERIAL_COM1_BASE: return " (COM1)";
+	case SERIAL_COM2_BASE: return " (COM2)";
+	case SERIAL_COM3_BASE: return " (COM3)";
+	case SERIAL_COM4_BASE: return " (COM4)";
+	default: return "";
+	}
+}
+
+/*
+ * The monitor's options, parsed as the monitor will parse them (vmm/cmdline.c): their problems
+ * on screen now, where the monitor's serial-only report may never be seen, and where its serial
+ * output will go.  Returns the number of problems (the monitor stops with status 65 for any).
+ */
+static UINTN check_options(const struct bootinfo *bi, struct hv_config *config)
+{
+	char where[SERIAL_TEXT_MAX], value[HV_SERIAL_TEXT_MAX];
+	UINTN problems;
+
+	hv_config_defaults(config);
+	if (bi->cmdline_length > BOOTINFO_CMDLINE_LEN_MAX)
+		return 1; /* cmdline_get said so */
+	problems = (UINTN)hv_cmdline_parse(bi->cmdline, config, report_option_problem, NULL);
+	if (problems != 0)
+		log_line(L"  the monitor will list its options and stop with status %d (bad command line)",
+			 HV_ERR_CMDLINE);
+
+	UINT16 port = HV_SERIAL_PORT(config->serial);
+	UINT32 baud = HV_SERIAL_BAUD(config->serial);
+	hv_serial_describe(value, sizeof(value), config->serial);
+	if (port == 0)
+		hv_snprintf(where, sizeof(where), "nowhere: no serial output (serial=%s)", value);
+	else if (baud == SERIAL_BAUD_KEEP)
+		hv_snprintf(where, sizeof(where), "I/O port %#x%s, as the firmware set it up (serial=%s)", port,
+			    com_name(port), value);
+	else
+		hv_snprintf(where, sizeof(where), "I/O port %#x%s at %u baud, 8N1 (serial=%s)", port, com_name(port),
+			    baud, value);
+	log_line(L"after ExitBootServices the monitor's log goes to the serial port at %a; this loader's last "
+		 L"lines go to COM1",
+		 where);
+	return problems;
+}
+
+/* The monitor is going to stop: leave what was said on screen for efi_wait seconds, or until a key. */
+static void pause_for_user(UINT32 seconds)
+{
+	if (seconds == 0) {
+		log_line(L"going on to the monitor now (efi_wait=0: no pause)");
+		return;
+	}
+	log_line(L"going on to the monitor in %d s; press a key to go on now (efi_wait=N sets this pause, 0: none)",
+		 seconds);
+	wait_for_key_or_timeout(seconds);
 }
 
 /* A failure after the first ExitBootServices call: boot services may be half gone, COM1 only. */
@@ -241,7 +346,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	struct bootinfo *bi;
 	struct monitor_image monitor;
 	const CHAR16 *cmdline_source;
-	UINTN attempts = 0, descriptors = 0;
+	struct hv_config config;
+	UINTN attempts = 0, descriptors = 0, problems;
 	EFI_STATUS status;
 
 	InitializeLib(image, systab);
@@ -272,17 +378,29 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	bi->source = BI_SOURCE_UEFI;
 	copy_ascii(bi->loader_name, sizeof(bi->loader_name), LOADER_NAME);
 
-	status = cmdline_get(image, loaded, bi->cmdline, &cmdline_source);
+	status = cmdline_get(image, loaded, bi->cmdline, &bi->cmdline_length, &cmdline_source);
 	if (EFI_ERROR(status))
 		return fail(status);
 	log_line(L"command line: \"%a\" (%s)", bi->cmdline, cmdline_source);
+	status = reserve_from_cmdline(bi->cmdline);
+	if (EFI_ERROR(status))
+		return fail(status);
+
+	/* While the firmware's console still works: what would stop the monitor, said where it is seen. */
+	problems = check_options(bi, &config);
+	if (check_vmx())
+		problems++;
+	check_secure_boot();
+	if (problems != 0)
+		pause_for_user(config.efi_wait);
 
 	status = monitor_load(hv_monitor_image_start, monitor_size, &monitor);
 	if (EFI_ERROR(status))
 		return fail(status);
 	bi->monitor_start = monitor.start;
 	bi->monitor_end = monitor.end;
-	log_line(L"monitor loaded at [0x%lx-0x%lx), entry 0x%lx", monitor.start, monitor.end, monitor.entry);
+	log_line(L"monitor loaded at [0x%lx-0x%lx), entry 0x%lx (gdb: add-symbol-file build/hv.elf -o 0x%lx)",
+		 monitor.start, monitor.end, monitor.entry, monitor.start);
 
 	status = copy_guest(bi);
 	if (EFI_ERROR(status))

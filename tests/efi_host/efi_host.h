@@ -102,7 +102,8 @@ static inline void log_line(const CHAR16 *fmt, ...) { (void)fmt; }
 static inline void log_error(const CHAR16 *fmt, ...) { (void)fmt; }
 
 /* The loader.h declarations of the files compiled over these stand-ins. */
-EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, const CHAR16 **source);
+EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, UINT32 *length,
+		       const CHAR16 **source);
 const CHAR16 *efi_memory_type_name(UINT32 type);
 UINT32 bootinfo_type_of(UINT32 efi_type);
 BOOLEAN memmap_desc_size_ok(UINTN desc_size);

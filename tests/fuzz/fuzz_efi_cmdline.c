@@ -133,12 +133,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	EFI_LOADED_IMAGE loaded = { NULL, (fw.switches & SW_NO_OPTIONS) ? NULL : opts, (UINT32)opt_bytes };
 
 	const CHAR16 *source = NULL;
+	UINT32 length = UINT32_MAX;
 	memset(out, 0x55, sizeof(out));
-	EFI_STATUS st = cmdline_get(NULL, &loaded, out, &source);
+	EFI_STATUS st = cmdline_get(NULL, &loaded, out, &length, &source);
 	FUZZ_CHECK(source != NULL);
 	FUZZ_CHECK(memchr(out, '\0', sizeof(out)) != NULL);
 	if (!EFI_ERROR(st)) {
 		check_line(out);
+		/* The whole length is reported; a line too long is handed over empty (the monitor refuses it). */
+		FUZZ_CHECK(length > BOOTINFO_CMDLINE_LEN_MAX ? out[0] == '\0' : strlen(out) == length);
 	}
 	/* Idempotent: the result read back as CMDLINE.TXT is itself (unless it starts as a comment line). */
 	if (!EFI_ERROR(st) && out[0] != COMMENT_CHAR) {

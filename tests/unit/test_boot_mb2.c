@@ -520,8 +520,52 @@ static void test_long_strings_truncated(void **state)
 	assert_int_equal(strlen(BI.loader_name), BOOTINFO_NAME_MAX - 1);
 	assert_int_equal(memcmp(BI.cmdline, longline, BOOTINFO_CMDLINE_MAX - 1), 0);
 	assert_int_equal(memcmp(BI.loader_name, longname, BOOTINFO_NAME_MAX - 1), 0);
+	/* The whole length is kept, so the monitor refuses the line instead of running it cut. */
+	assert_int_equal(BI.cmdline_length, sizeof(longline) - 1);
+	assert_true(BI.cmdline_length > BOOTINFO_CMDLINE_LEN_MAX);
 	/* The memory map after the long tags was still found. */
 	assert_int_equal(BI.mem_count, 2);
+}
+
+/* Padding then guest_mem=8M: cut at 511 characters it once read as a different, valid line. */
+static void test_cmdline_length_at_and_past_the_limit(void **state)
+{
+	(void)state;
+	static char line[BOOTINFO_CMDLINE_LEN_MAX + 2];
+	static const char tail[] = "guest_mem=0x8000000";
+
+	/* Exactly the limit: kept whole, length equal to the limit. */
+	memset(line, ' ', BOOTINFO_CMDLINE_LEN_MAX - (sizeof(tail) - 1));
+	memcpy(line + BOOTINFO_CMDLINE_LEN_MAX - (sizeof(tail) - 1), tail, sizeof(tail));
+	assert_int_equal(strlen(line), BOOTINFO_CMDLINE_LEN_MAX);
+	mbi_begin();
+	add_string_tag(T_CMDLINE, line);
+	add_mmap(SIMPLE_MAP, 2);
+	add_end_tag();
+	mbi_finish();
+	assert_int_equal(parse(), 0);
+	assert_int_equal(BI.cmdline_length, BOOTINFO_CMDLINE_LEN_MAX);
+	assert_string_equal(BI.cmdline, line);
+
+	/* One character more: the length says so, whatever the copy holds. */
+	memset(line, ' ', BOOTINFO_CMDLINE_LEN_MAX + 1 - (sizeof(tail) - 1));
+	memcpy(line + BOOTINFO_CMDLINE_LEN_MAX + 1 - (sizeof(tail) - 1), tail, sizeof(tail));
+	mbi_begin();
+	add_string_tag(T_CMDLINE, line);
+	add_mmap(SIMPLE_MAP, 2);
+	add_end_tag();
+	mbi_finish();
+	assert_int_equal(parse(), 0);
+	assert_int_equal(BI.cmdline_length, BOOTINFO_CMDLINE_LEN_MAX + 1);
+	assert_int_equal(strlen(BI.cmdline), BOOTINFO_CMDLINE_LEN_MAX);
+
+	/* No command-line tag: length 0. */
+	mbi_begin();
+	add_mmap(SIMPLE_MAP, 2);
+	add_end_tag();
+	mbi_finish();
+	assert_int_equal(parse(), 0);
+	assert_int_equal(BI.cmdline_length, 0);
 }
 
 static void test_unterminated_string_bounded_by_tag(void **state)
@@ -537,6 +581,7 @@ static void test_unterminated_string_bounded_by_tag(void **state)
 	mbi_finish();
 	assert_int_equal(parse(), 0);
 	assert_string_equal(BI.cmdline, "abcdefgh");
+	assert_int_equal(BI.cmdline_length, 8);
 }
 
 /* Copies of an RSDP as the ACPI tags carry them (20 bytes for ACPI 1.0, 36 for 2.0). */
@@ -670,6 +715,26 @@ static void test_short_framebuffer_tag_refused(void **state)
 	mbi_finish();
 	assert_fails_with("framebuffer tag too short");
 	assert_int_equal(BI.fb.width, 0); /* nothing read from past the tag */
+
+	mbi_begin(); /* the common part alone (an EGA text framebuffer): accepted */
+	add_mmap(SIMPLE_MAP, 2);
+	fb = tag_begin(T_FRAMEBUFFER);
+	uint32_t pitch = 160, width = 80, height = 25;
+	uint8_t bpp = 16, type = 2;
+	uint16_t reserved = 0;
+	append(&addr, 8);
+	append(&pitch, 4);
+	append(&width, 4);
+	append(&height, 4);
+	append(&bpp, 1);
+	append(&type, 1);
+	append(&reserved, 2);
+	tag_end(fb);
+	add_end_tag();
+	mbi_finish();
+	assert_int_equal(parse(), 0);
+	assert_int_equal(BI.fb.width, 80);
+	assert_int_equal(BI.fb.height, 25);
 }
 
 /* Spec 3.6.8: entry_size is a multiple of 8; another size would make the 64-bit fields unaligned. */
@@ -702,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_no_end_tag_stops_at_total_size),
 		cmocka_unit_test(test_too_many_memory_ranges),
 		cmocka_unit_test(test_long_strings_truncated),
+		cmocka_unit_test(test_cmdline_length_at_and_past_the_limit),
 		cmocka_unit_test(test_unterminated_string_bounded_by_tag),
 		cmocka_unit_test(test_framebuffer_and_acpi),
 		cmocka_unit_test(test_nameless_module_is_not_guest),

@@ -68,6 +68,12 @@ static void assert_defaults_except(uint32_t mask)
 		assert_int_equal(CFG.watchdog, 4000);
 	if (!(mask & (1u << HV_OPTIDX_break)))
 		assert_int_equal(CFG.brk, HV_BREAK_NONE);
+	if (!(mask & (1u << HV_OPTIDX_serial))) {
+		assert_int_equal(HV_SERIAL_PORT(CFG.serial), 0x3f8);
+		assert_int_equal(HV_SERIAL_BAUD(CFG.serial), 115200);
+	}
+	if (!(mask & (1u << HV_OPTIDX_efi_wait)))
+		assert_int_equal(CFG.efi_wait, 10);
 }
 
 static void test_defaults(void **state)
@@ -78,7 +84,7 @@ static void test_defaults(void **state)
 	assert_defaults_except(0);
 	assert_int_equal(CFG.explicit_mask, 0);
 	assert_string_equal(CFG.guest_args, "");
-	assert_int_equal(HV_OPTION_COUNT, 7);
+	assert_int_equal(HV_OPTION_COUNT, 9);
 }
 
 static void test_empty_and_null(void **state)
@@ -262,7 +268,7 @@ static void test_unknown_key(void **state)
 	(void)state;
 	assert_string_equal(one_problem("foo=1"),
 			    "unknown command-line key 'foo' (known keys: log, mem, guest_mem, "
-			    "ept_scatter, vpid, watchdog, break, guest.*)");
+			    "ept_scatter, vpid, watchdog, break, serial, efi_wait, guest.*)");
 	assert_non_null(strstr(one_problem("bar"), "unknown command-line key 'bar'"));
 	/* Keys are exact: no prefixes, no case folding. */
 	assert_non_null(strstr(one_problem("lo=info"), "unknown command-line key 'lo'"));
@@ -380,7 +386,7 @@ static void test_explicit_mask_and_repeats(void **state)
 
 	/* Everything at once, separated by spaces and tabs. */
 	assert_int_equal(parse(" log=error\tmem=shadow  guest_mem=1G\t\tept_scatter vpid=no "
-			       "watchdog=0x20 break=guest_state guest.init=/bin/sh "), 0);
+			       "watchdog=0x20 break=guest_state serial=com2,9600 efi_wait=0 guest.init=/bin/sh "), 0);
 	assert_int_equal(CFG.log, HV_LOG_ERROR);
 	assert_int_equal(CFG.mem, HV_MEM_SHADOW);
 	assert_int_equal(CFG.guest_mem, GiB);
@@ -388,6 +394,8 @@ static void test_explicit_mask_and_repeats(void **state)
 	assert_int_equal(CFG.vpid, 0);
 	assert_int_equal(CFG.watchdog, 32);
 	assert_int_equal(CFG.brk, HV_BREAK_GUEST_STATE);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 9600));
+	assert_int_equal(CFG.efi_wait, 0);
 	assert_int_equal(CFG.explicit_mask, (1u << HV_OPTION_COUNT) - 1);
 	assert_string_equal(CFG.guest_args, "init=/bin/sh");
 }
@@ -461,7 +469,93 @@ static void test_help(void **state)
 			    "  vpid=0|1 (default 1): use VPID when the CPU offers it");
 	assert_non_null(strstr(REP.msg[HV_OPTIDX_watchdog], "  watchdog=<number> (default 4000): "));
 	assert_non_null(strstr(REP.msg[HV_OPTIDX_break], "  break=none|guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault (default none): "));
+	assert_non_null(strstr(REP.msg[HV_OPTIDX_serial], "  serial=PORT[,BAUD|,keep]|keep|off (default 0x3f8,115200): "));
+	assert_non_null(strstr(REP.msg[HV_OPTIDX_efi_wait], "  efi_wait=<number> (default 10): UEFI loader: "));
 	assert_non_null(strstr(REP.msg[HV_OPTION_COUNT], "guest."));
+}
+
+static void test_serial_values(void **state)
+{
+	(void)state;
+	/* A port alone keeps the default baud rate; hex, decimal and the legacy names all work. */
+	assert_int_equal(parse("serial=0x2f8"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 115200));
+	assert_int_equal(CFG.explicit_mask, 1u << HV_OPTIDX_serial);
+	assert_defaults_except(1u << HV_OPTIDX_serial);
+	assert_int_equal(parse("serial=0x2f8,115200"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 115200));
+	assert_int_equal(parse("serial=1016,57600"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x3f8, 57600));
+	assert_int_equal(parse("serial=COM2"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 115200));
+	assert_int_equal(parse("serial=com3,9600"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x3e8, 9600));
+	assert_int_equal(parse("serial=com4,keep"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2e8, SERIAL_BAUD_KEEP));
+	/* A PCI UART's I/O BAR anywhere below 0x10000. */
+	assert_int_equal(parse("serial=0xe010,115200"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0xe010, 115200));
+	assert_int_equal(parse("serial=0xfff8,1"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0xfff8, 1));
+	/* keep: COM1 as the firmware left it; off: no serial output at all. */
+	assert_int_equal(parse("serial=keep"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x3f8, SERIAL_BAUD_KEEP));
+	assert_int_equal(HV_SERIAL_BAUD(CFG.serial), SERIAL_BAUD_KEEP);
+	assert_int_equal(parse("serial=OFF"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_OFF);
+	assert_int_equal(HV_SERIAL_PORT(CFG.serial), 0);
+	/* The last one wins. */
+	assert_int_equal(parse("serial=off serial=com2"), 0);
+	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 115200));
+}
+
+static void test_serial_errors(void **state)
+{
+	(void)state;
+	assert_string_equal(one_problem("serial"),
+			    "command-line key 'serial' needs a value: serial=PORT[,BAUD] (e.g. serial=0x2f8,115200), "
+			    "serial=keep or serial=off");
+	assert_non_null(strstr(one_problem("serial=com5"), "serial=com5: not a serial port"));
+	assert_non_null(strstr(one_problem("serial=ttyS0"), "serial=ttyS0: not a serial port"));
+	assert_non_null(strstr(one_problem("serial="), "serial=: not a serial port"));
+	assert_non_null(strstr(one_problem("serial=,9600"), "serial=,9600: not a serial port"));
+	assert_string_equal(one_problem("serial=0x3f9"),
+			    "serial=0x3f9: I/O port 0x3f9 cannot hold a 16550 (its 8 registers start at a non-zero "
+			    "multiple of 8 below 0x10000, e.g. 0x3f8 or 0x2f8)");
+	assert_non_null(strstr(one_problem("serial=0"), "I/O port 0 cannot hold a 16550"));
+	assert_non_null(strstr(one_problem("serial=0x10000"), "I/O port 0x10000 cannot hold a 16550"));
+	assert_non_null(strstr(one_problem("serial=0x3f8,110"),
+			       "serial=0x3f8,110: baud rate '110' is not one a 16550 reaches exactly"));
+	assert_non_null(strstr(one_problem("serial=0x3f8,230400"), "baud rate '230400'"));
+	assert_non_null(strstr(one_problem("serial=0x3f8,0"), "baud rate '0'"));
+	assert_non_null(strstr(one_problem("serial=0x3f8,"), "baud rate ''"));
+	assert_non_null(strstr(one_problem("serial=0x3f8,fast"), "baud rate 'fast'"));
+	assert_non_null(strstr(one_problem("serial=0x3f8,9600,8n1"), "baud rate '9600,8n1'"));
+	/* A refused value leaves the default in place. */
+	assert_int_equal(CFG.serial, HV_SERIAL_DEFAULT);
+	assert_int_equal(CFG.explicit_mask, 0);
+}
+
+static void test_serial_describe(void **state)
+{
+	(void)state;
+	char buf[32];
+	hv_serial_describe(buf, sizeof(buf), HV_SERIAL_DEFAULT);
+	assert_string_equal(buf, "0x3f8,115200");
+	hv_serial_describe(buf, sizeof(buf), HV_SERIAL_VALUE(0x2f8, SERIAL_BAUD_KEEP));
+	assert_string_equal(buf, "0x2f8,keep");
+	hv_serial_describe(buf, sizeof(buf), HV_SERIAL_OFF);
+	assert_string_equal(buf, "off");
+}
+
+static void test_efi_wait(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("efi_wait=0"), 0);
+	assert_int_equal(CFG.efi_wait, 0);
+	assert_int_equal(parse("efi_wait=3600"), 0);
+	assert_int_equal(CFG.efi_wait, 3600);
+	assert_non_null(strstr(one_problem("efi_wait=3601"), "efi_wait=3601: out of range (allowed 0 to 3600)"));
 }
 
 int main(void)
@@ -485,6 +579,10 @@ int main(void)
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_messages_are_sentences_naming_the_key),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_serial_values),
+		cmocka_unit_test(test_serial_errors),
+		cmocka_unit_test(test_serial_describe),
+		cmocka_unit_test(test_efi_wait),
 	};
 	return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
 }

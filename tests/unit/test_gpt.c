@@ -70,6 +70,7 @@ static struct gpt_cpu cpu64(void)
 	c.cr3 = L4_PML4;
 	c.cr4 = CR4_PAE;
 	c.efer = EFER_LME | EFER_LMA | EFER_NXE;
+	c.page_1g = true;
 	return c;
 }
 
@@ -354,6 +355,52 @@ static void test_reserved_bits(void **state)
 	put64(E_PTE, 0xfffffffffffffffeull);
 	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_PAGE_FAULT);
 	assert_int_equal(w.pf_error_code, 0);
+}
+
+/* Without 1 GiB pages (CPUID.80000001h:EDX[26] = 0), PS in a PDPTE is a reserved bit (SDM 4.5.4). */
+static void test_pdpte_ps_without_1g_pages(void **state)
+{
+	(void)state;
+	struct gpt_cpu c = cpu64();
+	struct gpt_walk w;
+	c.page_1g = false;
+	put64(E_PDPTE, 0x40000000ull | URW | PTE_PS);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_WRITE, &w), GPT_PAGE_FAULT);
+	assert_int_equal(w.pf_error_code, PF_EC_PRESENT | PF_EC_RSVD | PF_EC_WRITE);
+	assert_int_equal(w.levels, 2);
+	assert_int_equal(w.leaf_pte_gpa, E_PDPTE);
+	/* PS clear: an ordinary PDPTE, walked on to the PD. */
+	setup_4level(NULL);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_WRITE, &w), GPT_OK);
+	assert_int_equal(w.page_size, PAGE_SIZE);
+	/* 2 MiB pages need no CPUID bit. */
+	put64(E_PDE, 0x40000000ull | URW | PTE_PS);
+	assert_int_equal(walk(&c, L4_GVA, GPT_ACCESS_READ, &w), GPT_OK);
+	assert_int_equal(w.page_size, PAGE_SIZE_2M);
+}
+
+/* The PDPTE-register check of MOV to CR3/CR0/CR4 in PAE paging (SDM 4.4.1, Table 4-8). */
+static void test_pae_pdpte_valid(void **state)
+{
+	(void)state;
+	const uint64_t table = 0x12345000ull;
+	assert_true(gpt_pae_pdpte_valid(table | PTE_P, 36));
+	assert_true(gpt_pae_pdpte_valid(0, 36));
+	/* Not present: nothing else is checked. */
+	assert_true(gpt_pae_pdpte_valid(~PTE_P, 36));
+	/* Bits 2:1 (R/W, U/S positions) and 8:5 are reserved. */
+	for (unsigned bit = 1; bit <= 8; bit++) {
+		const bool reserved = bit <= 2 || bit >= 5;
+		assert_int_equal(gpt_pae_pdpte_valid(table | PTE_P | (1ull << bit), 36), !reserved);
+	}
+	/* PWT, PCD (bits 3, 4) and the ignored bits 11:9 are not. */
+	assert_true(gpt_pae_pdpte_valid(table | PTE_P | (7ull << 9), 36));
+	/* Bits 63:MAXPHYADDR, XD (bit 63) included. */
+	assert_false(gpt_pae_pdpte_valid(table | PTE_P | (1ull << 36), 36));
+	assert_true(gpt_pae_pdpte_valid(table | PTE_P | (1ull << 35), 36));
+	assert_true(gpt_pae_pdpte_valid(table | PTE_P | (1ull << 36), 46));
+	assert_false(gpt_pae_pdpte_valid(table | PTE_P | (1ull << 63), 52));
+	assert_false(gpt_pae_pdpte_valid(table | PTE_P | (1ull << 63), 0));
 }
 
 static void test_noncanonical(void **state)
@@ -661,6 +708,8 @@ int main(void)
 		cmocka_unit_test_setup(test_accessed_report, setup_4level),
 		cmocka_unit_test_setup(test_large_pages_4level, setup_4level),
 		cmocka_unit_test_setup(test_reserved_bits, setup_4level),
+		cmocka_unit_test_setup(test_pdpte_ps_without_1g_pages, setup_4level),
+		cmocka_unit_test(test_pae_pdpte_valid),
 		cmocka_unit_test_setup(test_noncanonical, setup_4level),
 		cmocka_unit_test_setup(test_accessed_dirty, setup_4level),
 		cmocka_unit_test_setup(test_pae, setup_pae),

@@ -779,6 +779,22 @@ static void test_feature_control_verdict(void **state)
 			 FC_DISABLED_IN_FIRMWARE);
 }
 
+static void test_hypervisor_names(void **state)
+{
+	(void)state;
+	assert_string_equal(vmx_hypervisor_name("TCGTCGTCGTCG"), "QEMU TCG");
+	assert_string_equal(vmx_hypervisor_name("KVMKVMKVM"), "KVM");
+	assert_string_equal(vmx_hypervisor_name("Microsoft Hv"), "Microsoft Hyper-V");
+	assert_string_equal(vmx_hypervisor_name("VMwareVMware"), "VMware");
+	assert_null(vmx_hypervisor_name("KVMKVMKVMKVM"));
+	assert_null(vmx_hypervisor_name(""));
+	assert_non_null(strstr(vmx_nested_hint("KVM"), "nested=1"));
+	assert_non_null(strstr(vmx_nested_hint("QEMU TCG"), "no Intel VMX"));
+	/* An unknown hypervisor still gets advice. */
+	assert_non_null(strstr(vmx_nested_hint(NULL), "nested virtualization"));
+	assert_string_equal(vmx_nested_hint("Bochs"), vmx_nested_hint(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_report_tigerlake),
 		cmocka_unit_test(test_report_old_cpu),
 		cmocka_unit_test(test_feature_control_verdict),
+		cmocka_unit_test(test_hypervisor_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@ UNIT_TESTS := \
 	$(BUILD)/unit/test_gpt \
 	$(BUILD)/unit/test_elf \
 	$(BUILD)/unit/test_mtrr \
-	$(BUILD)/unit/test_guest_mem
+	$(BUILD)/unit/test_guest_mem \
+	$(BUILD)/unit/test_cr_rules
 
 UNIT_SRCS_test_format  := vmm/lib/format.c
 UNIT_SRCS_test_memmap  := vmm/mm/memmap.c
@@ -36,11 +37,22 @@ UNIT_SRCS_test_gpt       := vmm/mm/gpt.c
 UNIT_SRCS_test_elf       := vmm/elf.c
 UNIT_SRCS_test_mtrr      := vmm/mm/mtrr.c
 UNIT_SRCS_test_guest_mem := vmm/mm/guest_mem.c vmm/mm/gpt.c
+UNIT_SRCS_test_cr_rules  := vmm/exit/cr_rules.c
 
 UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)/unit/test_boot_mb2
-UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/lib/format.c
+UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
 UNIT_SRCS_test_vmcs_names := vmm/vmcs_names.c
 UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
+
+UNIT_TESTS += $(BUILD)/unit/test_dr_match $(BUILD)/unit/test_dtable_check
+UNIT_SRCS_test_dr_match     := vmm/dr_match.c
+UNIT_SRCS_test_dtable_check := vmm/exit/dtable_check.c
+UNIT_TESTS += $(BUILD)/unit/test_task
+UNIT_SRCS_test_task := vmm/exit/task_check.c
+UNIT_TESTS += $(BUILD)/unit/test_elf_rela
+UNIT_SRCS_test_elf_rela := vmm/lib/elf_rela.c
+UNIT_TESTS += $(BUILD)/unit/test_fbcon
+UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
 
 # The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
 UNIT_TESTS += $(BUILD)/unit/test_efi_memmap

@@ -8,6 +8,7 @@
 #include <arch/cpuid.h>
 #include <arch/cr.h>
 #include "vmm/exits.h"
+#include "vmm/guest_cpuid.h"
 #include "vmm/hypercall.h"
 
 #define CPUID_1_ECX_MONITOR  (1u << 3)
@@ -22,9 +23,8 @@
 #define CPUID_HV_INTERFACE   0x40000001u
 #define HV_INTERFACE_VERSION 1u
 
-void handle_cpuid(struct vcpu *v)
+struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
-	const uint32_t leaf = (uint32_t)v->regs.rax, subleaf = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = { 0, 0, 0, 0 };
 
 	if (leaf >= CPUID_LEAF_HYPERVISOR && leaf <= CPUID_HV_LEAF_LAST) {
@@ -39,8 +39,9 @@ void handle_cpuid(struct vcpu *v)
 	} else {
 		r = cpuid(leaf, subleaf);
 		if (leaf == CPUID_LEAF_FEATURES) {
+			/* PDCM: IA32_PERF_CAPABILITIES is not offered (exit/msr.c), like the rest of the PMU. */
 			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_X2APIC |
-				   CPUID_1_ECX_OSXSAVE);
+				   CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_PDCM);
 			r.ecx |= CPUID_1_ECX_HYPERVISOR;
 			/* OSXSAVE mirrors the guest's CR4, not the monitor's (SDM Vol. 2A CPUID). */
 			if (v->guest_cr4 & CR4_OSXSAVE)
@@ -53,12 +54,39 @@ void handle_cpuid(struct vcpu *v)
 			/* Their CR4 bits (PKE, CET, LA57) are refused (exit/cr.c CR4_GUEST_VALID): hide them. */
 			r.ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_CET_SS | CPUID_7_ECX_LA57);
 			r.edx &= ~CPUID_7_EDX_CET_IBT;
+			/* RDPID is #UD while "enable RDTSCP" is 0 (SDM Vol. 3C 26.3; Vol. 2B RDPID). */
+			if (!v->rdtscp_enabled)
+				r.ecx &= ~CPUID_7_ECX_RDPID;
 		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == CPUID_7_SUBLEAF_1) {
 			r.eax &= ~CPUID_7_1_EAX_LAM; /* LAM's CR3/CR4 bits are refused like any reserved bit */
+		} else if (leaf == CPUID_LEAF_PERFMON) {
+			/*
+			 * No architectural performance monitoring (version 0, no counters, SDM Vol. 3B
+			 * 20.2.1): RDPMC exits and is #GP(0) (exit/misc.c) and the PMU MSRs are not offered.
+			 */
+			r.eax = r.ebx = r.ecx = r.edx = 0;
 		} else if (leaf == CPUID_LEAF_XSAVE && subleaf == CPUID_XSAVE_SUBLEAF_1) {
 			r.eax &= ~CPUID_D1_EAX_XSAVES; /* not enabled in the VMCS: #UD */
+		} else if (leaf == CPUID_LEAF_EXT_FEATURES_8001 && !v->rdtscp_enabled) {
+			r.edx &= ~CPUID_80000001_EDX_RDTSCP; /* #UD while "enable RDTSCP" is 0 (SDM 26.3) */
 		}
 	}
+	return r;
+}
+
+bool guest_cpuid_has(const struct vcpu *v, struct cpuid_feature f)
+{
+	const uint32_t base = f.leaf & CPUID_LEAF_RANGE_MASK;
+	if (f.leaf > guest_cpuid(v, base, 0).eax)
+		return false;
+	const struct cpuid_regs r = guest_cpuid(v, f.leaf, f.subleaf);
+	const uint32_t regs[] = { [CPUID_EAX] = r.eax, [CPUID_EBX] = r.ebx, [CPUID_ECX] = r.ecx, [CPUID_EDX] = r.edx };
+	return (regs[f.reg] & f.bit) != 0;
+}
+
+void handle_cpuid(struct vcpu *v)
+{
+	const struct cpuid_regs r = guest_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;

@@ -11,7 +11,10 @@
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
+#include "vmm/cr_rules.h"
 #include "vmm/exits.h"
+#include "vmm/tlb.h"
+#include "vmm/gpt.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/shadow.h"
@@ -25,12 +28,8 @@
 enum cr_access_type { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };
 
 #define LMSW_BITS (CR0_PE | CR0_MP | CR0_EM | CR0_TS) /* LMSW loads CR0[3:0] only (SDM Vol. 2A LMSW) */
-#define PAE_PDPTE_COUNT 4
 #define PAE_PDPT_ALIGN_MASK 0x1full /* PAE CR3 bits 4:0 ignored: the PDPT is 32-byte aligned */
 #define CR3_PCID_NOFLUSH (1ull << 63)
-/* CR0 bits a guest may set (SDM Vol. 3A 2.5): everything else is reserved. */
-#define CR0_GUEST_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | \
-			 CR0_CD | CR0_PG)
 /* CR4 bits this monitor lets a guest set: VMX is hidden (VMXE/SMXE refused). */
 #define CR4_GUEST_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | \
 			 CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_PCIDE | \
@@ -89,13 +88,6 @@ void efer_apply(const struct vcpu *v)
 	}
 }
 
-/* Flush the guest's cached linear translations (SDM 29.4.3): all of its VPID's entries. */
-static void flush_guest_tlb(struct vcpu *v)
-{
-	if (v->vpid)
-		invvpid(v->caps->invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, v->vpid, 0);
-	/* Without VPID every VM entry and exit flushes them already (SDM 29.4.3.1). */
-}
 
 static bool guest_long_mode_active(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) != 0; }
 
@@ -106,25 +98,27 @@ static bool guest_64bit_mode(const struct vcpu *v)
 }
 
 /*
- * With EPT and PAE paging outside long mode, VM entry takes the PDPTEs from
- * the VMCS (SDM 27.3.2.4), so the monitor loads them wherever the CPU would
- * (SDM Vol. 3A 4.4.1): MOV to CR3, and MOV to CR0/CR4 changing the bits below.
- * A present PDPTE with reserved bits set is #GP, as on the CPU.
+ * PAE paging outside long mode: the CPU loads the four PDPTEs into registers
+ * at MOV to CR3, and at MOV to CR0/CR4 changing the bits below, refusing a
+ * present one with reserved bits set with #GP (SDM Vol. 3A 4.4.1).  The
+ * monitor does the same in both modes: the walker uses the loaded copies
+ * (vmm_guest_gpt_cpu), and with EPT, VM entry takes them from the VMCS
+ * (SDM 27.3.2.4).
  */
-#define PDPTE_P        (1ull << 0)
-#define PDPTE_RESERVED ((3ull << 1) | (0xfull << 5)) /* bits 2:1 and 8:5 (SDM Vol. 3A Table 4-8) */
 static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
 {
-	static const uint32_t fields[PAE_PDPTE_COUNT] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3 };
-	const uint64_t above_maxphyaddr = ~0ull << v->caps->maxphyaddr;
-	uint64_t pdpte[PAE_PDPTE_COUNT];
+	static const uint32_t fields[GPT_PAE_PDPTES] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3 };
+	uint64_t pdpte[GPT_PAE_PDPTES];
 	if (vmm_guest_phys_read(v->mem, cr3 & ~PAE_PDPT_ALIGN_MASK & 0xffffffffull, pdpte, sizeof(pdpte)) != 0)
 		return -1;
-	for (unsigned i = 0; i < PAE_PDPTE_COUNT; i++)
-		if ((pdpte[i] & PDPTE_P) && (pdpte[i] & (PDPTE_RESERVED | above_maxphyaddr)))
+	for (unsigned i = 0; i < GPT_PAE_PDPTES; i++)
+		if (!gpt_pae_pdpte_valid(pdpte[i], v->caps->maxphyaddr))
 			return -1;
-	for (unsigned i = 0; i < PAE_PDPTE_COUNT; i++)
-		vmcs_write_any(fields[i], pdpte[i]);
+	for (unsigned i = 0; i < GPT_PAE_PDPTES; i++) {
+		v->pae_pdpte[i] = pdpte[i];
+		if (v->mem_mode == HV_MEM_EPT)
+			vmcs_write_any(fields[i], pdpte[i]);
+	}
 	return 0;
 }
 #define CR0_PDPTE_RELOAD_BITS (CR0_PG | CR0_CD | CR0_NW)
@@ -135,6 +129,11 @@ static bool pae_paging(const struct vcpu *v, uint64_t cr0, uint64_t cr4)
 	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !guest_long_mode_active(v);
 }
 
+static uint64_t guest_cr3(const struct vcpu *v)
+{
+	return v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3);
+}
+
 static void set_ia32e_mode(struct vcpu *v, bool on)
 {
 	uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS);
@@ -143,29 +142,28 @@ static void set_ia32e_mode(struct vcpu *v, bool on)
 	vmcs_write32(VM_ENTRY_CONTROLS, entry);
 }
 
-/* MOV to CR0 with the architectural checks of SDM Vol. 3A 2.5 and Vol. 2A MOV-CR. */
+/* The architectural checks of a MOV to CR0 (vmm/exit/cr_rules.c); *value becomes what CR0 holds. */
+static bool cr0_write_allowed(const struct vcpu *v, uint64_t *value)
+{
+	const struct cr0_write_ctx c = { v->guest_cr0, v->guest_cr4, v->guest_efer, guest_64bit_mode(v) };
+	return cr0_write_check(&c, value);
+}
+
 static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 {
 	const uint64_t old = v->guest_cr0;
 	const uint64_t efer = v->guest_efer;
 
-	value |= CR0_ET; /* ET is hard-wired to 1 on modern CPUs */
-	if ((value & ~CR0_GUEST_VALID) || ((value & CR0_PG) && !(value & CR0_PE)) ||
-	    ((value & CR0_NW) && !(value & CR0_CD)))
-		return false;
-	/* Paging cannot be turned off from 64-bit code, nor while CR4.PCIDE is set (SDM Vol. 3A 2.5, 10.8.5.4). */
-	if ((old & CR0_PG) && !(value & CR0_PG) && (guest_64bit_mode(v) || (v->guest_cr4 & CR4_PCIDE)))
+	if (!cr0_write_allowed(v, &value))
 		return false;
 	if (!(old & CR0_PG) && (value & CR0_PG) && (efer & EFER_LME)) {
-		if (!(v->guest_cr4 & CR4_PAE))
-			return false; /* long mode needs PAE */
 		set_ia32e_mode(v, true);
 		log_debug("guest enabled paging with EFER.LME: IA-32e mode active");
 	} else if ((old & CR0_PG) && !(value & CR0_PG) && (efer & EFER_LMA)) {
 		set_ia32e_mode(v, false);
 	}
-	if (v->mem_mode == HV_MEM_EPT && pae_paging(v, value, v->guest_cr4) && ((old ^ value) & CR0_PDPTE_RELOAD_BITS) &&
-	    load_pae_pdptes(v, vmcs_readnat(GUEST_CR3)) != 0)
+	if (pae_paging(v, value, v->guest_cr4) && ((old ^ value) & CR0_PDPTE_RELOAD_BITS) &&
+	    load_pae_pdptes(v, guest_cr3(v)) != 0)
 		return false;
 	v->guest_cr0 = value;
 	vmcs_writenat(CR0_READ_SHADOW, value);
@@ -176,7 +174,7 @@ static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 	if ((old ^ value) & CR0_PAGING_BITS) {
 		if (v->mem_mode == HV_MEM_SHADOW)
 			shadow_flush_all(v);
-		flush_guest_tlb(v);
+		tlb_flush_guest(v);
 	}
 	return true;
 }
@@ -196,8 +194,8 @@ static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
 	if ((value & CR4_PCIDE) && !(old & CR4_PCIDE) &&
 	    (!guest_long_mode_active(v) || (vmcs_readnat(GUEST_CR3) & ~PAGE_MASK)))
 		return false;
-	if (v->mem_mode == HV_MEM_EPT && pae_paging(v, v->guest_cr0, value) && ((old ^ value) & CR4_PDPTE_RELOAD_BITS) &&
-	    load_pae_pdptes(v, vmcs_readnat(GUEST_CR3)) != 0)
+	if (pae_paging(v, v->guest_cr0, value) && ((old ^ value) & CR4_PDPTE_RELOAD_BITS) &&
+	    load_pae_pdptes(v, guest_cr3(v)) != 0)
 		return false;
 	v->guest_cr4 = value;
 	vmcs_writenat(CR4_READ_SHADOW, value);
@@ -205,7 +203,7 @@ static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
 	if ((old ^ value) & CR4_PAGING_BITS) {
 		if (v->mem_mode == HV_MEM_SHADOW)
 			shadow_flush_all(v);
-		flush_guest_tlb(v);
+		tlb_flush_guest(v);
 	}
 	return true;
 }
@@ -218,18 +216,22 @@ static bool emulate_write_cr3(struct vcpu *v, uint64_t value)
 	/* In IA-32e mode, CR3 bits at and above MAXPHYADDR are reserved: #GP (SDM Vol. 2A, MOV to CR). */
 	if (guest_long_mode_active(v) && (value & (~0ull << v->caps->maxphyaddr)))
 		return false;
+	if (pae_paging(v, v->guest_cr0, v->guest_cr4) && load_pae_pdptes(v, value) != 0)
+		return false;
 	if (v->mem_mode == HV_MEM_SHADOW) {
 		v->guest_cr3 = value;
 		shadow_switch(v);
 		return true;
 	}
-	if (pae_paging(v, v->guest_cr0, v->guest_cr4) && load_pae_pdptes(v, value) != 0)
-		return false;
 	vmcs_writenat(GUEST_CR3, value);
 	if (!noflush)
-		flush_guest_tlb(v);
+		tlb_flush_guest(v);
 	return true;
 }
+
+/* The MOV-to-CR paths for other handlers (task switches load CR3 and set CR0.TS, SDM Vol. 3A 7.3). */
+bool cr_load_cr0(struct vcpu *v, uint64_t value) { return emulate_write_cr0(v, value); }
+bool cr_load_cr3(struct vcpu *v, uint64_t value) { return emulate_write_cr3(v, value); }
 
 void handle_cr_access(struct vcpu *v)
 {
@@ -242,8 +244,11 @@ void handle_cr_access(struct vcpu *v)
 		uint64_t value = vcpu_gpr_read(v, gpr);
 		if (!guest_64bit_mode(v))
 			value &= 0xffffffffull; /* outside 64-bit mode the operand is 32 bits */
-		if (cr == 0 && v->mem_mode == HV_MEM_SHADOW && !(value & CR0_PE)) {
-			/* Shadow paging needs hardware paging on, hence protected mode: real mode cannot run. */
+		if (cr == 0 && v->mem_mode == HV_MEM_SHADOW && cr0_write_allowed(v, &value) && !(value & CR0_PE)) {
+			/*
+			 * Shadow paging needs hardware paging on, hence protected mode: real mode cannot run.
+			 * (A value the CPU refuses, PE cleared with PG still set say, is the guest's #GP below.)
+			 */
 			exit_report_and_stop(v, HV_ERR_GUEST_FAULT,
 					     "the guest cleared CR0.PE: real mode is not supported under shadow paging (use mem=ept)");
 			return;

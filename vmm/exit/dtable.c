@@ -10,6 +10,7 @@
 #include <arch/paging.h>
 #include <arch/segment.h>
 #include <arch/vmx_state.h>
+#include "vmm/dtable_check.h"
 #include "vmm/exits.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
@@ -32,8 +33,6 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
 enum { ID_SGDT = 0, ID_SIDT = 1, ID_LGDT = 2, ID_LIDT = 3 };  /* reason 46 */
 enum { ID_SLDT = 0, ID_STR = 1, ID_LLDT = 2, ID_LTR = 3 };   /* reason 47 */
 
-#define SELECTOR_INDEX_MASK 0xfff8u
-#define SELECTOR_TI         (1u << 2)
 #define DESC_TYPE_BUSY_BIT  (1ull << 41) /* bit 1 of the type field: busy TSS */
 #define BASE_24BIT_MASK     0xffffffull
 #define LIMIT_GRANULE_SHIFT 12
@@ -70,10 +69,25 @@ static uint64_t operand_address(struct vcpu *v, uint32_t info)
 }
 
 /* Access the operand; on failure inject what the CPU would have raised (#PF, or #GP) and return false. */
-static bool guest_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write)
+/* No segment register: the CPU's implicit accesses to the GDT (a fault there is #GP). */
+#define SEG_NONE 7u
+
+/*
+ * A guest memory operand through segment seg.  A non-canonical address in 64-bit mode is
+ * #SS(0) when the segment is SS (RSP/RBP-based operands) and #GP(0) otherwise (SDM Vol. 3A
+ * 3.3.7.1 and the "64-Bit Mode Exceptions" of LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR).
+ */
+static bool guest_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bool write, unsigned seg)
 {
 	uint64_t pf_addr;
 	uint32_t pf_error;
+	if (long_mode_64bit(v) && (!is_canonical(gva) || !is_canonical(gva + len - 1))) {
+		if (seg == SEG_SS)
+			vcpu_inject_exception(v, VECTOR_SS, true, 0);
+		else
+			vcpu_inject_gp0(v);
+		return false;
+	}
 	int r = write ? vmm_guest_virt_write(v, gva, buf, len, &pf_addr, &pf_error)
 		      : vmm_guest_virt_read(v, gva, buf, len, &pf_addr, &pf_error);
 	if (r == GUEST_ACCESS_PAGE_FAULT)
@@ -83,14 +97,14 @@ static bool guest_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, 
 	return r == GUEST_ACCESS_OK;
 }
 
-static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len)
+static bool guest_read(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, unsigned seg)
 {
-	return guest_access(v, gva, buf, len, false);
+	return guest_access(v, gva, buf, len, false, seg);
 }
 
-static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len)
+static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, unsigned seg)
 {
-	return guest_access(v, gva, (void *)buf, len, true);
+	return guest_access(v, gva, (void *)buf, len, true, seg);
 }
 
 /* LGDT/LIDT/SGDT/SIDT: a 2-byte limit then a 4- or 8-byte base (SDM Vol. 2A LGDT/LIDT). */
@@ -107,8 +121,9 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 	if (id == ID_LGDT || id == ID_LIDT) {
 		uint64_t base = 0;
 		uint16_t limit;
-		if (!guest_read(v, addr, mem, 2 + base_bytes))
+		if (!guest_read(v, addr, mem, 2 + base_bytes, II_SEGMENT(info)))
 			return;
+		vcpu_note_data_access(v, addr, 2 + base_bytes, false);
 		limit = (uint16_t)(mem[0] | mem[1] << 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			base |= (uint64_t)mem[2 + i] << (8 * i);
@@ -133,36 +148,26 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 		mem[0] = (uint8_t)limit, mem[1] = (uint8_t)(limit >> 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			mem[2 + i] = (uint8_t)(base >> (8 * i));
-		if (!guest_write(v, addr, mem, 2 + base_bytes))
+		if (!guest_write(v, addr, mem, 2 + base_bytes, II_SEGMENT(info)))
 			return;
+		vcpu_note_data_access(v, addr, 2 + base_bytes, true);
 	}
 	vcpu_skip_instruction(v);
 }
 
-/* Read a system-segment descriptor (16 bytes in IA-32e mode) from the guest's GDT. */
+/* Read a system-segment descriptor (16 bytes in IA-32e mode) from the guest's GDT; the selector is checked. */
 static bool read_system_descriptor(struct vcpu *v, uint16_t sel, uint64_t desc[2], uint64_t *where)
 {
-	const unsigned size = (v->guest_efer & EFER_LMA) ? 16 : 8;
-	const uint32_t offset = sel & SELECTOR_INDEX_MASK;
+	const bool ia32e = (v->guest_efer & EFER_LMA) != 0;
 	desc[0] = desc[1] = 0;
-	if ((sel & SELECTOR_TI) || offset + size - 1 > vmcs_read32(GUEST_GDTR_LIMIT)) {
-		vcpu_inject_exception(v, VECTOR_GP, true, sel & SELECTOR_INDEX_MASK);
-		return false;
-	}
-	*where = vmcs_readnat(GUEST_GDTR_BASE) + offset;
-	return guest_read(v, *where, desc, size);
-}
-
-/* Base of a system-segment descriptor (desc[1] is 0 outside IA-32e mode: 8-byte descriptors). */
-static uint64_t descriptor_base(const uint64_t desc[2])
-{
-	return ((desc[0] >> 16) & BASE_24BIT_MASK) | (((desc[0] >> 56) & 0xffu) << 24) | (desc[1] << 32);
+	*where = vmcs_readnat(GUEST_GDTR_BASE) + (sel & SELECTOR_INDEX_MASK);
+	return guest_read(v, *where, desc, ia32e ? 2 * sizeof(desc[0]) : sizeof(desc[0]), SEG_NONE);
 }
 
 static void load_segment_fields(uint32_t sel_field, uint32_t base_field, uint32_t limit_field, uint32_t ar_field,
-				uint16_t sel, const uint64_t desc[2], uint32_t ar)
+				uint16_t sel, const uint64_t desc[2], bool ia32e, uint32_t ar)
 {
-	uint64_t base = descriptor_base(desc);
+	uint64_t base = dt_descriptor_base(desc, ia32e);
 	uint32_t limit = (uint32_t)((desc[0] & 0xffffu) | (((desc[0] >> 48) & 0xfu) << 16));
 	if (ar & VMX_AR_G)
 		limit = (limit << LIMIT_GRANULE_SHIFT) | LIMIT_GRANULE_FILL;
@@ -178,6 +183,52 @@ static uint32_t descriptor_ar(uint64_t d)
 	return (uint32_t)(((d >> 40) & 0xffu) | (((d >> 52) & 0xfu) << 12));
 }
 
+static bool store_selector(struct vcpu *v, uint64_t addr, uint16_t sel, unsigned seg)
+{
+	if (!guest_write(v, addr, &sel, sizeof(sel), seg))
+		return false;
+	vcpu_note_data_access(v, addr, sizeof(sel), true);
+	return true;
+}
+
+/* LLDT / LTR with a selector: the checks of vmm/exit/dtable_check.c, then the load. */
+static void load_ldtr_tr(struct vcpu *v, enum dt_load op, uint16_t sel)
+{
+	const bool ia32e = (v->guest_efer & EFER_LMA) != 0;
+	struct dt_fault f;
+	uint64_t desc[2], where = 0;
+
+	enum dt_verdict verdict = dt_check_selector(op, sel, vmcs_read32(GUEST_GDTR_LIMIT), ia32e, &f);
+	if (verdict == DT_NULL_LDT) {
+		vmcs_write16(GUEST_LDTR_SELECTOR, sel);
+		vmcs_write32(GUEST_LDTR_AR_BYTES, VMX_AR_UNUSABLE); /* a null selector leaves LDTR unusable */
+		vcpu_skip_instruction(v);
+		return;
+	}
+	if (verdict == DT_OK) {
+		if (!read_system_descriptor(v, sel, desc, &where))
+			return;
+		verdict = dt_check_descriptor(op, sel, desc, ia32e, &f);
+	}
+	if (verdict == DT_FAULT) {
+		vcpu_inject_exception(v, f.vector, true, f.error_code);
+		return;
+	}
+	if (op == DT_LOAD_LLDT) {
+		load_segment_fields(GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES, sel,
+				    desc, ia32e, descriptor_ar(desc[0]));
+	} else {
+		/* LTR marks the descriptor busy in the guest's GDT, as the CPU does (SDM Vol. 2A LTR). */
+		desc[0] |= DESC_TYPE_BUSY_BIT;
+		if (!guest_write(v, where, &desc[0], sizeof(desc[0]), SEG_NONE))
+			return;
+		load_segment_fields(GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES, sel, desc,
+				    ia32e, descriptor_ar(desc[0]));
+		log_debug("guest loaded its task register: selector %#x", sel);
+	}
+	vcpu_skip_instruction(v);
+}
+
 static void ldtr_tr_access(struct vcpu *v, uint32_t info)
 {
 	const unsigned id = II_IDENTITY(info);
@@ -187,56 +238,20 @@ static void ldtr_tr_access(struct vcpu *v, uint32_t info)
 		sel = id == ID_SLDT ? vmcs_read16(GUEST_LDTR_SELECTOR) : vmcs_read16(GUEST_TR_SELECTOR);
 		if (info & II_IS_REGISTER)
 			vcpu_gpr_write(v, II_REG1(info), sel);
-		else if (!guest_write(v, operand_address(v, info), &sel, sizeof(sel)))
+		else if (!store_selector(v, operand_address(v, info), sel, II_SEGMENT(info)))
 			return;
 		vcpu_skip_instruction(v);
 		return;
 	}
-	if (info & II_IS_REGISTER)
+	if (info & II_IS_REGISTER) {
 		sel = (uint16_t)vcpu_gpr_read(v, II_REG1(info));
-	else if (!guest_read(v, operand_address(v, info), &sel, sizeof(sel)))
-		return;
-
-	uint64_t desc[2], where = 0;
-	if (id == ID_LLDT && !(sel & SELECTOR_INDEX_MASK)) {
-		vmcs_write16(GUEST_LDTR_SELECTOR, sel);
-		vmcs_write32(GUEST_LDTR_AR_BYTES, VMX_AR_UNUSABLE); /* a null selector leaves LDTR unusable */
-		vcpu_skip_instruction(v);
-		return;
-	}
-	if (!(sel & SELECTOR_INDEX_MASK)) {
-		vcpu_inject_gp0(v); /* LTR with a null selector */
-		return;
-	}
-	if (!read_system_descriptor(v, sel, desc, &where))
-		return;
-	uint32_t ar = descriptor_ar(desc[0]);
-	const unsigned type = ar & VMX_AR_TYPE_MASK;
-	if ((ar & VMX_AR_S) || (id == ID_LLDT ? type != SEG_TYPE_LDT : type != SEG_TYPE_TSS_AVAILABLE)) {
-		vcpu_inject_exception(v, VECTOR_GP, true, sel & SELECTOR_INDEX_MASK);
-		return;
-	}
-	if (!(ar & VMX_AR_P)) {
-		vcpu_inject_exception(v, VECTOR_NP, true, sel & SELECTOR_INDEX_MASK);
-		return;
-	}
-	if (!is_canonical(descriptor_base(desc))) {
-		vcpu_inject_exception(v, VECTOR_GP, true, sel & SELECTOR_INDEX_MASK); /* SDM Vol. 2A LLDT/LTR */
-		return;
-	}
-	if (id == ID_LLDT) {
-		load_segment_fields(GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES, sel,
-				    desc, ar);
 	} else {
-		/* LTR marks the descriptor busy in the guest's GDT, as the CPU does (SDM Vol. 2A LTR). */
-		desc[0] |= DESC_TYPE_BUSY_BIT;
-		if (!guest_write(v, where, &desc[0], sizeof(desc[0])))
+		const uint64_t addr = operand_address(v, info);
+		if (!guest_read(v, addr, &sel, sizeof(sel), II_SEGMENT(info)))
 			return;
-		load_segment_fields(GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES, sel, desc,
-				    descriptor_ar(desc[0]));
-		log_debug("guest loaded its task register: selector %#x", sel);
+		vcpu_note_data_access(v, addr, sizeof(sel), false);
 	}
-	vcpu_skip_instruction(v);
+	load_ldtr_tr(v, id == ID_LLDT ? DT_LOAD_LLDT : DT_LOAD_LTR, sel);
 }
 
 void handle_descriptor_table(struct vcpu *v)

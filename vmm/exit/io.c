@@ -1,19 +1,45 @@
 /*
  * Port I/O (exit reason 30; qualification: SDM Vol. 3C 28.2.1, Table 28-5).
  * The I/O bitmaps make every port exit.  One table says what each port
- * range is; the guest never reaches a real device port.
+ * range is; the guest never reaches a real device port.  IN/OUT and the
+ * string forms INS/OUTS (with REP) are emulated; an access of 2 or 4 bytes
+ * reaches each byte's own port, as on the bus.
  */
 #include <stddef.h>
+#include <arch/cr.h>
+#include <arch/msr.h>
+#include <arch/paging.h>
+#include <arch/segment.h>
+#include <arch/vmx_controls.h>
+#include <arch/vmx_state.h>
 #include "vmm/exits.h"
 #include "vmm/log.h"
+#include "vmm/memory.h"
 #include "vmm/status.h"
+#include "vmm/vmcs.h"
 #include "vmm/vuart.h"
 
 #define IO_QUAL_SIZE(q)   (((q) & 0x7u) + 1) /* 1, 2 or 4 bytes */
 #define IO_QUAL_IN        (1u << 3)
 #define IO_QUAL_STRING    (1u << 4)
+#define IO_QUAL_REP       (1u << 5)
 #define IO_QUAL_PORT(q)   (((q) >> 16) & 0xffffu)
 #define IO_ALL_ONES       0xffffffffu
+#define BYTE_BITS         8u
+#define BYTE_MASK         0xffu
+
+/* VM-exit instruction information for INS/OUTS (SDM Vol. 3C 28.2.5, Table 28-8). */
+#define IO_II_ADDR_SIZE(i) (((i) >> 7) & 0x7u)
+#define IO_II_SEGMENT(i)   (((i) >> 15) & 0x7u)
+enum { IO_ADDR_16 = 0, IO_ADDR_32 = 1, IO_ADDR_64 = 2 };
+enum { IO_SEG_ES = 0, IO_SEG_CS, IO_SEG_SS, IO_SEG_DS, IO_SEG_FS, IO_SEG_GS, IO_SEG_COUNT };
+
+/*
+ * Elements one exit moves at most: a REP INS/OUTS with a larger count is
+ * resumed by the CPU (RIP stays, RCX counts down), so the monitor never
+ * spends unbounded time in one exit.
+ */
+#define STRING_IO_BATCH 4096u
 
 typedef uint32_t (*port_in_fn)(uint16_t port, unsigned size);
 typedef void (*port_out_fn)(uint16_t port, unsigned size, uint32_t value);
@@ -42,31 +68,149 @@ static const struct port_range *find_port(uint16_t port)
 	return NULL;
 }
 
+/* One byte from one port: its device, 0 for a claimed port without a reader, all ones unclaimed. */
+static uint8_t port_in_byte(uint16_t port)
+{
+	const struct port_range *r = find_port(port);
+	return r ? (r->in ? (uint8_t)r->in(port, 1) : 0) : BYTE_MASK;
+}
+
+/* IN of `size` bytes: one device access when all bytes are one device's, else byte by byte. */
+static uint32_t port_in(uint16_t port, unsigned size)
+{
+	const struct port_range *r = find_port(port);
+	if (r && (unsigned)port + size - 1 <= r->last)
+		return r->in ? r->in(port, size) : 0;
+	uint32_t value = 0;
+	for (unsigned i = 0; i < size; i++)
+		value |= (uint32_t)port_in_byte((uint16_t)(port + i)) << (i * BYTE_BITS);
+	if (!r)
+		log_debug("guest IN from unclaimed port %#x: all ones", port);
+	return value;
+}
+
+static void port_out(uint16_t port, unsigned size, uint32_t value)
+{
+	const struct port_range *r = find_port(port);
+	if (r && (unsigned)port + size - 1 <= r->last) {
+		if (r->out)
+			r->out(port, size, value);
+		return;
+	}
+	for (unsigned i = 0; i < size; i++) {
+		const uint16_t p = (uint16_t)(port + i);
+		const struct port_range *b = find_port(p);
+		if (b && b->out)
+			b->out(p, 1, (value >> (i * BYTE_BITS)) & BYTE_MASK);
+	}
+	if (!r)
+		log_debug("guest OUT %#x to unclaimed port %#x: dropped", value, port);
+}
+
+static const uint32_t io_seg_base[IO_SEG_COUNT] = {
+	[IO_SEG_ES] = GUEST_ES_BASE, [IO_SEG_CS] = GUEST_CS_BASE, [IO_SEG_SS] = GUEST_SS_BASE,
+	[IO_SEG_DS] = GUEST_DS_BASE, [IO_SEG_FS] = GUEST_FS_BASE, [IO_SEG_GS] = GUEST_GS_BASE,
+};
+
+/*
+ * Address size and segment of an INS/OUTS: from the instruction information when the CPU
+ * gives it (IA32_VMX_BASIC[54]), else the mode's default address size and DS (a segment
+ * override on OUTS is then not seen).
+ */
+static void string_io_operands(struct vcpu *v, bool in, bool long64, unsigned *addr_size, unsigned *seg)
+{
+	if (v->caps->raw.basic & VMX_BASIC_INS_OUTS_INFO) {
+		const uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+		*addr_size = IO_II_ADDR_SIZE(info);
+		*seg = in ? IO_SEG_ES : IO_II_SEGMENT(info);
+	} else {
+		*addr_size = long64 ? IO_ADDR_64 : (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_DB) ? IO_ADDR_32 : IO_ADDR_16;
+		*seg = in ? IO_SEG_ES : IO_SEG_DS;
+	}
+	if (*seg >= IO_SEG_COUNT)
+		*seg = IO_SEG_DS;
+}
+
+/*
+ * INS/OUTS, with or without REP (SDM Vol. 2B INS/OUTS, REP): ES:[RDI] or seg:[RSI],
+ * stepping by the element size up or down with RFLAGS.DF, RCX counting REP elements.
+ * Faults on an element are the guest's (#PF, #GP(0)/#SS(0) for a non-canonical address)
+ * and leave the registers at that element, as the CPU does; the monitor moves at most
+ * STRING_IO_BATCH elements per exit and lets the CPU re-execute the rest.
+ */
+static void handle_string_io(struct vcpu *v, uint16_t port, unsigned size, bool in, bool rep)
+{
+	const bool long64 = (v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
+	unsigned addr_size, seg;
+	string_io_operands(v, in, long64, &addr_size, &seg);
+	const uint64_t amask = addr_size == IO_ADDR_64 ? ~0ull : addr_size == IO_ADDR_32 ? 0xffffffffull : 0xffffull;
+	const uint64_t base = (!long64 || seg == IO_SEG_FS || seg == IO_SEG_GS) ? vmcs_read_any(io_seg_base[seg]) : 0;
+	const bool down = (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_DF) != 0;
+	uint64_t *index = in ? &v->regs.rdi : &v->regs.rsi;
+	uint64_t count = rep ? v->regs.rcx & amask : 1;
+	unsigned done = 0;
+
+	for (; count && done < STRING_IO_BATCH; done++) {
+		uint64_t gva = base + (*index & amask), pf_addr;
+		uint32_t pf_error, value = 0;
+		int r;
+		if (!long64)
+			gva &= 0xffffffffull;
+		if (long64 && (!is_canonical(gva) || !is_canonical(gva + size - 1))) {
+			if (seg == IO_SEG_SS)
+				vcpu_inject_exception(v, VECTOR_SS, true, 0);
+			else
+				vcpu_inject_gp0(v);
+			return;
+		}
+		if (in) {
+			value = port_in(port, size);
+			r = vmm_guest_virt_write(v, gva, &value, size, &pf_addr, &pf_error);
+		} else {
+			r = vmm_guest_virt_read(v, gva, &value, size, &pf_addr, &pf_error);
+		}
+		if (r == GUEST_ACCESS_PAGE_FAULT) {
+			vcpu_inject_pf(v, pf_addr, pf_error);
+			return;
+		}
+		if (r != GUEST_ACCESS_OK) {
+			log_error("guest %s at guest-virtual %#llx: outside guest RAM", in ? "INS" : "OUTS",
+				  (unsigned long long)gva);
+			exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "string I/O outside guest RAM");
+			return;
+		}
+		if (!in)
+			port_out(port, size, value);
+		vcpu_note_data_access(v, gva, size, in);
+		vcpu_note_io_access(v, port, size);
+		*index = (*index & ~amask) | ((down ? *index - size : *index + size) & amask);
+		count--;
+		if (rep)
+			v->regs.rcx = (v->regs.rcx & ~amask) | (count & amask);
+	}
+	if (count)
+		return; /* REP not finished: RIP stays, the CPU executes the instruction again */
+	vcpu_skip_instruction(v);
+}
+
 void handle_io(struct vcpu *v)
 {
 	const uint64_t q = v->exit_qualification;
 	const unsigned size = IO_QUAL_SIZE(q);
 	const uint16_t port = IO_QUAL_PORT(q);
-	const uint32_t mask = size == 4 ? IO_ALL_ONES : (1u << (size * 8)) - 1;
-	const struct port_range *r = find_port(port);
+	const uint32_t mask = size == 4 ? IO_ALL_ONES : (1u << (size * BYTE_BITS)) - 1;
 
 	if (q & IO_QUAL_STRING) {
-		log_error("guest used string I/O (INS/OUTS) on port %#x, which the monitor does not emulate", port);
-		exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "unsupported guest I/O instruction");
+		handle_string_io(v, port, size, (q & IO_QUAL_IN) != 0, (q & IO_QUAL_REP) != 0);
 		return;
 	}
 	if (q & IO_QUAL_IN) {
-		uint32_t value = r ? (r->in ? r->in(port, size) : 0) : IO_ALL_ONES;
-		if (!r)
-			log_debug("guest IN from unclaimed port %#x: all ones", port);
+		const uint32_t value = port_in(port, size);
 		/* IN writes AL/AX/EAX; a 32-bit IN zero-extends into RAX (SDM Vol. 1 3.4.1.1). */
 		v->regs.rax = size == 4 ? value : (v->regs.rax & ~(uint64_t)mask) | (value & mask);
 	} else {
-		uint32_t value = (uint32_t)v->regs.rax & mask;
-		if (r && r->out)
-			r->out(port, size, value);
-		else if (!r)
-			log_debug("guest OUT %#x to unclaimed port %#x: dropped", value, port);
+		port_out(port, size, (uint32_t)v->regs.rax & mask);
 	}
+	vcpu_note_io_access(v, port, size); /* I/O breakpoints (SDM Vol. 3B 18.2.4) */
 	vcpu_skip_instruction(v);
 }

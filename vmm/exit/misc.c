@@ -5,6 +5,7 @@
 #include <arch/vmx.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
+#include "vmm/tlb.h"
 #include "vmm/log.h"
 #include "vmm/vuart.h"
 #include "vmm/shadow.h"
@@ -73,10 +74,8 @@ void handle_invlpg(struct vcpu *v)
 {
 	if (v->mem_mode == HV_MEM_SHADOW)
 		shadow_invlpg(v, v->exit_qualification);
-	else if (v->vpid && v->caps->invvpid_addr)
-		invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, v->exit_qualification);
-	else if (v->vpid)
-		invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+	else
+		tlb_flush_guest_addr(v, v->exit_qualification);
 	vcpu_skip_instruction(v);
 }
 
@@ -108,13 +107,9 @@ void handle_triple_fault(struct vcpu *v)
 			     "(the guest's IDT, GDT or stack is broken)");
 }
 
-/* The monitor sets the monitor trap flag only for shadow paging's one-instruction CR0.WP=0 leaves. */
+/* The monitor never sets the monitor trap flag. */
 void handle_monitor_trap_flag(struct vcpu *v)
 {
-	if (v->mem_mode == HV_MEM_SHADOW) {
-		shadow_end_wp_override(v);
-		return;
-	}
 	exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "monitor trap flag exit, but the monitor did not set it");
 }
 
@@ -130,7 +125,7 @@ void handle_preemption_timer(struct vcpu *v)
 	}
 	if (v->watchdog_across_exits)
 		log_error("guest watchdog: %llu million TSC cycles passed without progress from the guest (no console "
-			  "output, no hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
+			  "output, no successful hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
 			  (unsigned long long)v->watchdog_mcycles, (unsigned long long)vmcs_readnat(GUEST_RIP));
 	else
 		log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
@@ -152,7 +147,8 @@ void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles)
 {
 	if (!v->watchdog_across_exits)
 		return;
-	const uint64_t mark = vuart_bytes_sent() + v->stats.count[EXIT_REASON_VMCALL];
+	/* A refused hypercall is no sign of life: a flood of them must not keep the guest alive. */
+	const uint64_t mark = vuart_bytes_sent() + v->hypercalls_done;
 	if (mark != v->watchdog_mark) {
 		v->watchdog_mark = mark;
 		v->watchdog_monitor_ticks = 0;
@@ -169,7 +165,7 @@ void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles)
 	v->watchdog_monitor_ticks = 0;
 }
 
-/* Exceptions exit only when the exception bitmap asks (shadow mode: #PF), and NMIs. */
+/* Exceptions exit only when the exception bitmap asks (shadow mode: #PF, and #DB while single-stepping), and NMIs. */
 void handle_exception_nmi(struct vcpu *v)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
@@ -181,6 +177,10 @@ void handle_exception_nmi(struct vcpu *v)
 	}
 	if (vector == VECTOR_PF && v->mem_mode == HV_MEM_SHADOW) {
 		shadow_handle_page_fault(v);
+		return;
+	}
+	if (vector == VECTOR_DB && v->mem_mode == HV_MEM_SHADOW) {
+		shadow_handle_debug_exception(v); /* the end of a single-step of the monitor's */
 		return;
 	}
 	log_error("guest exception %s (vector %u) exited unexpectedly", exception_name(vector), vector);

@@ -2,7 +2,10 @@
  * RDMSR / WRMSR (exit reasons 31, 32).  The MSR bitmap makes every MSR exit
  * except the few passed through in vmcs_setup.c.  Here one table lists the
  * MSRs the guest may use and how; anything else gets #GP, as on a CPU
- * without that MSR.
+ * without that MSR.  An MSR that exists only with a CPUID feature is offered
+ * only when the guest's CPUID (exit/cpuid.c) announces that feature, so the
+ * monitor never touches a host MSR the CPU may not have (SDM Vol. 4 Table 2-2
+ * gives each MSR's CPUID condition).
  */
 #include <arch/cpuid.h>
 #include <arch/cr.h>
@@ -10,6 +13,7 @@
 #include <arch/paging.h>
 #include <arch/vmx_controls.h>
 #include "vmm/exits.h"
+#include "vmm/guest_cpuid.h"
 #include "vmm/log.h"
 #include "vmm/shadow.h"
 #include "vmm/vmcs.h"
@@ -21,6 +25,16 @@ enum msr_kind {
 	MSR_KIND_SPECIAL,   /* EFER, PAT, TSC: handled in code below */
 };
 
+/* The CPUID condition under which an MSR exists (SDM Vol. 4 Table 2-2, "Architectural MSRs"). */
+enum msr_needs {
+	MSR_NEEDS_NOTHING,
+	MSR_NEEDS_LONG_MODE,       /* CPUID.80000001H:EDX.LM[29] */
+	MSR_NEEDS_SEP,             /* CPUID.1:EDX.SEP[11] */
+	MSR_NEEDS_PAT,             /* CPUID.1:EDX.PAT[16] */
+	MSR_NEEDS_MTRR,            /* CPUID.1:EDX.MTRR[12] */
+	MSR_NEEDS_RDTSCP_OR_RDPID, /* CPUID.80000001H:EDX.RDTSCP[27] or CPUID.(7,0):ECX.RDPID[22] */
+};
+
 struct msr_rule {
 	uint32_t index;
 	enum msr_kind kind;
@@ -28,6 +42,7 @@ struct msr_rule {
 	uint64_t value;       /* MSR_KIND_READ_ONLY */
 	bool canonical;       /* writes must be canonical addresses */
 	uint64_t reserved;    /* bits a write must leave 0 (else #GP, before the real MSR could fault) */
+	enum msr_needs needs; /* else the MSR does not exist for this guest: #GP */
 };
 
 #define HIGH_DWORD (~0ull << 32)
@@ -38,31 +53,60 @@ struct msr_rule {
 #define PAT_ENTRY_BITS 8
 #define PAT_TYPE_MASK 0xffu
 
+/*
+ * IA32_MISC_ENABLE as the guest sees it: a fixed value, never the host's (whose
+ * bits describe the host's thermal control, prefetchers and performance
+ * monitoring, none of which the guest controls): fast strings on, no branch
+ * trace store, no PEBS.  Limit-CPUID-maxval and XD-disable read 0.
+ */
+#define GUEST_MISC_ENABLE (MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_BTS_UNAVAILABLE | MISC_ENABLE_PEBS_UNAVAILABLE)
+
 static const struct msr_rule msr_rules[] = {
-	{ MSR_IA32_EFER, MSR_KIND_SPECIAL, 0, 0, false, 0 },
-	{ MSR_IA32_PAT, MSR_KIND_SPECIAL, 0, 0, false, 0 },
-	{ MSR_IA32_TIME_STAMP_COUNTER, MSR_KIND_SPECIAL, 0, 0, false, 0 },
-	{ MSR_IA32_STAR, MSR_KIND_HARDWARE, 0, 0, false, 0 },
-	{ MSR_IA32_LSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0 },
-	{ MSR_IA32_CSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0 },
-	{ MSR_IA32_FMASK, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD },   /* SDM Vol. 4 Table 2-2 */
-	{ MSR_IA32_TSC_AUX, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD }, /* idem */
-	{ MSR_IA32_SYSENTER_CS, MSR_KIND_VMCS, GUEST_SYSENTER_CS, 0, false, 0 },
-	{ MSR_IA32_SYSENTER_ESP, MSR_KIND_VMCS, GUEST_SYSENTER_ESP, 0, true, 0 },
-	{ MSR_IA32_SYSENTER_EIP, MSR_KIND_VMCS, GUEST_SYSENTER_EIP, 0, true, 0 },
+	{ MSR_IA32_EFER, MSR_KIND_SPECIAL, 0, 0, false, 0, MSR_NEEDS_NOTHING },
+	{ MSR_IA32_PAT, MSR_KIND_SPECIAL, 0, 0, false, 0, MSR_NEEDS_PAT },
+	{ MSR_IA32_TIME_STAMP_COUNTER, MSR_KIND_SPECIAL, 0, 0, false, 0, MSR_NEEDS_NOTHING },
+	{ MSR_IA32_STAR, MSR_KIND_HARDWARE, 0, 0, false, 0, MSR_NEEDS_LONG_MODE },
+	{ MSR_IA32_LSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0, MSR_NEEDS_LONG_MODE },
+	{ MSR_IA32_CSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0, MSR_NEEDS_LONG_MODE },
+	{ MSR_IA32_FMASK, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD, MSR_NEEDS_LONG_MODE }, /* SDM Vol. 4 Table 2-2 */
+	{ MSR_IA32_TSC_AUX, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD, MSR_NEEDS_RDTSCP_OR_RDPID }, /* idem */
+	{ MSR_IA32_SYSENTER_CS, MSR_KIND_VMCS, GUEST_SYSENTER_CS, 0, false, 0, MSR_NEEDS_SEP },
+	{ MSR_IA32_SYSENTER_ESP, MSR_KIND_VMCS, GUEST_SYSENTER_ESP, 0, true, 0, MSR_NEEDS_SEP },
+	{ MSR_IA32_SYSENTER_EIP, MSR_KIND_VMCS, GUEST_SYSENTER_EIP, 0, true, 0, MSR_NEEDS_SEP },
 	/* No MTRRs are offered to the guest: write-back by default, no ranges. */
-	{ MSR_IA32_MTRRCAP, MSR_KIND_READ_ONLY, 0, 0, false, 0 },
-	{ MSR_IA32_MTRR_DEF_TYPE, MSR_KIND_READ_ONLY, 0, MTRR_DEF_E | MTRR_DEF_TYPE_WB, false, 0 },
+	{ MSR_IA32_MTRRCAP, MSR_KIND_READ_ONLY, 0, 0, false, 0, MSR_NEEDS_MTRR },
+	{ MSR_IA32_MTRR_DEF_TYPE, MSR_KIND_READ_ONLY, 0, MTRR_DEF_E | MTRR_DEF_TYPE_WB, false, 0, MSR_NEEDS_MTRR },
 	/* VMX is hidden: the feature-control MSR says locked with VMX off. */
-	{ MSR_IA32_FEATURE_CONTROL, MSR_KIND_READ_ONLY, 0, FEATURE_CONTROL_LOCKED, false, 0 },
-	{ MSR_IA32_MISC_ENABLE, MSR_KIND_READ_ONLY, 0, 0, false, 0 },
+	{ MSR_IA32_FEATURE_CONTROL, MSR_KIND_READ_ONLY, 0, FEATURE_CONTROL_LOCKED, false, 0, MSR_NEEDS_NOTHING },
+	{ MSR_IA32_MISC_ENABLE, MSR_KIND_READ_ONLY, 0, GUEST_MISC_ENABLE, false, 0, MSR_NEEDS_NOTHING },
 };
 
-static const struct msr_rule *find_rule(uint32_t index)
+static bool msr_exists(const struct vcpu *v, enum msr_needs needs)
+{
+	static const struct cpuid_feature lm = { CPUID_LEAF_EXT_FEATURES_8001, 0, CPUID_EDX, CPUID_80000001_EDX_LM };
+	static const struct cpuid_feature sep = { CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_SEP };
+	static const struct cpuid_feature pat = { CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_PAT };
+	static const struct cpuid_feature mtrr = { CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_MTRR };
+	static const struct cpuid_feature rdtscp = { CPUID_LEAF_EXT_FEATURES_8001, 0, CPUID_EDX,
+						     CPUID_80000001_EDX_RDTSCP };
+	static const struct cpuid_feature rdpid = { CPUID_LEAF_EXT_FEATURES, 0, CPUID_ECX, CPUID_7_ECX_RDPID };
+	switch (needs) {
+	case MSR_NEEDS_NOTHING: return true;
+	case MSR_NEEDS_LONG_MODE: return guest_cpuid_has(v, lm);
+	case MSR_NEEDS_SEP: return guest_cpuid_has(v, sep);
+	case MSR_NEEDS_PAT: return guest_cpuid_has(v, pat);
+	case MSR_NEEDS_MTRR: return guest_cpuid_has(v, mtrr);
+	case MSR_NEEDS_RDTSCP_OR_RDPID: return guest_cpuid_has(v, rdtscp) || guest_cpuid_has(v, rdpid);
+	}
+	return false;
+}
+
+/* The rule for an MSR this guest has, or 0 (then RDMSR/WRMSR are #GP, SDM Vol. 2B RDMSR). */
+static const struct msr_rule *find_rule(const struct vcpu *v, uint32_t index)
 {
 	for (unsigned i = 0; i < sizeof(msr_rules) / sizeof(msr_rules[0]); i++)
 		if (msr_rules[i].index == index)
-			return &msr_rules[i];
+			return msr_exists(v, msr_rules[i].needs) ? &msr_rules[i] : 0;
 	return 0;
 }
 
@@ -82,9 +126,7 @@ static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 	switch (r->kind) {
 	case MSR_KIND_VMCS: *value = vmcs_read_any(r->vmcs_field); return true;
 	case MSR_KIND_HARDWARE: *value = rdmsr(r->index); return true;
-	case MSR_KIND_READ_ONLY:
-		*value = r->index == MSR_IA32_MISC_ENABLE ? rdmsr(r->index) : r->value;
-		return true;
+	case MSR_KIND_READ_ONLY: *value = r->value; return true;
 	case MSR_KIND_SPECIAL:
 		if (r->index == MSR_IA32_EFER)
 			*value = v->guest_efer;
@@ -147,7 +189,7 @@ static bool write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
 void handle_rdmsr(struct vcpu *v)
 {
 	const uint32_t index = (uint32_t)v->regs.rcx;
-	const struct msr_rule *r = find_rule(index);
+	const struct msr_rule *r = find_rule(v, index);
 	uint64_t value;
 	if (!r || !read_msr(v, r, &value)) {
 		log_debug("guest RDMSR %#x: not offered, #GP injected", index);
@@ -163,7 +205,7 @@ void handle_wrmsr(struct vcpu *v)
 {
 	const uint32_t index = (uint32_t)v->regs.rcx;
 	const uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
-	const struct msr_rule *r = find_rule(index);
+	const struct msr_rule *r = find_rule(v, index);
 	if (!r || !write_msr(v, r, value)) {
 		log_debug("guest WRMSR %#x <- %#llx: refused, #GP injected", index, (unsigned long long)value);
 		vcpu_inject_gp0(v);

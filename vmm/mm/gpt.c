@@ -48,10 +48,9 @@
 #define GPT_LEVEL_PDPT 3u
 #define GPT_LEVEL_PML4 4u
 
-static unsigned phys_bits(const struct gpt_cpu *cpu)
+static unsigned phys_bits(unsigned maxphyaddr)
 {
-	return cpu->maxphyaddr == 0 || cpu->maxphyaddr > GPT_DEFAULT_MAXPHYADDR ? GPT_DEFAULT_MAXPHYADDR
-										   : cpu->maxphyaddr;
+	return maxphyaddr == 0 || maxphyaddr > GPT_DEFAULT_MAXPHYADDR ? GPT_DEFAULT_MAXPHYADDR : maxphyaddr;
 }
 
 /* Bits hi:lo set. */
@@ -86,6 +85,17 @@ struct walk_state {
 	bool nxe;
 };
 
+/* Reserved bits of a present PAE PDPTE (SDM 4.4.2, Table 4-8). */
+static uint64_t pae_pdpte_reserved(unsigned maxphy)
+{
+	return PAE_PDPTE_RSVD | bit_range(PAE_PDPTE_TOP_RSVD_BIT, maxphy);
+}
+
+bool gpt_pae_pdpte_valid(uint64_t pdpte, unsigned maxphyaddr)
+{
+	return !(pdpte & PTE_P) || !(pdpte & pae_pdpte_reserved(phys_bits(maxphyaddr)));
+}
+
 /* Reserved bits of a present entry v at `level` (SDM 4.3, 4.4.2, 4.5.4). */
 static uint64_t reserved_bits(const struct walk_state *w, unsigned level, uint64_t v)
 {
@@ -101,7 +111,7 @@ static uint64_t reserved_bits(const struct walk_state *w, unsigned level, uint64
 	const uint64_t nx = w->nxe ? 0 : PTE_NX;
 	if (w->mode == GPT_MODE_PAE) {
 		if (level == GPT_LEVEL_PDPT)
-			return PAE_PDPTE_RSVD | bit_range(PAE_PDPTE_TOP_RSVD_BIT, w->maxphy);
+			return pae_pdpte_reserved(w->maxphy);
 		uint64_t r = bit_range(PAE_TOP_RSVD_BIT, w->maxphy) | nx;
 		if (level == GPT_LEVEL_PD && ps)
 			r |= bit_range(PD_SHIFT - 1, PT_SHIFT + 1); /* bits 20:13 (bit 12 is PAT) */
@@ -111,6 +121,8 @@ static uint64_t reserved_bits(const struct walk_state *w, unsigned level, uint64
 	uint64_t r = bit_range(L4_TOP_RSVD_BIT, w->maxphy) | nx;
 	if (level == GPT_LEVEL_PML4)
 		r |= PTE_PS;
+	else if (level == GPT_LEVEL_PDPT && !w->cpu->page_1g)
+		r |= PTE_PS; /* no 1 GiB pages on this CPU: PS is reserved (SDM 4.5.4, Table 4-16) */
 	else if (level == GPT_LEVEL_PDPT && ps)
 		r |= bit_range(PDPT_SHIFT - 1, PT_SHIFT + 1); /* bits 29:13 */
 	else if (level == GPT_LEVEL_PD && ps)
@@ -128,7 +140,7 @@ static bool is_leaf(const struct walk_state *w, unsigned level, uint64_t v)
 		return level == GPT_LEVEL_PD && (w->cpu->cr4 & CR4_PSE);
 	if (w->mode == GPT_MODE_PAE)
 		return level == GPT_LEVEL_PD;
-	return level == GPT_LEVEL_PD || level == GPT_LEVEL_PDPT;
+	return level == GPT_LEVEL_PD || (level == GPT_LEVEL_PDPT && w->cpu->page_1g);
 }
 
 static unsigned level_shift(enum gpt_mode mode, unsigned level)
@@ -192,7 +204,7 @@ int gpt_translate(const struct gpt_cpu *cpu, const struct gpt_ops *ops, uint64_t
 		  bool set_accessed_dirty, struct gpt_walk *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct walk_state w = { cpu, gpt_mode_of(cpu), phys_bits(cpu), (cpu->efer & EFER_NXE) != 0 };
+	struct walk_state w = { cpu, gpt_mode_of(cpu), phys_bits(cpu->maxphyaddr), (cpu->efer & EFER_NXE) != 0 };
 	out->mode = w.mode;
 	out->writable = out->user = out->accessed = true;
 

@@ -19,16 +19,20 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_LEAF_VENDOR            0x00000000u
 #define CPUID_LEAF_FEATURES          0x00000001u
 #define CPUID_LEAF_EXT_FEATURES      0x00000007u
+#define CPUID_LEAF_PERFMON           0x0000000au
 #define CPUID_LEAF_XSAVE             0x0000000du
 #define CPUID_LEAF_HYPERVISOR        0x40000000u
 #define CPUID_LEAF_EXT_MAX           0x80000000u
 #define CPUID_LEAF_EXT_FEATURES_8001 0x80000001u
 #define CPUID_LEAF_BRAND_0           0x80000002u
 #define CPUID_LEAF_ADDR_SIZES        0x80000008u
+/* Leaves 0-, 0x40000000- and 0x80000000- each start with their own maximum leaf in EAX. */
+#define CPUID_LEAF_RANGE_MASK        0xf0000000u
 
 /* CPUID.1:ECX */
 #define CPUID_1_ECX_VMX        (1u << 5)
 #define CPUID_1_ECX_SMX        (1u << 6)
+#define CPUID_1_ECX_PDCM       (1u << 15)
 #define CPUID_1_ECX_XSAVE      (1u << 26)
 #define CPUID_1_ECX_OSXSAVE    (1u << 27)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
@@ -37,6 +41,7 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_7_EBX_SMAP       (1u << 20)
 /* CPUID.(EAX=7,ECX=0):ECX and EDX */
 #define CPUID_7_ECX_PKU        (1u << 3)
+#define CPUID_7_ECX_RDPID      (1u << 22)
 #define CPUID_7_ECX_CET_SS     (1u << 7)
 #define CPUID_7_ECX_LA57       (1u << 16)
 #define CPUID_7_EDX_CET_IBT    (1u << 20)
@@ -46,11 +51,14 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 /* CPUID.1:EDX */
 #define CPUID_1_EDX_MSR        (1u << 5)
 #define CPUID_1_EDX_PAE        (1u << 6)
+#define CPUID_1_EDX_SEP        (1u << 11)
 #define CPUID_1_EDX_MTRR       (1u << 12)
 #define CPUID_1_EDX_PAT        (1u << 16)
 /* CPUID.80000001:EDX */
+#define CPUID_80000001_EDX_SYSCALL (1u << 11)
 #define CPUID_80000001_EDX_NX      (1u << 20)
 #define CPUID_80000001_EDX_PAGE1GB (1u << 26)
+#define CPUID_80000001_EDX_RDTSCP  (1u << 27)
 #define CPUID_80000001_EDX_LM      (1u << 29)
 
 /* CPUID.1:EAX signature fields. */

@@ -15,6 +15,10 @@
 #define CR0_NW (1ull << 29)
 #define CR0_CD (1ull << 30)
 #define CR0_PG (1ull << 31)
+/* The defined CR0 bits; the others in 31:0 are reserved (ignored on write), 63:32 reserved (#GP). */
+#define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | \
+		     CR0_CD | CR0_PG)
+#define CR0_RESERVED_HIGH (~0ull << 32)
 
 #define CR4_VME        (1ull << 0)
 #define CR4_PVI        (1ull << 1)
@@ -51,6 +55,23 @@ DEFINE_CR_ACCESSORS(2)
 DEFINE_CR_ACCESSORS(3)
 DEFINE_CR_ACCESSORS(4)
 #undef DEFINE_CR_ACCESSORS
+
+/*
+ * DR6 (SDM Vol. 3B 18.2.3); the exit qualification of a #DB exit reports the
+ * same bits at the same positions (SDM Vol. 3C 28.2.1, Table 28-1).
+ */
+#define DR6_B0_B3 0xfull       /* breakpoint conditions 0-3 met */
+#define DR6_BD    (1ull << 13) /* debug-register access detected */
+#define DR6_BS    (1ull << 14) /* single step */
+
+static inline uint64_t read_dr6(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_dr6(uint64_t v) { __asm__ volatile("mov %0, %%dr6" ::"r"(v)); }
 
 static inline uint64_t read_dr7(void)
 {

@@ -82,6 +82,11 @@ const char *msr_name(uint32_t index);
 #define MTRR_DEF_TYPE_MASK  0xffull
 #define MTRR_DEF_FE         (1ull << 10)
 #define MTRR_DEF_E          (1ull << 11)
+
+/* IA32_MISC_ENABLE bits (SDM Vol. 4 Table 2-2). */
+#define MISC_ENABLE_FAST_STRINGS        (1ull << 0)
+#define MISC_ENABLE_BTS_UNAVAILABLE     (1ull << 11)
+#define MISC_ENABLE_PEBS_UNAVAILABLE    (1ull << 12)
 #define MTRR_PHYSMASK_VALID (1ull << 11)
 
 static inline uint64_t rdmsr(uint32_t index)

@@ -47,6 +47,68 @@ struct __attribute__((packed)) idt_gate64 {
 #define DESC_G         (1ull << 55)
 #define DESC_LIMIT_MAX (0xffffull | (0xfull << 48))
 
+/* Segment selectors (SDM Vol. 3A 3.4.2, Figure 3-6). */
+#define SELECTOR_RPL_MASK   0x3u
+#define SELECTOR_TI         (1u << 2)   /* 1: the selector indexes the LDT */
+#define SELECTOR_INDEX_MASK 0xfff8u
+#define DESCRIPTOR_SIZE     8u          /* a legacy (non-IA-32e) descriptor */
+
+/*
+ * Fields of an 8-byte segment or system descriptor (SDM Vol. 3A 3.4.5, Figure 3-8):
+ * limit 15:0 and base 23:0 in the low dword, base 31:24 and limit 19:16 above.
+ */
+#define DESC_LIMIT_LO(d)   ((uint32_t)((d) & 0xffffu))
+#define DESC_LIMIT_HI(d)   ((uint32_t)(((d) >> 48) & 0xfu))
+#define DESC_BASE_LO(d)    ((uint32_t)(((d) >> 16) & 0xffffffu))
+#define DESC_BASE_HI(d)    ((uint32_t)(((d) >> 56) & 0xffu))
+#define DESC_TYPE_SHIFT    40
+#define DESC_TYPE_MASK     0xfu
+#define DESC_DPL_SHIFT     45
+#define DESC_DPL_MASK      0x3u
+#define DESC_LIMIT_GRANULE_SHIFT 12     /* G = 1: the limit counts 4-KiB units */
+#define DESC_LIMIT_GRANULE_FILL  0xfffu
+
+/* The type field: code and data segments (S = 1, SDM Vol. 3A 3.4.5.1, Table 3-1). */
+#define SEG_TYPE_ACCESSED      0x1u
+#define SEG_TYPE_DATA_WRITABLE 0x2u
+#define SEG_TYPE_CODE_READABLE 0x2u
+#define SEG_TYPE_CONFORMING    0x4u
+#define SEG_TYPE_CODE          0x8u
+/* System segments and gates (S = 0, SDM Vol. 3A 3.5, Table 3-2), legacy mode. */
+/* (LDT 0x2, 16-bit TSS busy 0x3, 32-bit TSS available 0x9 / busy 0xb: arch/vmx_state.h) */
+#define SEG_TYPE_TSS16_AVAILABLE 0x1u
+#define SEG_TYPE_TASK_GATE     0x5u
+#define SEG_TYPE_TSS_BUSY_FLAG 0x2u     /* the B flag of a TSS descriptor (SDM Vol. 3A 7.2.2) */
+#define SEG_TYPE_TSS_32BIT     0x8u     /* 32-bit TSS (else 16-bit) */
+
+/* 32-bit task-state segment (SDM Vol. 3A 7.2.1, Figure 7-2); selectors are 16 bits + 16 reserved. */
+struct __attribute__((packed)) tss32 {
+	uint16_t prev_task_link, reserved_link;
+	uint32_t esp0; uint16_t ss0, reserved_ss0;
+	uint32_t esp1; uint16_t ss1, reserved_ss1;
+	uint32_t esp2; uint16_t ss2, reserved_ss2;
+	uint32_t cr3;
+	uint32_t eip;
+	uint32_t eflags;
+	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+	uint16_t es, reserved_es;
+	uint16_t cs, reserved_cs;
+	uint16_t ss, reserved_ss;
+	uint16_t ds, reserved_ds;
+	uint16_t fs, reserved_fs;
+	uint16_t gs, reserved_gs;
+	uint16_t ldt_selector, reserved_ldt;
+	uint16_t trap;          /* bit 0: T, debug trap on switch to this task */
+	uint16_t iomap_base;
+};
+_Static_assert(sizeof(struct tss32) == 0x68, "32-bit TSS layout (SDM Vol. 3A Figure 7-2)");
+#define TSS32_MIN_LIMIT 0x67u           /* SDM Vol. 3A 7.2.2: a 32-bit TSS limit must be >= 67H */
+#define TSS16_MIN_LIMIT 0x2bu           /* and a 16-bit one >= 2BH (SDM Vol. 3A 7.3) */
+/* The dynamic fields the processor saves at a task switch: EIP .. GS (SDM Vol. 3A 7.2.1). */
+#define TSS32_DYNAMIC_START __builtin_offsetof(struct tss32, eip)
+#define TSS32_DYNAMIC_END   __builtin_offsetof(struct tss32, ldt_selector)
+#define TSS_TRAP_T 0x1u
+
 static inline void lgdt(const struct descriptor_table_ptr *p) { __asm__ volatile("lgdt %0" ::"m"(*p)); }
 static inline void lidt(const struct descriptor_table_ptr *p) { __asm__ volatile("lidt %0" ::"m"(*p)); }
 static inline void ltr(uint16_t sel) { __asm__ volatile("ltr %0" ::"r"(sel)); }

@@ -27,6 +27,10 @@
 #define GUEST_ACTIVITY_SHUTDOWN 2
 #define GUEST_ACTIVITY_WAIT_SIPI 3
 
+/* Interruptibility state (SDM 25.4.2, Table 25-3). */
+#define GUEST_INTR_STATE_STI    (1u << 0) /* blocking by STI */
+#define GUEST_INTR_STATE_MOV_SS (1u << 1) /* blocking by MOV SS / POP SS */
+
 /* VM-entry interruption-information field (SDM 25.8.3, Table 25-17). */
 #define INTR_INFO_VECTOR_MASK        0xffu
 #define INTR_INFO_TYPE_SHIFT         8
@@ -36,6 +40,7 @@
 #define INTR_TYPE_NMI                2u
 #define INTR_TYPE_HARD_EXCEPTION     3u
 #define INTR_TYPE_SOFT_INTERRUPT     4u
+#define INTR_TYPE_PRIV_SOFT_EXCEPTION 5u /* INT1 */
 #define INTR_TYPE_SOFT_EXCEPTION     6u
 #define INTR_INFO_DELIVER_ERROR_CODE (1u << 11)
 #define INTR_INFO_VALID              (1u << 31)
@@ -45,6 +50,8 @@
 #define RFLAGS_RESERVED1 (1ull << 1) /* always 1 */
 #define RFLAGS_TF        (1ull << 8)
 #define RFLAGS_IF        (1ull << 9)
+#define RFLAGS_DF        (1ull << 10) /* string instructions step down */
+#define RFLAGS_NT        (1ull << 14) /* nested task (SDM Vol. 3A 7.4) */
 #define RFLAGS_VM        (1ull << 17)
 #define RFLAGS_AC        (1ull << 18) /* alignment check / SMAP access control (SDM Vol. 3A 4.6.1) */
 #define RFLAGS_RESERVED_ZERO ((~0ull << 22) | (1ull << 15) | (1ull << 5) | (1ull << 3))

@@ -72,6 +72,19 @@ static inline int priv_rdmsr_safe(uint32_t index, uint64_t *value)
 	return kernel_fault.count == before ? 0 : -1;
 }
 
+/* WRMSR that may fault: 0, or -1 after a #GP (recorded in kernel_fault). */
+static inline int priv_wrmsr_safe(uint32_t index, uint64_t value)
+{
+	uint64_t before = kernel_fault.count;
+	if (!msr_passed_through(index))
+		ledger_add(EXIT_REASON_WRMSR, 1);
+	__asm__ volatile("1: wrmsr\n2:\n\t" EX_TABLE_ENTRY("1b", "2b")
+			 :
+			 : "c"(index), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+			 : "memory");
+	return kernel_fault.count == before ? 0 : -1;
+}
+
 static inline uint8_t priv_inb(uint16_t port)
 {
 	ledger_add(EXIT_REASON_IO_INSTRUCTION, 1); /* the I/O bitmaps cover every port */

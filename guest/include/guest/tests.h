@@ -54,5 +54,11 @@ const char *exit_reason_name(unsigned reason);
 
 /* tests_user.c: the tests that run user programs. */
 void tests_user(void);
+/* tests_paging.c: paging and MOV-to-CR0 edge cases (reserved bits, 1 GiB pages, SMAP after CR0.WP=0). */
+void tests_paging(void);
+
+/* tests_emul.c: debug traps and faults of emulated instructions, refused hypercalls (issue 14). */
+void tests_emul(void);
+void run_hypercall_flood(void); /* guest.test=hypercall_flood: never returns */
 
 #endif

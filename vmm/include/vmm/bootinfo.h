@@ -13,10 +13,16 @@
 #include <stdint.h>
 
 #define BOOTINFO_MAGIC   0x49425648u /* "HVBI" little-endian */
-#define BOOTINFO_VERSION 1u
+#define BOOTINFO_VERSION 2u
 
 #define BOOTINFO_MAX_MEM_RANGES 256
 #define BOOTINFO_CMDLINE_MAX    512
+/*
+ * The one limit on the monitor's command line, in characters, on every boot path (GRUB's
+ * multiboot2 line, the UEFI loader's arguments, load options or CMDLINE.TXT).  A longer line is
+ * refused (status 65), never cut: cmdline_length below tells the monitor it was longer.
+ */
+#define BOOTINFO_CMDLINE_LEN_MAX (BOOTINFO_CMDLINE_MAX - 1)
 #define BOOTINFO_NAME_MAX       64
 
 /* Memory-range types, after each loader has translated its own types. */
@@ -48,9 +54,24 @@ struct bootinfo_mem_range {
 	uint32_t reserved;
 };
 
+/*
+ * framebuffer_type, as in Multiboot2 1.0, 3.6.12 "Framebuffer info".  The UEFI loader
+ * describes GOP's pixel formats (UEFI 2.10, 12.9) as BI_FB_TYPE_RGB.
+ */
+enum bootinfo_fb_type {
+	BI_FB_TYPE_INDEXED = 0,
+	BI_FB_TYPE_RGB = 1,      /* direct colour: the field positions and mask sizes below */
+	BI_FB_TYPE_EGA_TEXT = 2,
+};
+
 struct bootinfo_framebuffer {
 	uint64_t addr;  /* 0: none */
 	uint32_t width, height, pitch, bpp;
+	uint8_t type;   /* enum bootinfo_fb_type */
+	uint8_t red_field_position, red_mask_size;
+	uint8_t green_field_position, green_mask_size;
+	uint8_t blue_field_position, blue_mask_size;
+	uint8_t reserved;
 };
 
 struct bootinfo {
@@ -66,6 +87,8 @@ struct bootinfo {
 	uint64_t monitor_start, monitor_end;     /* [start, end) of the loaded monitor */
 	uint64_t acpi_rsdp;                      /* 0: unknown */
 	struct bootinfo_framebuffer fb;
+	uint32_t cmdline_length;                 /* of the loader's whole command line; > BOOTINFO_CMDLINE_LEN_MAX: refused */
+	uint32_t reserved;
 };
 
 #endif

@@ -10,7 +10,9 @@
 #define VMM_CMDLINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include "vmm/serial.h"
 
 enum hv_log_level { HV_LOG_ERROR, HV_LOG_WARN, HV_LOG_INFO, HV_LOG_DEBUG };
 #define HV_LOG_LEVEL_NAMES { "error", "warn", "info", "debug", 0 }
@@ -25,7 +27,22 @@ enum hv_break {
 };
 #define HV_BREAK_NAMES { "none", "guest_state", "controls", "no_hlt_exiting", "exit_storm", "monitor_fault", 0 }
 
-enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM };
+enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SERIAL };
+
+/*
+ * An HV_OPT_SERIAL value: the UART's I/O port in bits 15:0 (HV_SERIAL_OFF: none) and its baud
+ * rate in bits 47:16 (SERIAL_BAUD_KEEP: the firmware's settings), as serial_init() takes them.
+ */
+#define HV_SERIAL_PORT_BITS     16
+#define HV_SERIAL_PORT_MASK     0xffffull
+#define HV_SERIAL_VALUE(port, baud) (((uint64_t)(baud) << HV_SERIAL_PORT_BITS) | (uint64_t)(port))
+#define HV_SERIAL_PORT(v)       ((uint16_t)((v) & HV_SERIAL_PORT_MASK))
+#define HV_SERIAL_BAUD(v)       ((uint32_t)((v) >> HV_SERIAL_PORT_BITS))
+#define HV_SERIAL_OFF           0ull
+#define HV_SERIAL_DEFAULT       HV_SERIAL_VALUE(SERIAL_COM1_BASE, SERIAL_DEFAULT_BAUD)
+/* The UEFI loader's pause after a problem it found (no VT-x, VT-x disabled, Secure Boot), seconds. */
+#define HV_EFI_WAIT_DEFAULT_S   10
+#define HV_EFI_WAIT_MAX_S       3600
 
 #define HV_MiB (1024ull * 1024ull)
 
@@ -35,6 +52,8 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM };
  *  HV_OPT_UINT: decimal or 0x-hex.
  *  HV_OPT_SIZE: decimal with optional K/M/G suffix (KiB/MiB/GiB), or 0x-hex bytes.
  *  HV_OPT_ENUM: one of the names in enum_names (index = value).
+ *  HV_OPT_SERIAL: PORT[,BAUD] (PORT: 0x-hex or decimal I/O port, or com1..com4), PORT,keep,
+ *               keep (COM1 as the firmware set it up) or off; see HV_SERIAL_VALUE.
  * min/max bound UINT and SIZE values (inclusive).
  */
 #define HV_OPTIONS(X)                                                                              \
@@ -51,7 +70,13 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM };
 	X(watchdog,    HV_OPT_UINT, watchdog,    4000,          0, 1000000, 0,                    \
 	  "stop a guest that runs this many million TSC cycles without a VM exit (0: off)")       \
 	X(break,       HV_OPT_ENUM, brk,         HV_BREAK_NONE, 0, 0, HV_BREAK_NAMES,             \
-	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault on purpose")
+	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault on purpose") \
+	X(serial,      HV_OPT_SERIAL, serial,    HV_SERIAL_DEFAULT, 0, 0, 0,                      \
+	  "the monitor's log: a 16550 at I/O port PORT (com1..com4 or a number, e.g. 0x2f8), "      \
+	  "BAUD 8N1 (115200 divided by a whole number), keep: as the firmware set it up; off: none") \
+	X(efi_wait,    HV_OPT_UINT, efi_wait,    HV_EFI_WAIT_DEFAULT_S, 0, HV_EFI_WAIT_MAX_S, 0,  \
+	  "UEFI loader: seconds a problem it finds (no VT-x, Secure Boot) stays on screen; a key "  \
+	  "goes on at once (0: no wait)")
 
 #define HV_GUEST_ARGS_MAX 256
 #define HV_CMDLINE_MAX_ERRORS 16
@@ -64,6 +89,8 @@ struct hv_config {
 	uint32_t vpid;         /* bool */
 	uint64_t watchdog;     /* million TSC cycles */
 	uint32_t brk;          /* enum hv_break */
+	uint64_t serial;       /* HV_SERIAL_VALUE(port, baud) */
+	uint32_t efi_wait;     /* seconds */
 	uint32_t explicit_mask;/* bit i set: option i of HV_OPTIONS was given on the command line */
 	char guest_args[HV_GUEST_ARGS_MAX]; /* "a=1 b" from "guest.a=1 guest.b" */
 };
@@ -88,6 +115,10 @@ void hv_config_defaults(struct hv_config *cfg);
  */
 int hv_cmdline_parse(const char *cmdline, struct hv_config *cfg,
 		     void (*report)(void *ctx, const char *msg), void *ctx);
+
+#define HV_SERIAL_TEXT_MAX 24 /* "0xffff,115200" and its NUL, with room to spare */
+/* An HV_OPT_SERIAL value as the command line writes it: "0x3f8,115200", "0x2f8,keep", "off". */
+void hv_serial_describe(char *buf, size_t size, uint64_t v);
 
 /* One line per option ("  name=... (default ...): help"), through report(). */
 void hv_cmdline_help(void (*report)(void *ctx, const char *msg), void *ctx);

@@ -32,7 +32,7 @@ void handle_triple_fault(struct vcpu *v);
 void handle_preemption_timer(struct vcpu *v);
 void handle_monitor_trap_flag(struct vcpu *v);
 /*
- * After each exit (exit_cycles: the monitor's time on it): console output or a hypercall since the
+ * After each exit (exit_cycles: the monitor's time on it): console output or a successful hypercall since the
  * last refill restarts the watchdog, anything else counts against it (exit/misc.c).
  */
 void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles);
@@ -40,6 +40,7 @@ void handle_exception_nmi(struct vcpu *v);
 void handle_ept_violation(struct vcpu *v);              /* exit/ept.c */
 void handle_ept_misconfig(struct vcpu *v);
 void handle_vmcall(struct vcpu *v);                     /* hypercall.c */
+void handle_task_switch(struct vcpu *v);                /* exit/task.c */
 
 /* Control-register policy (exit/cr.c), also used to build the initial VMCS. */
 uint64_t cr0_hardware_value(const struct vcpu *v, uint64_t guest_cr0);
@@ -47,6 +48,12 @@ uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4);
 uint64_t efer_hardware_value(const struct vcpu *v);
 /* Give the hardware the guest's EFER: the VMCS field, or the real MSR without EFER switching. */
 void efer_apply(const struct vcpu *v);
+/*
+ * Load CR0 or CR3 exactly as an emulated MOV to CR would (checks, shadows, PDPTEs,
+ * shadow-paging switch, TLB flushes); false when the value would #GP.
+ */
+bool cr_load_cr0(struct vcpu *v, uint64_t value);
+bool cr_load_cr3(struct vcpu *v, uint64_t value);
 
 
 /* Stop the guest with a full report of the current exit (unexpected or fatal). */

@@ -11,9 +11,10 @@
  * SMEP and SMAP (CR4 bits 20/21, SDM 4.6.1) are enforced for supervisor
  * accesses; every supervisor data access counts as explicit (RFLAGS.AC
  * honoured), since the callers only walk for the guest's own instructions.
- * Left out, on purpose: protection keys, the PAT/PCD/PWT memory type, and
- * 1 GiB-page support detection (1 GiB pages are always accepted in 4-level
- * mode).  A/D updates are plain read-modify-writes through write_pte,
+ * 1 GiB pages exist only when gpt_cpu.page_1g says the CPU has them (PS in a
+ * PDPTE is a reserved bit otherwise, SDM 4.5.4).
+ * Left out, on purpose: protection keys and the PAT/PCD/PWT memory type.
+ * A/D updates are plain read-modify-writes through write_pte,
  * not locked operations: correct while the guest's vCPU is stopped in the
  * monitor (a single-vCPU guest).
  *
@@ -33,6 +34,7 @@
 struct gpt_cpu {
 	uint64_t cr0, cr3, cr4, efer;
 	unsigned maxphyaddr; /* the guest's MAXPHYADDR (CPUID.80000008h:EAX[7:0]); 0 means 52 */
+	bool page_1g;        /* 1 GiB pages (CPUID.80000001h:EDX[26]); else PS in a 4-level PDPTE is reserved */
 	bool rflags_ac;      /* RFLAGS.AC: with CR4.SMAP, lets supervisor data accesses reach user pages */
 	/*
 	 * PAE paging only: when pdptes_valid, the four PDPTE registers (VMCS
@@ -93,8 +95,17 @@ struct gpt_walk {
 enum gpt_mode gpt_mode_of(const struct gpt_cpu *cpu);
 
 /*
+ * A PAE PDPTE as the CPU checks it when it loads the four PDPTE registers (SDM
+ * 4.4.1: MOV to CR3, and MOV to CR0/CR4 entering or changing PAE paging): true
+ * unless it is present with a reserved bit set (bits 2:1, 8:5 and 63:MAXPHYADDR,
+ * Table 4-8), which the CPU refuses with #GP(0).  maxphyaddr 0 means 52.
+ */
+bool gpt_pae_pdpte_valid(uint64_t pdpte, unsigned maxphyaddr);
+
+/*
  * Translate gva for an access (GPT_ACCESS_*), checking present bits, reserved
- * bits (bits above MAXPHYADDR, PS in a PML4E, XD without EFER.NXE, large-page
+ * bits (bits above MAXPHYADDR, PS in a PML4E, PS in a PDPTE without page_1g,
+ * XD without EFER.NXE, large-page
  * alignment bits, PAE PDPTE reserved bits), R/W with CR0.WP for supervisor writes,
  * U/S for user accesses, XD with EFER.NXE for fetches, and SMEP/SMAP for
  * supervisor fetches from and data accesses to user pages.

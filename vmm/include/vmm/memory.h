@@ -37,6 +37,24 @@ int vmm_guest_virt_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t
 			 uint32_t *pf_error);
 
 /*
+ * The guest's paging state as the guest sees it, for the walker (vmm/mm/gpt.c):
+ * its own CR0/CR3/CR4/EFER (not the monitor's additions), MAXPHYADDR, 1 GiB-page
+ * support, RFLAGS.AC, and in PAE paging the PDPTE registers.
+ */
+struct gpt_cpu;
+void vmm_guest_gpt_cpu(const struct vcpu *v, struct gpt_cpu *cpu);
+
+/*
+ * Guest-virtual reads and writes for the processor's implicit supervisor-mode accesses to system structures
+ * (GDT, LDT, TSS: SDM Vol. 3A 4.6): supervisor accesses whatever the CPL, and SMAP
+ * applies to them regardless of RFLAGS.AC.
+ */
+int vmm_guest_virt_read_implicit(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, uint64_t *pf_addr,
+				 uint32_t *pf_error);
+int vmm_guest_virt_write_implicit(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, uint64_t *pf_addr,
+				  uint32_t *pf_error);
+
+/*
  * The two-level translation of a guest-virtual address for HC_TRANSLATE:
  * guest page walk (no A/D update), then EPT (or the GPA->HPA map).
  * Returns 0, or HC_ERR_NOT_MAPPED / HC_ERR_BAD_POINTER.

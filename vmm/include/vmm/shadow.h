@@ -39,6 +39,7 @@ struct shadow_root {
 struct shadow_stats {
 	uint64_t fills, reflected_faults, cr3_switches, cache_hits, cache_misses;
 	uint64_t revalidated, dropped, invlpg, flushes;
+	uint64_t single_steps; /* CR0.WP=0 override leaves ended by the single-step #DB exit */
 	uint64_t pages_used, pages_peak;
 };
 
@@ -52,8 +53,10 @@ struct shadow_state {
 	uint64_t clock;
 	uint64_t free_list;      /* recycled table pages, linked through their first word */
 	uint64_t last_fill_gva, last_fill; /* the latest #PF fill: a repeat of it is the guest's own fault */
-	uint64_t wp_override_gva;          /* a CR0.WP=0 leaf that lives for one instruction (MTF) */
-	bool wp_override_live, wp_override_warned;
+	uint64_t wp_override_gva;          /* a CR0.WP=0 leaf that lives for one instruction (single-stepped) */
+	bool step_active;                  /* that instruction is being single-stepped (RFLAGS.TF, #DB exit) */
+	bool step_guest_tf;                /* the guest's own RFLAGS.TF when the step began */
+	bool wp_override_warned;
 	struct shadow_stats stats;
 };
 
@@ -68,8 +71,8 @@ void shadow_flush_all(struct vcpu *v);
 void shadow_handle_page_fault(struct vcpu *v);
 /* The guest executed INVLPG addr. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva);
-/* Monitor-trap-flag exit: the one instruction a CR0.WP=0 override leaf was made for has run; drop it. */
-void shadow_end_wp_override(struct vcpu *v);
+/* A #DB exit: the one instruction a CR0.WP=0 override leaf was made for has run; drop it. */
+void shadow_handle_debug_exception(struct vcpu *v);
 /* Print the shadow statistics (memory used included). */
 void shadow_report(const struct shadow_state *s);
 

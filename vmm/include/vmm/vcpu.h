@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/cmdline.h"
+#include "vmm/gpt.h"
 #include "vmm/hypercall.h"
 #include "vmm/vmx_caps.h"
 
@@ -39,14 +40,17 @@ struct vcpu {
 	uint32_t mem_mode;  /* enum hv_mem_mode actually in use (shadow when the CPU has no EPT) */
 	bool efer_switched; /* VM entry/exit load and save IA32_EFER (else SCE/NXE live in the real MSR) */
 	bool pat_switched;  /* VM entry/exit load and save IA32_PAT (else the real MSR is the guest's) */
+	bool rdtscp_enabled; /* secondary control "enable RDTSCP": RDTSCP/RDPID work (else #UD, hidden in CPUID) */
 
 	/* The current exit, read once per exit by the dispatcher. */
 	uint32_t exit_reason;   /* basic exit reason */
 	uint64_t exit_qualification;
+	uint64_t pending_dbg;   /* breakpoints the emulated instruction hit (pending-debug-exception bits) */
 
 	/* The guest's own view of CR0/CR4/EFER (what it wrote; the monitor owns every bit). */
 	uint64_t guest_cr0, guest_cr4, guest_efer;
 	uint64_t guest_cr3; /* shadow mode: the guest's CR3 (the hardware one points to a shadow root) */
+	uint64_t pae_pdpte[GPT_PAE_PDPTES]; /* PAE paging: the PDPTE registers, loaded as the CPU does (SDM 4.4.1) */
 
 	const struct hv_config *cfg;
 	const struct vmx_caps *caps;
@@ -61,7 +65,9 @@ struct vcpu {
 	uint64_t preemption_timer_ticks;
 	uint64_t watchdog_mcycles;    /* what the watchdog really waits: watchdog=, capped by the 32-bit timer */
 	bool watchdog_across_exits;   /* the timer's remainder is saved at exits (the watchdog sees spins with exits) */
-	uint64_t watchdog_mark;       /* console bytes + hypercalls when the watchdog was last refilled */
+	uint64_t hypercalls_done;     /* hypercalls that succeeded (progress for the watchdog) */
+	uint64_t hypercalls_refused;  /* refused for a bad guest buffer (logged at a bounded rate) */
+	uint64_t watchdog_mark;       /* console bytes + successful hypercalls when the watchdog was last refilled */
 	uint64_t watchdog_monitor_ticks; /* monitor time since, not yet taken off the timer (timer ticks) */
 };
 
@@ -69,8 +75,18 @@ struct vcpu {
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned gpr);
 void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value);
 
-/* Advance the guest's RIP past the exiting instruction (VM_EXIT_INSTRUCTION_LEN). */
+/*
+ * Complete the exiting instruction: advance RIP (VM_EXIT_INSTRUCTION_LEN), clear RF and blocking by
+ * STI / MOV SS, and make its debug traps (noted breakpoints, single step) pending for the guest.
+ */
 void vcpu_skip_instruction(struct vcpu *v);
+
+/*
+ * An emulated instruction's explicit memory access (linear address) or port access: the data or
+ * I/O breakpoints it hits fire after the instruction, once vcpu_skip_instruction completes it.
+ */
+void vcpu_note_data_access(struct vcpu *v, uint64_t gva, uint64_t len, bool write);
+void vcpu_note_io_access(struct vcpu *v, uint16_t port, unsigned size);
 
 /* Inject a hardware exception into the guest at the next VM entry (SDM 27.6). */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code);

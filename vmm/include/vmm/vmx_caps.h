@@ -41,6 +41,7 @@ struct vmx_caps {
 	unsigned preemption_timer_rate; /* timer ticks every 2^rate TSC cycles */
 	unsigned cr3_targets;
 	unsigned maxphyaddr;            /* physical-address width (CPUID.80000008h:EAX[7:0]); filled by cpu_check_vmx */
+	bool page_1g;                   /* 1 GiB pages (CPUID.80000001h:EDX[26]); filled by cpu_check_vmx */
 };
 
 /* Read the capability MSRs that this CPU says exist (never 0x48b-0x491 blindly). */
@@ -63,12 +64,7 @@ int vmx_adjust_controls(const struct vmx_caps *caps, enum vmx_control_word w, ui
 /* Print the decoded capability table, one line per call of line(). */
 void vmx_caps_report(const struct vmx_caps *caps, void (*line)(void *ctx, const char *text), void *ctx);
 
-/*
- * What IA32_FEATURE_CONTROL allows before VMXON (SDM Vol. 3C 23.7): an unlocked MSR is ours to
- * set (VMX outside SMX on, then lock: *to_write); a locked one with VMX outside SMX off can only
- * be changed in the firmware setup.
- */
-enum feature_control_verdict { FC_READY, FC_LOCK_AND_ENABLE, FC_DISABLED_IN_FIRMWARE };
-enum feature_control_verdict vmx_feature_control_verdict(uint64_t fc, uint64_t *to_write);
+/* vmx_feature_control_verdict() lives with the loader's checks in vmm/vmx_support.h. */
+#include "vmm/vmx_support.h"
 
 #endif
