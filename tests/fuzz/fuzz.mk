@@ -26,7 +26,7 @@ FUZZ_SRCS_gpt         := vmm/mm/gpt.c
 FUZZ_SRCS_ept         := vmm/mm/ept.c vmm/mm/ept_mtrr.c vmm/mm/mtrr.c
 FUZZ_SRCS_memmap      := vmm/mm/memmap.c
 FUZZ_SRCS_pmm         := vmm/mm/pmm.c vmm/mm/memmap.c
-FUZZ_SRCS_vmx_caps    := vmm/vmx_caps.c vmm/lib/format.c
+FUZZ_SRCS_vmx_caps    := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
 # The loader's files are #included by their harnesses, over the host stand-ins of gnu-efi
 # (tests/efi_host/efi_host.h): not compiled apart.
 FUZZ_LINK_efi_cmdline :=
