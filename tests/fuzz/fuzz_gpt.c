@@ -6,14 +6,15 @@
  * random table addresses still land in it); above that, read_pte fails.
  *
  * Input: paging controls (CR0.PG/WP, CR4.PSE/PAE/LA57/SMEP/SMAP, EFER.LMA/NXE,
- * RFLAGS.AC), CR3, MAXPHYADDR, the PAE PDPTE registers, the GVA, the access
+ * RFLAGS.AC, 1 GiB-page support), CR3, MAXPHYADDR, the PAE PDPTE registers, the GVA, the access
  * and whether to set A/D flags; the rest is guest memory.
  *
  * Properties: the walker agrees with an independent reference walk written
  * from SDM Vol. 3A 4.3-4.7 below (result, GPA, page size, levels read, leaf
  * entry, #PF error code, effective rights); with A/D updates, a successful
  * walk sets A in every entry used (not in PAE PDPTEs) and D in the leaf for
- * a write, changes nothing else, and a failed walk changes no memory.
+ * a write, changes nothing else, and a failed walk changes no memory;
+ * gpt_pae_pdpte_valid agrees with Table 4-8 for the PDPTE registers.
  */
 #include <stdbool.h>
 #include "fuzz.h"
@@ -157,7 +158,9 @@ static void ref_walk(const struct gpt_cpu *c, uint64_t gva, unsigned access, str
 			rsvd = bits(lma ? 51 : 62, m) | (nxe ? 0 : PTE_NX);
 			if (lma && level == 4)
 				rsvd |= PTE_PS;
-			if (ps && (level == 2 || (lma && level == 3))) {
+			if (lma && level == 3 && !c->page_1g)
+				rsvd |= PTE_PS; /* no 1 GiB pages on this CPU (SDM 4.5.4) */
+			if (ps && (level == 2 || (lma && level == 3 && c->page_1g))) {
 				rsvd |= bits(shift[i] - 1, 13);
 				leaf = true;
 			}
@@ -212,6 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.rflags_ac = ctl & 512;
 	c.pdptes_valid = ctl & 1024;
 	const bool set_ad = ctl & 2048;
+	c.page_1g = ctl & 4096;
 	c.cr3 = fuzz_u64(&in);
 	c.maxphyaddr = fuzz_u8(&in) & 63;
 	for (unsigned i = 0; i < GPT_PAE_PDPTES; i++)
@@ -221,6 +225,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(gmem, 0, sizeof(gmem));
 	memcpy(gmem, in.data, in.size < GMEM_SIZE ? in.size : GMEM_SIZE);
 	memcpy(before, gmem, sizeof(gmem));
+
+	/* The PDPTE check made when the registers are loaded (SDM 4.4.1, Table 4-8). */
+	for (unsigned i = 0; i < GPT_PAE_PDPTES; i++) {
+		const unsigned m = (c.maxphyaddr == 0 || c.maxphyaddr > 52) ? 52 : c.maxphyaddr;
+		const bool reserved = c.pdpte[i] & (bits(2, 1) | bits(8, 5) | bits(63, m));
+		FUZZ_CHECK(gpt_pae_pdpte_valid(c.pdpte[i], c.maxphyaddr) == (!(c.pdpte[i] & PTE_P) || !reserved));
+	}
 
 	struct ref r;
 	ref_walk(&c, gva, access, &r);
