@@ -185,6 +185,16 @@ pmm += bytes([1, 0, 0, 0]) + bytes([2]) + win(0x150000) + bytes([3])  # free an 
 write("pmm", "pc", pmm)
 
 
+# ---- LLDT/LTR checks: switches (LTR, IA-32e, 32-bit limit), selector, GDT limit, descriptor ----
+def sysdesc(type_, base, present=True):
+    lo = 0x67 | ((base & 0xffffff) << 16) | (type_ << 40) | ((1 << 47) if present else 0) | (((base >> 24) & 0xff) << 56)
+    return struct.pack("<QQ", lo, base >> 32)
+
+
+write("dtable_check", "ltr_ia32e", struct.pack("<BHH", 3, 0x28, 0x3f) + sysdesc(9, 0xffffffff80001000))
+write("dtable_check", "lldt_legacy", struct.pack("<BHH", 0, 0x30, 0x37) + sysdesc(2, 0x5000))
+
+
 # ---- VMX capabilities: 17 MSRs, has-bits, required/optional controls, IA32_FEATURE_CONTROL ----
 msrs = [0x00da040000000004 | (1 << 55), 0x7004c1e7, 0x0000007f00000016, 0xfff9fffe0401e172,
         0x01ffffff00036dff, 0x0003ffff000011ff, 0x0000007f00000016, 0xfff9fffe04006172,
