@@ -1,6 +1,7 @@
 # hv: a small bare-metal x86-64 VT-x hypervisor.
 #   make        build every image (monitor, guest, UEFI loader, ESP, USB image, GRUB ISO)
-#   make test   install missing tools (as root) then run unit tests and boot tests
+#   make test   install missing tools (as root) then run unit tests, fuzz smoke runs and boot tests
+#   make fuzz   run every libFuzzer harness for FUZZ_TIME seconds (tests/fuzz/fuzz.mk)
 #   make run    boot interactively: QEMU/KVM when this host has VT-x, else Bochs
 #   make bench  run the guest's benchmarks in Bochs
 
@@ -39,7 +40,7 @@ FONT_PSF := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
 ISO := $(BUILD)/hv.iso
 
-.PHONY: all test unit-test boot-test run bench deps clean help
+.PHONY: all test unit-test boot-test run bench deps clean help fuzz fuzz-smoke
 all: $(BUILD)/hv.elf $(BUILD)/guest.elf $(ISO) efi-images
 
 $(BUILD)/%.o: %.c
@@ -82,6 +83,7 @@ $(BUILD)/hv.elf: $(HV_OBJS) linker.ld scripts/check-monitor-elf.py
 include guest/guest.mk
 include boot/efi/efi.mk
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 
 efi-images: $(EFI_IMAGES)
 
@@ -94,6 +96,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
+	$(MAKE) fuzz-smoke
 	$(MAKE) boot-test
 
 # Boot tests are independent: they run on every core (pytest-xdist), each boot single-threaded.
@@ -119,6 +122,8 @@ help:
 	@echo "                  ARGS='monitor options'  CPU=bochs-model  TIMEOUT=seconds (default 600)"
 	@echo "make bench      the guest's exit-cost benchmarks in Bochs (docs/benchmarks.md)"
 	@echo "make unit-test  host unit tests (cmocka) only"
+	@echo "make fuzz       every libFuzzer harness for FUZZ_TIME seconds (default 60; docs/robustness.md)"
+	@echo "make fuzz-smoke every harness for FUZZ_SMOKE_RUNS executions from its seed corpus (part of make test)"
 	@echo "make boot-test  boot tests only (pytest; one test: see README 'Harnesses')"
 	@echo "make deps       check for (as root: install) the Debian packages"
 	@echo "make clean      remove build/"

@@ -27,6 +27,8 @@ enum mb2_mmap_type {
 };
 
 #define MB2_TAG_ALIGN 8u
+/* Spec 3.6.8: "entry_size ... is guaranteed to be a multiple of 8" (keeps the 64-bit fields aligned). */
+#define MB2_MMAP_ENTRY_ALIGN 8u
 #define MB2_INFO_MAX_SIZE (1u << 20) /* sanity bound on total_size */
 #define MB2_GUEST_MODULE_NAME "guest"
 
@@ -116,7 +118,7 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		const struct mb2_tag *tag = (const void *)p;
 		if (tag->type == MB2_TAG_END)
 			break;
-		if (tag->size < sizeof(*tag) || p + tag->size > end) {
+		if (tag->size < sizeof(*tag) || tag->size > (size_t)(end - p)) {
 			*why = "Multiboot2 information has a tag running past its end";
 			return -1;
 		}
@@ -159,7 +161,11 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 				*why = "Multiboot2 memory map has entries smaller than the specification's";
 				return -1;
 			}
-			for (; e + mm->entry_size <= p + tag->size; e += mm->entry_size) {
+			if (mm->entry_size % MB2_MMAP_ENTRY_ALIGN != 0) {
+				*why = "Multiboot2 memory map has an entry_size that is not a multiple of 8";
+				return -1;
+			}
+			for (; mm->entry_size <= (size_t)(p + tag->size - e); e += mm->entry_size) {
 				const struct mb2_mmap_entry *me = (const void *)e;
 				if (bi->mem_count == BOOTINFO_MAX_MEM_RANGES) {
 					*why = "Multiboot2 memory map has more entries than BOOTINFO_MAX_MEM_RANGES";
@@ -174,6 +180,14 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		}
 		case MB2_TAG_FRAMEBUFFER: {
 			const struct mb2_tag_framebuffer *fb = (const void *)tag;
+			/*
+			 * Spec 3.6.12: the common part (address, pitch, width, height, bpp, type, reserved)
+			 * always comes first; the colour_info after it depends on the type (checked below).
+			 */
+			if (tag->size < offsetof(struct mb2_tag_framebuffer, red_field_position)) {
+				*why = "Multiboot2 information has a framebuffer tag too short for its fields";
+				return -1;
+			}
 			bi->fb.addr = fb->addr;
 			bi->fb.width = fb->width;
 			bi->fb.height = fb->height;

@@ -56,6 +56,9 @@ const CHAR16 *efi_memory_type_name(UINT32 type);
 /* The bootinfo type a UEFI memory type becomes (enum bootinfo_mem_type). */
 UINT32 bootinfo_type_of(UINT32 efi_type);
 
+/* Whether GetMemoryMap's DescriptorSize is usable: at least one descriptor, a multiple of 8. */
+BOOLEAN memmap_desc_size_ok(UINTN desc_size);
+
 /*
  * Translate a UEFI memory map (map_size bytes of descriptors, desc_size bytes
  * apart) into bi->mem / bi->mem_count, merging address-adjacent ranges of the

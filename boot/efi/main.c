@@ -285,6 +285,12 @@ static EFI_STATUS exit_boot_services(EFI_HANDLE image, struct bootinfo *bi, UINT
 		log_error(L"GetMemoryMap did not report the map's size: %r", status);
 		return fail(EFI_ERROR(status) ? status : EFI_DEVICE_ERROR);
 	}
+	if (!memmap_desc_size_ok(desc_size)) {
+		log_error(L"GetMemoryMap reports descriptors %ld bytes apart: not a whole EFI_MEMORY_DESCRIPTOR "
+			  L"(%ld bytes) on an 8-byte boundary",
+			  (UINT64)desc_size, (UINT64)sizeof(EFI_MEMORY_DESCRIPTOR));
+		return fail(EFI_DEVICE_ERROR);
+	}
 	capacity = map_size + MEMMAP_SLACK_DESCRIPTORS * desc_size;
 	map = AllocatePool(capacity);
 	if (map == NULL) {
