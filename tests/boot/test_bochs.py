@@ -132,11 +132,17 @@ def test_monitor_exception_is_reported_not_a_triple_fault(bochs):
     b.expect(r"monitor exception #GP general protection \(vector 13\), error code 0")
     m = b.expect(r"RIP=([0-9a-f]{16}) CS=0008 RFLAGS=[0-9a-f]{16} RSP=[0-9a-f]{16} SS=0010")
     rip = int(m.group(1), 16)
+    # The monitor is position-independent, linked at 0: the report gives the RIP's offset in the image.
+    m = b.expect(r"RIP is at offset (0x[0-9a-f]+) in the image: addr2line -f -e build/hv.elf 0x[0-9a-f]+")
+    offset = int(m.group(1), 16)
     b.expect(r"RAX=[0-9a-f]{16} RBX=[0-9a-f]{16} RCX=[0-9a-f]{16} RDX=[0-9a-f]{16}")
     b.expect(r"CR0=[0-9a-f]{16} CR2=[0-9a-f]{16} CR3=[0-9a-f]{16} CR4=[0-9a-f]{16}")
-    status, _ = b.finish()
+    status, log = b.finish()
     assert status == STATUS["HV_ERR_EXCEPTION"]
-    assert enclosing_symbol(ROOT / "build" / "hv.elf", rip) == "hv_main", f"RIP {rip:#x} is not in hv_main"
+    base = int(re.search(r"hv monitor starting \(image (0x[0-9a-f]+)-", log).group(1), 16)
+    assert rip - base == offset, f"RIP {rip:#x} - load address {base:#x} != reported offset {offset:#x}"
+    assert enclosing_symbol(ROOT / "build" / "hv.elf", offset) == "hv_main", \
+        f"RIP {rip:#x} (offset {offset:#x} in the image) is not in hv_main"
 
 
 def test_disallowed_control_is_named(bochs):
