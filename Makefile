@@ -19,7 +19,7 @@ FREESTANDING_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -nostdlib -fn
 HV_CFLAGS := $(FREESTANDING_CFLAGS) -Ivmm/include -Iarch/include -Ivmm/include/libc
 HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 
-HV_C_SRCS := $(wildcard vmm/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c vmm/console/*.c)
+HV_C_SRCS := $(wildcard vmm/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c vmm/console/*.c vmm/apic/*.c)
 HV_ASM_SRCS := $(wildcard vmm/*.asm)
 HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o) $(BUILD)/gen/font.o
 

@@ -51,6 +51,8 @@ UNIT_TESTS += $(BUILD)/unit/test_task
 UNIT_SRCS_test_task := vmm/exit/task_check.c
 UNIT_TESTS += $(BUILD)/unit/test_fbcon
 UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
+UNIT_TESTS += $(BUILD)/unit/test_vlapic
+UNIT_SRCS_test_vlapic := vmm/apic/vlapic.c
 
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include
