@@ -2,6 +2,7 @@
 #include <arch/cr.h>
 #include <arch/debug.h>
 #include <arch/segment.h>
+#include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/dr_match.h"
 #include "vmm/exits.h"
@@ -112,6 +113,59 @@ void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code,
 		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
 	}
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
+/* The event fields of a re-injection: valid, type, error-code flag, vector (SDM 27.6, Table 25-17). */
+#define INTR_INFO_REINJECT (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_MASK | INTR_INFO_VECTOR_MASK)
+
+void vcpu_reinject_vectoring_event(struct vcpu *v)
+{
+	const uint32_t idt_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	(void)v;
+	if (!(idt_info & INTR_INFO_VALID))
+		return;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, idt_info & INTR_INFO_REINJECT);
+	if (idt_info & INTR_INFO_DELIVER_ERROR_CODE)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(IDT_VECTORING_ERROR_CODE));
+	/* Software interrupts and exceptions push the address after their instruction (SDM 27.6.1.3). */
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+static void set_interrupt_window_exiting(struct vcpu *v, bool on)
+{
+	const uint32_t want = on ? v->proc_controls | CPU_INTERRUPT_WINDOW_EXITING
+				 : v->proc_controls & ~CPU_INTERRUPT_WINDOW_EXITING;
+	if (want == v->proc_controls)
+		return;
+	v->proc_controls = want;
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, want);
+}
+
+void vcpu_inject_pending_interrupt(struct vcpu *v)
+{
+	const int vector = vlapic_pending_vector(&v->lapic);
+	if (vector == VLAPIC_NO_VECTOR) {
+		set_interrupt_window_exiting(v, false);
+		return;
+	}
+	/* Another event (an exception of a handler's, a re-injection) goes first; the window exit comes after it. */
+	const bool busy = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID;
+	const bool masked = !(vmcs_readnat(GUEST_RFLAGS) & RFLAGS_IF) ||
+			    (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	if (busy || masked) {
+		/* SDM 26.7.5: exits at the first instruction boundary where RFLAGS.IF = 1 and nothing blocks. */
+		set_interrupt_window_exiting(v, true);
+		return;
+	}
+	vlapic_accept_interrupt(&v->lapic, (unsigned)vector);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
+		     (unsigned)vector | (INTR_TYPE_EXTERNAL_INTERRUPT << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
+	/* A halted guest wakes to take it: delivery starts from the active state (SDM 27.6.1, 27.7.2 no HLT). */
+	if (vmcs_read32(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT)
+		vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	v->interrupts_injected++;
+	/* Another one waiting behind it is taken when the guest next opens a window. */
+	set_interrupt_window_exiting(v, vlapic_pending_vector(&v->lapic) != VLAPIC_NO_VECTOR);
 }
 
 void vcpu_inject_gp0(struct vcpu *v) { vcpu_inject_exception(v, VECTOR_GP, true, 0); }

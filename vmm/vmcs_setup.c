@@ -99,7 +99,8 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	const bool ept = v->mem_mode == HV_MEM_EPT;
 	uint32_t pin, proc, proc2, exit, entry;
 	uint32_t pin_req = PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING;
-	uint32_t pin_opt = v->cfg->watchdog ? PIN_ACTIVATE_PREEMPTION_TIMER : 0;
+	/* The preemption timer drives the watchdog and the vLAPIC timer (exit/misc.c preemption_timer_program). */
+	uint32_t pin_opt = PIN_ACTIVATE_PREEMPTION_TIMER;
 	uint32_t proc_req = CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_RDPMC_EXITING |
 			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS;
 	uint32_t proc2_req = 0;
@@ -181,6 +182,10 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
+	v->proc_controls = proc;
+	v->preemption_timer = (pin & PIN_ACTIVATE_PREEMPTION_TIMER) != 0;
+	if (!v->preemption_timer)
+		log_warn("no VMX-preemption timer: the guest's APIC timer is only seen at its next VM exit");
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmcs_write32(VM_EXIT_CONTROLS, exit);
 	vmcs_write32(VM_ENTRY_CONTROLS, entry);
@@ -229,6 +234,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 				 (unsigned long long)v->cfg->watchdog, v->caps->preemption_timer_rate,
 				 (unsigned long long)v->watchdog_mcycles);
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->preemption_timer_ticks);
+		v->watchdog_left = v->preemption_timer_ticks;
 	}
 	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
 	return HV_OK;

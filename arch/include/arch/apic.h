@@ -77,9 +77,6 @@ enum apic_reg_offset {
 #define X2APIC_MSR(off)   (X2APIC_MSR_BASE + ((off) >> 4))
 #define X2APIC_MSR_OFFSET(msr) (((msr) - X2APIC_MSR_BASE) << 4)
 
-/* IA32_TSC_DEADLINE (SDM Vol. 3A 11.5.4.1). */
-#define MSR_IA32_TSC_DEADLINE 0x6e0u
-
 /* Version register: version 0x14 (integrated APIC), six as the highest LVT index (CMCI..error). */
 #define APIC_VERSION_INTEGRATED 0x14u
 #define APIC_VERSION_MAX_LVT_SHIFT 16
