@@ -1064,6 +1064,7 @@ int tests_run(void)
 	tests_user();
 	test_translate();
 	tests_emul();
+	tests_apic();
 
 	test_report("no_frame_leak", frames_free_count() == free_frames, "%llu free frames, %llu at the start",
 		    (unsigned long long)frames_free_count(), (unsigned long long)free_frames);

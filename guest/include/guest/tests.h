@@ -62,4 +62,7 @@ void tests_paging(void);
 void tests_emul(void);
 void run_hypercall_flood(void); /* guest.test=hypercall_flood: never returns */
 
+/* tests_apic.c: the virtual local APIC, timers, interrupt injection, preemption (issue 10). */
+void tests_apic(void);
+
 #endif
