@@ -8,6 +8,7 @@
 #include <arch/vmx_controls.h>
 #include "vmm/exits.h"
 #include "vmm/guest_boot.h"
+#include "vmm/host_apic.h"
 #include "vmm/log.h"
 #include "vmm/memory_setup.h"
 #include "vmm/shadow.h"
@@ -156,6 +157,7 @@ int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct
 	vlapic_reset(&v->lapic, 0, true); /* one vCPU, the bootstrap processor, APIC ID 0 */
 	if ((status = choose_memory_mode(cfg, caps, &v->mem_mode)) != HV_OK)
 		return status;
+	host_apic_report();
 	if ((status = vmx_enable(caps, pmm)) != HV_OK)
 		return status;
 	if ((status = vmm_memory_setup(&memory, pmm, cfg, caps, v->mem_mode)) != HV_OK)
