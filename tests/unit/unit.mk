@@ -53,6 +53,8 @@ UNIT_TESTS += $(BUILD)/unit/test_fbcon
 UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
 UNIT_TESTS += $(BUILD)/unit/test_vlapic
 UNIT_SRCS_test_vlapic := vmm/apic/vlapic.c
+UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
+UNIT_SRCS_test_mmio_decode := vmm/apic/mmio_decode.c
 
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include
