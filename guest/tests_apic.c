@@ -144,6 +144,51 @@ static void test_x2apic_registers(void)
 	test_pass(name);
 }
 
+/*
+ * xAPIC mode: the same registers through the memory-mapped page, each access emulated by the
+ * monitor (an EPT violation or a #PF exit, decoded MOV); then back to x2APIC.
+ */
+static void test_xapic_mmio(void)
+{
+	const char *name = "apic_xapic_mmio_registers";
+	if (!apic_available(name))
+		return;
+	char d[DETAIL_MAX] = "";
+	bool ok = apic_set_xapic_mode(true);
+	if (!ok)
+		hv_snprintf(d, sizeof(d), "IA32_APIC_BASE did not leave x2APIC mode");
+	irq_set_handler(VEC_CLASS4, record_handler);
+	const uint64_t n = irq_count[VEC_CLASS4];
+	if (ok) {
+		/* After the trip through "disabled": the reset state (SDM 11.4.7.1), ID in bits 31:24. */
+		const uint32_t id = (uint32_t)apic_read(APIC_REG_ID), ver = (uint32_t)apic_read(APIC_REG_VERSION);
+		const uint32_t svr = (uint32_t)apic_read(APIC_REG_SVR), dfr = (uint32_t)apic_read(APIC_REG_DFR);
+		apic_write(APIC_REG_SVR, APIC_SVR_ENABLE | VECTOR_SPURIOUS);
+		apic_write(APIC_REG_TPR, TPR_CLASS4 | 1);
+		const uint32_t tpr = (uint32_t)apic_read(APIC_REG_TPR);
+		apic_write(APIC_REG_TPR, 0);
+		apic_write(APIC_REG_VERSION, 0); /* read-only: ignored */
+		const uint32_t ver2 = (uint32_t)apic_read(APIC_REG_VERSION);
+		(void)apic_read(APIC_REG_SELF_IPI); /* x2APIC only: "illegal register address" in ESR */
+		apic_write(APIC_REG_ESR, 0);
+		const uint32_t esr = (uint32_t)apic_read(APIC_REG_ESR);
+		apic_write(APIC_REG_ICR_HI, 0);
+		apic_write(APIC_REG_ICR_LO, ((uint64_t)APIC_ICR_DEST_SELF << 18) | VEC_CLASS4);
+		open_window(); /* the handler's EOI goes through the page too */
+		ok = id == 0 && ver == ver2 && ver == (APIC_VERSION_INTEGRATED | ((APIC_LVT_COUNT - 1) << APIC_VERSION_MAX_LVT_SHIFT)) &&
+		     svr == APIC_SVR_RESET && dfr == APIC_DFR_FLAT && tpr == (TPR_CLASS4 | 1) &&
+		     esr == APIC_ESR_ILLEGAL_REGISTER && irq_count[VEC_CLASS4] == n + 1 && !isr_has(VEC_CLASS4);
+		if (!ok)
+			hv_snprintf(d, sizeof(d), "ID %#x version %#x/%#x SVR %#x DFR %#x TPR %#x ESR %#x, %llu interrupts",
+				    id, ver, ver2, svr, dfr, tpr, esr, (unsigned long long)(irq_count[VEC_CLASS4] - n));
+	}
+	if (!apic_set_xapic_mode(false) || !apic_init()) {
+		test_report(name, false, "could not return to x2APIC mode");
+		return;
+	}
+	test_report(name, ok, "%s", d);
+}
+
 /* ---- timers ---- */
 
 static void test_masked_lvt(void)
@@ -429,6 +474,7 @@ static void test_sleep_idle(void)
 void tests_apic(void)
 {
 	test_x2apic_registers();
+	test_xapic_mmio();
 	test_masked_lvt();
 	test_oneshot();
 	test_periodic();

@@ -56,11 +56,16 @@ void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value)
  */
 void vcpu_skip_instruction(struct vcpu *v)
 {
+	vcpu_complete_instruction(v, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+void vcpu_complete_instruction(struct vcpu *v, unsigned len)
+{
 	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS);
 	const uint32_t blocking = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 	uint64_t pending = v->pending_dbg;
 
-	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + len);
 	if (rflags & RFLAGS_RF)
 		vmcs_writenat(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
 	if (blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))

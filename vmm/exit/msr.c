@@ -52,6 +52,7 @@ struct msr_rule {
 };
 
 #define HIGH_DWORD (~0ull << 32)
+#define APIC_MODE_LOG_INFO 8 /* APIC mode changes logged at info level, then at debug */
 
 #define MTRR_DEF_TYPE_WB 6u
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
@@ -165,8 +166,9 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 		const enum vlapic_mode before = vlapic_mode(&v->lapic);
 		if (!vlapic_set_base(&v->lapic, value, guest_phys_mask(v), now))
 			return false; /* reserved bit or a forbidden mode switch: #GP (SDM 11.12.5) */
+		static unsigned mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
 		if (vlapic_mode(&v->lapic) != before)
-			log_info("guest local APIC: %s mode (IA32_APIC_BASE %#llx)",
+			hv_log(mode_changes_logged++ < APIC_MODE_LOG_INFO ? HV_LOG_INFO : HV_LOG_DEBUG,"guest local APIC: %s mode (IA32_APIC_BASE %#llx)",
 				 vlapic_mode(&v->lapic) == VLAPIC_X2APIC ? "x2APIC"
 				 : vlapic_mode(&v->lapic) == VLAPIC_XAPIC ? "xAPIC" : "disabled",
 				 (unsigned long long)value);

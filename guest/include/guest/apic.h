@@ -22,6 +22,8 @@ extern unsigned irq_trace_len;
 /* x2APIC mode on, software enable with the spurious vector, every LVT masked; false without x2APIC. */
 bool apic_init(void);
 bool apic_ready(void);
+/* Switch to xAPIC mode (through disabled: the APIC resets) or back to x2APIC; apic_read/write follow. */
+bool apic_set_xapic_mode(bool xapic);
 uint64_t apic_read(uint32_t offset);                /* RDMSR 0x800 + offset / 16 */
 void apic_write(uint32_t offset, uint64_t value);   /* WRMSR */
 void apic_eoi(void);

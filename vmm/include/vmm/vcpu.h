@@ -89,6 +89,8 @@ void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value);
  * STI / MOV SS, and make its debug traps (noted breakpoints, single step) pending for the guest.
  */
 void vcpu_skip_instruction(struct vcpu *v);
+/* The same, for an instruction the monitor decoded itself (exits without an instruction length). */
+void vcpu_complete_instruction(struct vcpu *v, unsigned len);
 
 /*
  * An emulated instruction's explicit memory access (linear address) or port access: the data or
