@@ -147,6 +147,10 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_forge_verdict();
 	if (strcmp(boot_config.test, "hypercall_flood") == 0)
 		run_hypercall_flood();
+	if (strcmp(boot_config.test, "xapic_unsupported") == 0)
+		run_xapic_unsupported();
+	if (strcmp(boot_config.test, "hlt_forever") == 0)
+		run_hlt_forever();
 	if (strcmp(boot_config.test, "hostile") == 0)
 		hostile_run();
 	if (strcmp(boot_config.test, "hostile_scan") == 0)

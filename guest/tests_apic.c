@@ -489,3 +489,24 @@ void tests_apic(void)
 	for (unsigned v = VECTOR_EXCEPTION_COUNT; v < IDT_VECTORS; v++)
 		irq_set_handler(v, 0);
 }
+
+/* guest.test=xapic_unsupported: a MOVZX from the xAPIC page: the monitor must stop the guest naming its bytes. */
+void run_xapic_unsupported(void)
+{
+	if (!apic_ready() || !apic_set_xapic_mode(true))
+		panic("xapic_unsupported: no xAPIC mode");
+	kprintf("xapic_unsupported: MOVZX from the xAPIC page's version register\n");
+	uint32_t v;
+	__asm__ volatile("movzbl (%1), %0" : "=r"(v) : "r"((uintptr_t)(APIC_BASE_DEFAULT + APIC_REG_VERSION)) : "memory");
+	panic("xapic_unsupported: the access returned %#x", v);
+}
+
+/* guest.test=hlt_forever: HLT with interrupts on and nothing armed: only the watchdog can end it. */
+void run_hlt_forever(void)
+{
+	kprintf("hlt_forever: STI; HLT with no timer armed\n");
+	for (;;) {
+		ledger_add(EXIT_REASON_HLT, 1);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
+}
