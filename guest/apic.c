@@ -19,6 +19,7 @@ unsigned irq_trace_len;
 
 static irq_handler_fn handlers[IDT_VECTORS];
 static bool ready, xapic_mode;
+bool apic_msrs_virtualized;
 static volatile uint32_t *const xapic_page = (volatile uint32_t *)(uintptr_t)APIC_BASE_DEFAULT;
 
 bool apic_ready(void) { return ready; }
@@ -59,6 +60,7 @@ bool apic_set_xapic_mode(bool xapic)
 		priv_wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
 	}
 	xapic_mode = xapic;
+	apic_msrs_virtualized = boot_config.apicv && !xapic;
 	return (priv_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) == (xapic ? 0 : APIC_BASE_EXTD);
 }
 void apic_eoi(void) { apic_write(APIC_REG_EOI, 0); }
@@ -73,6 +75,7 @@ bool apic_init(void)
 	const uint64_t base = priv_rdmsr(MSR_IA32_APIC_BASE);
 	if (!(base & APIC_BASE_EXTD))
 		priv_wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+	apic_msrs_virtualized = boot_config.apicv;
 	apic_write(APIC_REG_SVR, APIC_SVR_ENABLE | VECTOR_SPURIOUS);
 	apic_write(APIC_REG_TPR, 0);
 	apic_write(APIC_REG_TIMER_DCR, APIC_DCR_DIVIDE_BY_1);

@@ -13,17 +13,12 @@
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 #include "vmm/vmcs_setup.h"
+#include "vmm/apicv.h"
 #include "vmm/vmx.h"
 
 extern char vmx_exit_entry[]; /* vmm/vmx_entry.asm */
 
 #define IO_BITMAP_PAGES 2   /* A: ports 0000-7fff, B: 8000-ffff (SDM 25.6.4) */
-#define MSR_BITMAP_READ_LOW   0      /* SDM 25.6.9: four 1-KiB bitmaps */
-#define MSR_BITMAP_READ_HIGH  1024
-#define MSR_BITMAP_WRITE_LOW  2048
-#define MSR_BITMAP_WRITE_HIGH 3072
-#define MSR_HIGH_RANGE_BASE   0xc0000000u
-#define MSR_RANGE_SIZE        0x2000u
 #define PREEMPTION_TIMER_MAX  0xffffffffull
 #define EXIT_STORM_TICKS      20000ull   /* break=exit_storm: a timer exit every 20000 ticks */
 #define HLT_WAKE_TICKS        1000000ull /* break=no_hlt_exiting: wakes a guest halted with interrupts off */
@@ -201,6 +196,9 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	vmcs_write64(IO_BITMAP_A, io);
 	vmcs_write64(IO_BITMAP_B, io + PAGE_SIZE);
 	vmcs_write64(MSR_BITMAP, msr);
+	v->msr_bitmap = phys_to_virt(msr);
+	if (apicv_setup(v, pmm) != HV_OK)
+		return HV_ERR_NO_MEMORY;
 
 	/* Exceptions: in EPT mode the guest handles all of its own (shadow mode adds #PF). */
 	vmcs_write32(EXCEPTION_BITMAP, ept ? 0 : 1u << VECTOR_PF);

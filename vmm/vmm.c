@@ -6,6 +6,7 @@
 #include <arch/msr.h>
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
+#include "vmm/apicv.h"
 #include "vmm/exits.h"
 #include "vmm/guest_boot.h"
 #include "vmm/host_apic.h"
@@ -104,7 +105,10 @@ static int run_guest(struct vcpu *v)
 		/* Interrupts and time (SDM 27.6): the vLAPIC catches up, then its interrupt or a window exit, then the timer. */
 		const uint64_t now = rdtsc();
 		vlapic_advance(&v->lapic, now);
-		vcpu_inject_pending_interrupt(v);
+		if (v->apicv_active)
+			apicv_before_entry(v, now); /* the CPU delivers (virtual-interrupt delivery) */
+		else
+			vcpu_inject_pending_interrupt(v);
 		preemption_timer_program(v, now);
 		int r = vmx_enter_guest(&v->regs, v->launched);
 		v->exit_tsc = rdtsc();
@@ -124,6 +128,7 @@ static int run_guest(struct vcpu *v)
 		v->exit_reason = VM_EXIT_REASON_BASIC(reason);
 		v->exit_qualification = vmcs_readnat(EXIT_QUALIFICATION);
 		preemption_timer_after_exit(v);
+		apicv_after_exit(v);
 		if (v->exit_reason < HV_STATS_REASONS) {
 			v->stats.count[v->exit_reason]++;
 			v->stats.total_exits++;
@@ -155,6 +160,7 @@ int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct
 	v->mem = &memory;
 	v->shadow = &memory.shadow;
 	vlapic_reset(&v->lapic, 0, true); /* one vCPU, the bootstrap processor, APIC ID 0 */
+	v->apicv = apicv_usable(cfg, caps);
 	if ((status = choose_memory_mode(cfg, caps, &v->mem_mode)) != HV_OK)
 		return status;
 	host_apic_report();

@@ -441,3 +441,30 @@ enum vlapic_result vlapic_msr_write(struct vlapic *a, uint32_t msr, uint64_t val
 	reg_write(a, r, (uint32_t)value, now);
 	return VLAPIC_OK;
 }
+
+int vlapic_highest_irr(const struct vlapic *a) { return vec_highest(a->irr); }
+int vlapic_highest_isr(const struct vlapic *a) { return vec_highest(a->isr); }
+
+void vlapic_page_store(struct vlapic *a, uint32_t *page, uint64_t now)
+{
+	for (unsigned i = 0; i < sizeof(apic_regs) / sizeof(apic_regs[0]); i++) {
+		const struct apic_reg *r = &apic_regs[i];
+		if (!(r->access & APIC_R))
+			continue;
+		const unsigned count = (r->access & APIC_ARRAY) ? APIC_VECTOR_REGS : 1;
+		for (unsigned n = 0; n < count; n++) {
+			const uint32_t off = r->offset + n * APIC_REG_STRIDE;
+			page[off / sizeof(uint32_t)] = reg_read(a, off, now);
+		}
+	}
+	page[APIC_REG_ICR_HI / sizeof(uint32_t)] = a->icr_hi; /* x2APIC: ICR bits 63:32 (SDM 30.5) */
+}
+
+void vlapic_page_load(struct vlapic *a, const uint32_t *page)
+{
+	a->tpr = page[APIC_REG_TPR / sizeof(uint32_t)] & APIC_TPR_MASK;
+	for (unsigned n = 0; n < APIC_VECTOR_REGS; n++) {
+		a->isr[n] = page[(APIC_REG_ISR0 + n * APIC_REG_STRIDE) / sizeof(uint32_t)];
+		a->irr[n] = page[(APIC_REG_IRR0 + n * APIC_REG_STRIDE) / sizeof(uint32_t)];
+	}
+}

@@ -13,6 +13,7 @@
 #include <arch/msr.h>
 #include <arch/paging.h>
 #include <arch/vmx_controls.h>
+#include "vmm/apicv.h"
 #include "vmm/exits.h"
 #include "vmm/guest_cpuid.h"
 #include "vmm/log.h"
@@ -166,6 +167,7 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 		const enum vlapic_mode before = vlapic_mode(&v->lapic);
 		if (!vlapic_set_base(&v->lapic, value, guest_phys_mask(v), now))
 			return false; /* reserved bit or a forbidden mode switch: #GP (SDM 11.12.5) */
+		apicv_update(v); /* hardware virtualization follows x2APIC mode */
 		static unsigned mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
 		if (vlapic_mode(&v->lapic) != before)
 			hv_log(mode_changes_logged++ < APIC_MODE_LOG_INFO ? HV_LOG_INFO : HV_LOG_DEBUG,"guest local APIC: %s mode (IA32_APIC_BASE %#llx)",

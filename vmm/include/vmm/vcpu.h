@@ -74,6 +74,11 @@ struct vcpu {
 	/* Interrupts: the virtual local APIC and what the VMX-preemption timer is armed for. */
 	struct vlapic lapic;
 	uint32_t proc_controls;       /* CPU_BASED_VM_EXEC_CONTROL as last written (interrupt-window exiting) */
+	uint32_t proc2_controls;      /* SECONDARY_VM_EXEC_CONTROL as last written (APIC virtualization) */
+	bool apicv;                   /* apicv=1 and the CPU has it: used while the guest is in x2APIC mode */
+	bool apicv_active;            /* the APIC-virtualization controls are on now (vmm/apic/apicv.c) */
+	uint32_t *vapic_page;         /* the virtual-APIC page */
+	uint8_t *msr_bitmap;          /* the MSR bitmap (x2APIC MSRs pass through while apicv_active) */
 	bool preemption_timer;        /* pin-based "activate VMX-preemption timer" is on */
 	uint32_t timer_programmed;    /* the value written before the last VM entry */
 	bool timer_is_watchdog;       /* it was the watchdog's deadline (else the vLAPIC timer's) */

@@ -89,5 +89,17 @@ uint32_t vlapic_current_count(const struct vlapic *a, uint64_t now);
 unsigned vlapic_timer_divisor(uint32_t dcr);
 
 bool vlapic_vector_in(const uint32_t *bits, unsigned vector);
+/* The highest vector requested (IRR) or in service (ISR), or VLAPIC_NO_VECTOR. */
+int vlapic_highest_irr(const struct vlapic *a);
+int vlapic_highest_isr(const struct vlapic *a);
+
+/*
+ * The virtual-APIC page (SDM Vol. 3C 30.1): every readable register at its xAPIC offset, for the
+ * CPU's APIC virtualization; and back, what virtual-interrupt delivery and TPR, EOI and self-IPI
+ * virtualization change in it (TPR, ISR, IRR; SDM 30.1.2, 30.2).
+ */
+#define VLAPIC_PAGE_WORDS (APIC_MMIO_SIZE / sizeof(uint32_t))
+void vlapic_page_store(struct vlapic *a, uint32_t *page, uint64_t now);
+void vlapic_page_load(struct vlapic *a, const uint32_t *page);
 
 #endif
