@@ -309,6 +309,35 @@ static void test_timer_tsc_deadline(void **s)
 	assert_int_equal(vlapic_next_deadline(&apic), VLAPIC_NO_DEADLINE);
 }
 
+/* The virtual-APIC page (SDM 30.1): registers at their offsets out; TPR, ISR, IRR back in. */
+static void test_virtual_apic_page(void **s)
+{
+	(void)s;
+	static uint32_t page[VLAPIC_PAGE_WORDS];
+	x2apic_up(&apic);
+	wr(&apic, X2(TPR), 0x20, T0);
+	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_PERIODIC | 0x40, T0);
+	vlapic_set_irr(&apic, 0x81);
+	vlapic_page_store(&apic, page, T0);
+	assert_int_equal(page[APIC_REG_TPR / 4], 0x20);
+	assert_int_equal(page[APIC_REG_VERSION / 4], 0x00060014u);
+	assert_int_equal(page[APIC_REG_SVR / 4], APIC_SVR_ENABLE | 0xff);
+	assert_int_equal(page[APIC_REG_LVT_TIMER / 4], APIC_LVT_TIMER_PERIODIC | 0x40);
+	assert_int_equal(page[(APIC_REG_IRR0 + 4 * APIC_REG_STRIDE) / 4], 1u << 1);
+	assert_int_equal(page[APIC_REG_EOI / 4], 0);
+	assert_int_equal(vlapic_highest_irr(&apic), 0x81);
+	assert_int_equal(vlapic_highest_isr(&apic), VLAPIC_NO_VECTOR);
+	/* The CPU delivered 0x81 (IRR -> ISR) and the guest wrote TPR 0x30. */
+	page[(APIC_REG_IRR0 + 4 * APIC_REG_STRIDE) / 4] = 0;
+	page[(APIC_REG_ISR0 + 4 * APIC_REG_STRIDE) / 4] = 1u << 1;
+	page[APIC_REG_TPR / 4] = 0x30;
+	vlapic_page_load(&apic, page);
+	assert_int_equal(vlapic_highest_isr(&apic), 0x81);
+	assert_int_equal(vlapic_highest_irr(&apic), VLAPIC_NO_VECTOR);
+	assert_int_equal(rd(&apic, X2(PPR), T0), 0x80);
+	assert_int_equal(rd(&apic, X2(TPR), T0), 0x30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_timer_oneshot),
 		cmocka_unit_test(test_timer_periodic),
 		cmocka_unit_test(test_timer_tsc_deadline),
+		cmocka_unit_test(test_virtual_apic_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

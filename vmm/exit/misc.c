@@ -137,8 +137,11 @@ void handle_preemption_timer(struct vcpu *v)
 			vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 		return;
 	}
-	if (!v->timer_is_watchdog)
-		return; /* the vLAPIC timer's deadline: the entry path delivers its interrupt */
+	if (!v->timer_is_watchdog) {
+		/* The vLAPIC timer's deadline: the entry path delivers its interrupt, after any event cut short. */
+		vcpu_reinject_vectoring_event(v);
+		return;
+	}
 	if (v->watchdog_across_exits)
 		log_error("guest watchdog: %llu million TSC cycles passed without progress from the guest (no console "
 			  "output, no successful hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
