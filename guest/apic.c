@@ -8,6 +8,7 @@
 #include <arch/cpuid.h>
 #include <arch/msr.h>
 #include <arch/paging.h>
+#include <arch/segment.h>
 #include "guest/apic.h"
 #include "guest/kernel.h"
 #include "guest/mm.h"
@@ -121,6 +122,6 @@ void irq_dispatch(struct trap_frame *f)
 		irq_trace[irq_trace_len++] = (uint8_t)vector;
 	if (handlers[vector])
 		handlers[vector](f);
-	else if (vector != VECTOR_SPURIOUS)
-		apic_eoi(); /* a spurious interrupt sets no ISR bit: no EOI (SDM 11.9) */
+	else if (vector != VECTOR_SPURIOUS && vector != VECTOR_NMI)
+		apic_eoi(); /* a spurious interrupt or an NMI sets no ISR bit: no EOI (SDM 11.9, 11.8.4) */
 }

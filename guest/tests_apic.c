@@ -5,6 +5,7 @@
  */
 #include <arch/cpuid.h>
 #include <arch/msr.h>
+#include <arch/segment.h>
 #include <vmm/format.h>
 #include "guest/abi.h"
 #include "guest/apic.h"
@@ -411,6 +412,41 @@ static void test_sti_shadow(void)
 		    (unsigned long long)(irq_count[VEC_CLASS4] - n), (long long)handled_rcx);
 }
 
+static volatile unsigned nmi_depth, nmi_max_depth;
+static volatile bool nmi_resend;
+
+/* An NMI handler that sends itself a second NMI: it must wait for this handler's IRET (NMI blocking). */
+static void nmi_handler(struct trap_frame *f)
+{
+	(void)f;
+	if (++nmi_depth > nmi_max_depth)
+		nmi_max_depth = nmi_depth;
+	if (nmi_resend) {
+		nmi_resend = false;
+		apic_write(APIC_REG_ICR_LO, ((uint64_t)APIC_ICR_DEST_SELF << 18) | (APIC_ICR_DELIVERY_NMI << 8));
+		(void)apic_read(APIC_REG_TIMER_CCR); /* one more exit and entry: still blocked */
+	}
+	nmi_depth--;
+}
+
+/* NMIs through the ICR (delivery mode NMI, SDM 11.6.1): taken with interrupts off, never nested (SDM 6.7.1). */
+static void test_nmi(void)
+{
+	const char *name = "apic_nmi_self_ipi_blocked_until_iret";
+	if (!apic_available(name))
+		return;
+	irq_set_handler(VECTOR_NMI, nmi_handler);
+	const uint64_t n = irq_count[VECTOR_NMI];
+	nmi_depth = nmi_max_depth = 0;
+	nmi_resend = true;
+	apic_write(APIC_REG_ICR_LO, ((uint64_t)APIC_ICR_DEST_SELF << 18) | (APIC_ICR_DELIVERY_NMI << 8));
+	(void)apic_read(APIC_REG_TIMER_CCR); /* an exit: the second NMI's window has opened by now */
+	irq_set_handler(VECTOR_NMI, 0);
+	test_report(name, irq_count[VECTOR_NMI] == n + 2 && nmi_max_depth == 1,
+		    "%llu NMIs taken with interrupts off, %u deep at most",
+		    (unsigned long long)(irq_count[VECTOR_NMI] - n), nmi_max_depth);
+}
+
 /* ---- the scheduler ---- */
 
 static void test_preempt_spinner(void)
@@ -484,6 +520,7 @@ void tests_apic(void)
 	test_icr_self_ipi();
 	test_nested_eoi();
 	test_sti_shadow();
+	test_nmi();
 	test_preempt_spinner();
 	test_sleep_idle();
 	for (unsigned v = VECTOR_EXCEPTION_COUNT; v < IDT_VECTORS; v++)

@@ -71,8 +71,8 @@ static void dump_frame(const struct trap_frame *f, uint64_t cr2)
 
 void trap_dispatch(struct trap_frame *f)
 {
-	if (f->vector >= VECTOR_EXCEPTION_COUNT) {
-		irq_dispatch(f); /* an interrupt from the local APIC (guest/apic.c) */
+	if (f->vector >= VECTOR_EXCEPTION_COUNT || f->vector == VECTOR_NMI) {
+		irq_dispatch(f); /* an interrupt or an NMI from the local APIC (guest/apic.c) */
 		return;
 	}
 	const uint64_t cr2 = f->vector == VECTOR_PF ? read_cr2() : 0;

@@ -146,6 +146,38 @@ static void set_interrupt_window_exiting(struct vcpu *v, bool on)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, want);
 }
 
+static void set_nmi_window_exiting(struct vcpu *v, bool on)
+{
+	const uint32_t want = on ? v->proc_controls | CPU_NMI_WINDOW_EXITING : v->proc_controls & ~CPU_NMI_WINDOW_EXITING;
+	if (want == v->proc_controls)
+		return;
+	v->proc_controls = want;
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, want);
+}
+
+void vcpu_inject_pending_nmi(struct vcpu *v)
+{
+	if (!v->lapic.nmi_pending) {
+		set_nmi_window_exiting(v, false);
+		return;
+	}
+	/* NMIs wait for NMI blocking (until the handler's IRET) and MOV SS or STI blocking (SDM 6.7.1, 25.4.2). */
+	const bool busy = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID;
+	const bool blocked = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+			     (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI);
+	if (busy || blocked) {
+		/* SDM 26.7.6: an exit as soon as nothing blocks NMIs; it needs "virtual NMIs" (27.2.1.1). */
+		set_nmi_window_exiting(v, v->virtual_nmis);
+		return;
+	}
+	v->lapic.nmi_pending = false;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, VECTOR_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
+	if (vmcs_read32(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT)
+		vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	v->nmis_injected++;
+	set_nmi_window_exiting(v, false);
+}
+
 void vcpu_inject_pending_interrupt(struct vcpu *v)
 {
 	const int vector = vlapic_pending_vector(&v->lapic);

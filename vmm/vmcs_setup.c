@@ -95,7 +95,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	uint32_t pin, proc, proc2, exit, entry;
 	uint32_t pin_req = PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING;
 	/* The preemption timer drives the watchdog and the vLAPIC timer (exit/misc.c preemption_timer_program). */
-	uint32_t pin_opt = PIN_ACTIVATE_PREEMPTION_TIMER;
+	uint32_t pin_opt = PIN_ACTIVATE_PREEMPTION_TIMER | PIN_VIRTUAL_NMIS; /* virtual NMIs: NMI-window exits */
 	uint32_t proc_req = CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_RDPMC_EXITING |
 			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS;
 	uint32_t proc2_req = 0;
@@ -179,6 +179,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
 	v->proc_controls = proc;
 	v->preemption_timer = (pin & PIN_ACTIVATE_PREEMPTION_TIMER) != 0;
+	v->virtual_nmis = (pin & PIN_VIRTUAL_NMIS) != 0;
 	if (!v->preemption_timer)
 		log_warn("no VMX-preemption timer: the guest's APIC timer is only seen at its next VM exit");
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);

@@ -105,6 +105,7 @@ static int run_guest(struct vcpu *v)
 		/* Interrupts and time (SDM 27.6): the vLAPIC catches up, then its interrupt or a window exit, then the timer. */
 		const uint64_t now = rdtsc();
 		vlapic_advance(&v->lapic, now);
+		vcpu_inject_pending_nmi(v); /* an NMI goes before an external interrupt (SDM Vol. 3A 6.9) */
 		if (v->apicv_active)
 			apicv_before_entry(v, now); /* the CPU delivers (virtual-interrupt delivery) */
 		else

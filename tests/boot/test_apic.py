@@ -28,7 +28,8 @@ def test_halt_with_nothing_armed_is_stopped_by_the_watchdog(bochs):
 APIC_TESTS = ["apic_x2apic_registers", "apic_xapic_mmio_registers", "apic_masked_lvt_delivers_nothing",
               "apic_timer_oneshot", "apic_timer_periodic", "apic_timer_tsc_deadline", "apic_hlt_wakes_on_timer",
               "apic_tpr_blocks_lower_priority", "apic_icr_self_ipi", "apic_nested_interrupts_eoi_order",
-              "apic_sti_shadow_delays_one_instruction", "sched_preempts_never_yielding_loop",
+              "apic_sti_shadow_delays_one_instruction", "apic_nmi_self_ipi_blocked_until_iret",
+              "sched_preempts_never_yielding_loop",
               "sched_sleep_blocks_idle_halts"]
 
 

@@ -338,6 +338,22 @@ static void test_virtual_apic_page(void **s)
 	assert_int_equal(rd(&apic, X2(TPR), T0), 0x30);
 }
 
+/* NMI delivery mode (SDM 11.6.1): a pending NMI, not an IRR bit; a masked LINT1 NMI delivers nothing. */
+static void test_nmi_delivery(void **s)
+{
+	(void)s;
+	x2apic_up(&apic);
+	wr(&apic, X2(ICR_LO), APIC_ICR_DEST_SELF << 18 | APIC_ICR_DELIVERY_NMI << 8, T0);
+	assert_true(apic.nmi_pending);
+	assert_int_equal(vlapic_pending_vector(&apic), VLAPIC_NO_VECTOR);
+	apic.nmi_pending = false;
+	wr(&apic, X2(ICR_LO), APIC_ICR_DEST_ALL_EXCL << 18 | APIC_ICR_DELIVERY_NMI << 8, T0);
+	assert_false(apic.nmi_pending);
+	wr(&apic, X2(LVT_ERROR), 0xfe, T0);
+	wr(&apic, X2(LVT_LINT1), APIC_LVT_MASKED | APIC_LVT_DELIVERY_NMI << 8, T0);
+	assert_false(apic.nmi_pending);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_timer_periodic),
 		cmocka_unit_test(test_timer_tsc_deadline),
 		cmocka_unit_test(test_virtual_apic_page),
+		cmocka_unit_test(test_nmi_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

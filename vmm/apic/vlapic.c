@@ -171,6 +171,11 @@ static void lvt_deliver(struct vlapic *a, unsigned index)
 	const uint32_t lvt = a->lvt[index];
 	if ((lvt & APIC_LVT_MASKED) || vlapic_mode(a) == VLAPIC_DISABLED)
 		return;
+	/* The timer LVT has no delivery mode (always fixed); LINT0/1, error etc. may say NMI. */
+	if (index != LVT_TIMER && APIC_LVT_DELIVERY_MODE(lvt) == APIC_LVT_DELIVERY_NMI) {
+		a->nmi_pending = true;
+		return;
+	}
 	vlapic_set_irr(a, lvt & APIC_LVT_VECTOR_MASK);
 }
 
@@ -288,7 +293,12 @@ static void icr_send(struct vlapic *a, uint32_t lo, uint32_t dest, bool x2apic)
 				      : (dest == (a->id & XAPIC_BROADCAST) || dest == XAPIC_BROADCAST);
 		break;
 	}
-	/* Only fixed IPIs to this vCPU are modelled (one vCPU: no other destination exists). */
+	/* Fixed and NMI IPIs to this vCPU are modelled (one vCPU: no other destination exists). */
+	if (APIC_ICR_DELIVERY_MODE(lo) == APIC_ICR_DELIVERY_NMI) {
+		if (self)
+			a->nmi_pending = true; /* the vector field is ignored (SDM 11.6.1) */
+		return;
+	}
 	if (APIC_ICR_DELIVERY_MODE(lo) != APIC_ICR_DELIVERY_FIXED)
 		return;
 	if (vector < APIC_FIRST_VALID_VECTOR) {

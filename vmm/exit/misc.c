@@ -56,6 +56,9 @@ void handle_hlt(struct vcpu *v)
 /* Interrupt-window exit (SDM 26.7.5): the guest can take an interrupt now; the entry path injects it. */
 void handle_interrupt_window(struct vcpu *v) { (void)v; }
 
+/* NMI-window exit (SDM 26.7.6): NMIs are no longer blocked; the entry path injects the pending one. */
+void handle_nmi_window(struct vcpu *v) { (void)v; }
+
 /* INVD / WBINVD: guest RAM is ordinary write-back memory, coherent for the monitor; nothing to do. */
 void handle_cache_flush(struct vcpu *v)
 {

@@ -103,6 +103,8 @@ enum apic_reg_offset {
 #define APIC_LVT_VECTOR_MASK   0xffu
 #define APIC_LVT_DELIVERY_MODE(l) (((l) >> 8) & 0x7u)
 #define APIC_LVT_DELIVERY_STATUS (1u << 12)
+#define APIC_LVT_DELIVERY_FIXED  0u
+#define APIC_LVT_DELIVERY_NMI    4u
 #define APIC_LVT_MASKED        (1u << 16)
 #define APIC_LVT_TIMER_MODE_SHIFT 17
 #define APIC_LVT_TIMER_MODE_MASK (3u << APIC_LVT_TIMER_MODE_SHIFT)
@@ -119,6 +121,7 @@ enum apic_reg_offset {
 #define APIC_ICR_VECTOR_MASK     0xffu
 #define APIC_ICR_DELIVERY_MODE(i) (((i) >> 8) & 0x7u)
 #define APIC_ICR_DELIVERY_FIXED  0u
+#define APIC_ICR_DELIVERY_NMI    4u
 #define APIC_ICR_DEST_LOGICAL    (1u << 11)
 #define APIC_ICR_DELIVERY_STATUS (1u << 12)
 #define APIC_ICR_SHORTHAND(i)    (((i) >> 18) & 0x3u)

@@ -83,6 +83,8 @@ struct vcpu {
 	uint32_t timer_programmed;    /* the value written before the last VM entry */
 	bool timer_is_watchdog;       /* it was the watchdog's deadline (else the vLAPIC timer's) */
 	uint64_t interrupts_injected; /* external interrupts injected from the vLAPIC */
+	uint64_t nmis_injected;       /* NMIs injected from the vLAPIC */
+	bool virtual_nmis;            /* pin-based "virtual NMIs": NMI-window exiting is available */
 };
 
 /* General-purpose register by SDM number (RSP is read from / written to the VMCS). */
@@ -112,6 +114,11 @@ void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code,
  * interrupt-window exit while one is pending.
  */
 void vcpu_inject_pending_interrupt(struct vcpu *v);
+/*
+ * Before each VM entry, first: inject the vLAPIC's pending NMI unless an event is being injected or
+ * NMI, STI or MOV SS blocking holds; else ask for an NMI-window exit (with "virtual NMIs").
+ */
+void vcpu_inject_pending_nmi(struct vcpu *v);
 /* An event whose delivery a VM exit interrupted is delivered again at the next entry (SDM 28.2.4, 27.6). */
 void vcpu_reinject_vectoring_event(struct vcpu *v);
 /* Convenience: #GP(0), #UD, #PF with CR2. */

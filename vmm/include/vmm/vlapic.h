@@ -41,6 +41,7 @@ struct vlapic {
 	uint64_t timer_deadline; /* TSC of the next expiry, or VLAPIC_NO_DEADLINE */
 	uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE (0: disarmed) */
 	uint64_t timer_fired;    /* statistics: expiries */
+	bool nmi_pending;        /* an NMI (ICR or LVT delivery mode NMI) waits for the CPU (SDM 11.6.1) */
 };
 
 /* Power-up / RESET state (SDM 11.4.7.1): xAPIC mode, software disabled, every LVT masked. */
