@@ -161,9 +161,9 @@ int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct
 	v->mem = &memory;
 	v->shadow = &memory.shadow;
 	vlapic_reset(&v->lapic, 0, true); /* one vCPU, the bootstrap processor, APIC ID 0 */
-	v->apicv = apicv_usable(cfg, caps);
 	if ((status = choose_memory_mode(cfg, caps, &v->mem_mode)) != HV_OK)
 		return status;
+	v->apicv = apicv_usable(cfg, caps, v->mem_mode);
 	host_apic_report();
 	if ((status = vmx_enable(caps, pmm)) != HV_OK)
 		return status;

@@ -38,10 +38,23 @@ static const uint32_t virtualized_reads[] = {
 /* Writes the CPU virtualizes with virtual-interrupt delivery (SDM 30.5). */
 static const uint32_t virtualized_writes[] = { APIC_REG_TPR, APIC_REG_EOI, APIC_REG_SELF_IPI };
 
-bool apicv_usable(const struct hv_config *cfg, const struct vmx_caps *caps)
+/*
+ * With EPT only.  With shadow paging a virtual interrupt's delivery often takes a #PF exit (its
+ * stack page not yet in the shadow tables), and Bochs 2.7 then reports in the IDT-vectoring field
+ * the last event the monitor injected, not the interrupt (SDM 28.2.4: an external interrupt of
+ * vector SVI): re-injecting that would lose the interrupt and leave its ISR bit set.
+ */
+bool apicv_usable(const struct hv_config *cfg, const struct vmx_caps *caps, uint32_t mem_mode)
 {
-	return cfg->apicv && (caps->may_be_1[VMX_CTL_PROC] & CPU_USE_TPR_SHADOW) &&
-	       (caps->may_be_1[VMX_CTL_PROC2] & APICV_PROC2) == APICV_PROC2;
+	if (!cfg->apicv || !(caps->may_be_1[VMX_CTL_PROC] & CPU_USE_TPR_SHADOW) ||
+	    (caps->may_be_1[VMX_CTL_PROC2] & APICV_PROC2) != APICV_PROC2)
+		return false;
+	if (mem_mode != HV_MEM_EPT) {
+		log_info("APIC virtualization: not with shadow paging (a #PF exit during virtual-interrupt delivery "
+			 "is not re-injected reliably): the software path");
+		return false;
+	}
+	return true;
 }
 
 int apicv_setup(struct vcpu *v, struct pmm *pmm)

@@ -140,11 +140,12 @@ void handle_preemption_timer(struct vcpu *v)
 			vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 		return;
 	}
-	if (!v->timer_is_watchdog) {
-		/* The vLAPIC timer's deadline: the entry path delivers its interrupt, after any event cut short. */
-		vcpu_reinject_vectoring_event(v);
+	/*
+	 * The vLAPIC timer's deadline: the entry path delivers its interrupt.  These exits come between
+	 * instructions, never during event delivery (SDM 28.2.4): the IDT-vectoring field is not theirs.
+	 */
+	if (!v->timer_is_watchdog)
 		return;
-	}
 	if (v->watchdog_across_exits)
 		log_error("guest watchdog: %llu million TSC cycles passed without progress from the guest (no console "
 			  "output, no successful hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
@@ -153,6 +154,11 @@ void handle_preemption_timer(struct vcpu *v)
 		log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
 			  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
 			  (unsigned long long)v->watchdog_mcycles, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	log_error("  interrupts: RFLAGS.IF=%u, interruptibility %#x, activity %u, vLAPIC IRR top %d ISR top %d TPR %#x "
+		  "PPR %#x%s, %s", (unsigned)((vmcs_readnat(GUEST_RFLAGS) & RFLAGS_IF) != 0),
+		  vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), vmcs_read32(GUEST_ACTIVITY_STATE),
+		  vlapic_highest_irr(&v->lapic), vlapic_highest_isr(&v->lapic), v->lapic.tpr, vlapic_ppr(&v->lapic),
+		  v->lapic.nmi_pending ? ", NMI pending" : "", v->apicv_active ? "APIC virtualization on" : "software");
 	exit_report_and_stop(v, HV_ERR_WATCHDOG, "guest stopped by the watchdog");
 }
 

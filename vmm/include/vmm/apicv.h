@@ -15,8 +15,8 @@ struct vmx_caps;
 struct hv_config;
 struct pmm;
 
-/* apicv=1 and the CPU allows the four controls. */
-bool apicv_usable(const struct hv_config *cfg, const struct vmx_caps *caps);
+/* apicv=1, the CPU allows the four controls, and memory is virtualized with EPT. */
+bool apicv_usable(const struct hv_config *cfg, const struct vmx_caps *caps, uint32_t mem_mode);
 /* The virtual-APIC page and the fixed fields (vmcs_setup); the controls start off (xAPIC mode). */
 int apicv_setup(struct vcpu *v, struct pmm *pmm);
 /* After a change of the vLAPIC's mode: on in x2APIC mode, off otherwise (controls, MSR bitmap). */
