@@ -336,6 +336,17 @@ static void test_virtual_apic_page(void **s)
 	assert_int_equal(vlapic_highest_irr(&apic), VLAPIC_NO_VECTOR);
 	assert_int_equal(rd(&apic, X2(PPR), T0), 0x80);
 	assert_int_equal(rd(&apic, X2(TPR), T0), 0x30);
+	/* A timer expiry changes only the vectors: the store rewrites them, not the other registers. */
+	assert_false(apic.changed || apic.regs_changed);
+	wr(&apic, X2(TIMER_DCR), APIC_DCR_DIVIDE_BY_1, T0);
+	wr(&apic, X2(TIMER_ICR), 10, T0);
+	vlapic_page_store(&apic, page, T0);
+	page[APIC_REG_SVR / 4] = 0xdead;
+	vlapic_advance(&apic, T0 + 10);
+	assert_true(apic.changed && !apic.regs_changed);
+	vlapic_page_store(&apic, page, T0 + 10);
+	assert_int_equal(page[(APIC_REG_IRR0 + 2 * APIC_REG_STRIDE) / 4], 1u << 0);
+	assert_int_equal(page[APIC_REG_SVR / 4], 0xdead);
 }
 
 /* NMI delivery mode (SDM 11.6.1): a pending NMI, not an IRR bit; a masked LINT1 NMI delivers nothing. */

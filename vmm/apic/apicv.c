@@ -93,6 +93,7 @@ void apicv_update(struct vcpu *v)
 	if (active == v->apicv_active)
 		return;
 	v->apicv_active = active;
+	v->lapic.regs_changed = true; /* the page is written in full at the next entry */
 	/* Without "virtualize x2APIC mode" a passed-through x2APIC MSR would reach the host's: intercept all again. */
 	for (unsigned i = 0; i < sizeof(virtualized_reads) / sizeof(virtualized_reads[0]); i++)
 		msr_bitmap_intercept(v->msr_bitmap, X2APIC_MSR(virtualized_reads[i]), false, !active);
@@ -120,9 +121,16 @@ void apicv_after_exit(struct vcpu *v)
 
 void apicv_before_entry(struct vcpu *v, uint64_t now)
 {
-	vlapic_page_store(&v->lapic, v->vapic_page, now);
-	const int rvi = vlapic_highest_irr(&v->lapic), svi = vlapic_highest_isr(&v->lapic);
-	vmcs_write16(GUEST_INTERRUPT_STATUS, (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << GUEST_INTR_STATUS_SVI_SHIFT));
+	/*
+	 * Only when the vLAPIC changed since the last store: otherwise the page and RVI/SVI are as the
+	 * CPU left them (the page holds nothing that changes with time: the current count exits).
+	 */
+	if (v->lapic.changed || v->lapic.regs_changed) {
+		vlapic_page_store(&v->lapic, v->vapic_page, now);
+		const int rvi = vlapic_highest_irr(&v->lapic), svi = vlapic_highest_isr(&v->lapic);
+		vmcs_write16(GUEST_INTERRUPT_STATUS,
+			     (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << GUEST_INTR_STATUS_SVI_SHIFT));
+	}
 	/* A halted guest wakes for a deliverable interrupt; the CPU then delivers it (SDM 30.2.1). */
 	if (vlapic_pending_vector(&v->lapic) != VLAPIC_NO_VECTOR &&
 	    vmcs_read32(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT)

@@ -74,6 +74,7 @@ void vlapic_reset(struct vlapic *a, uint32_t id, bool bsp)
 	for (unsigned i = 0; i < APIC_LVT_COUNT; i++)
 		a->lvt[i] = APIC_LVT_MASKED;
 	a->timer_deadline = VLAPIC_NO_DEADLINE;
+	a->changed = a->regs_changed = true; /* a virtual-APIC page must be written in full */
 }
 
 enum vlapic_mode vlapic_mode(const struct vlapic *a)
@@ -107,6 +108,7 @@ bool vlapic_set_base(struct vlapic *a, uint64_t value, uint64_t phys_addr_mask, 
 	if ((from == VLAPIC_X2APIC && to == VLAPIC_XAPIC) || (from == VLAPIC_DISABLED && to == VLAPIC_X2APIC))
 		return false;
 	(void)now;
+	a->changed = a->regs_changed = true;
 	if (to == VLAPIC_DISABLED && from != VLAPIC_DISABLED) {
 		/* Globally disabled: the APIC returns to its power-up state, base and BSP kept (SDM 11.4.3). */
 		const uint32_t id = a->id;
@@ -139,6 +141,7 @@ int vlapic_pending_vector(const struct vlapic *a)
 
 void vlapic_accept_interrupt(struct vlapic *a, unsigned vector)
 {
+	a->changed = true;
 	vector &= APIC_VECTOR_MASK;
 	vec_clear(a->irr, vector);
 	vec_set(a->isr, vector);
@@ -146,6 +149,7 @@ void vlapic_accept_interrupt(struct vlapic *a, unsigned vector)
 
 void vlapic_eoi(struct vlapic *a)
 {
+	a->changed = true;
 	const int v = vec_highest(a->isr);
 	if (v != VLAPIC_NO_VECTOR) {
 		vec_clear(a->isr, (unsigned)v);
@@ -157,6 +161,7 @@ static void error_raise(struct vlapic *a, uint32_t esr_bit);
 
 void vlapic_set_irr(struct vlapic *a, unsigned vector)
 {
+	a->changed = true;
 	vector &= APIC_VECTOR_MASK;
 	if (vector < APIC_FIRST_VALID_VECTOR) {
 		error_raise(a, APIC_ESR_RECEIVE_ILLEGAL_VECTOR); /* SDM 11.5.3 */
@@ -183,6 +188,7 @@ static void lvt_deliver(struct vlapic *a, unsigned index)
 static void error_raise(struct vlapic *a, uint32_t esr_bit)
 {
 	const bool first = !(a->esr_pending & esr_bit);
+	a->changed = true;
 	a->esr_pending |= esr_bit;
 	const uint32_t lvt = a->lvt[LVT_ERROR];
 	/* An illegal error vector must not recurse: drop it (it would raise the same error again). */
@@ -216,6 +222,7 @@ void vlapic_advance(struct vlapic *a, uint64_t now)
 {
 	if (a->timer_deadline == VLAPIC_NO_DEADLINE || now < a->timer_deadline)
 		return;
+	a->changed = true;
 	a->timer_fired++;
 	lvt_deliver(a, LVT_TIMER); /* a masked timer still counts, but delivers nothing (SDM 11.5.1) */
 	if (timer_mode(a) == APIC_LVT_TIMER_PERIODIC && a->timer_icr) {
@@ -251,6 +258,7 @@ void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t now)
 {
 	if (timer_mode(a) != APIC_LVT_TIMER_TSC_DEADLINE)
 		return; /* SDM 11.5.4.1: ignored outside TSC-deadline mode */
+	a->changed = true;
 	a->tsc_deadline = value;
 	a->timer_deadline = value ? value : VLAPIC_NO_DEADLINE;
 	vlapic_advance(a, now); /* a deadline already past fires at once */
@@ -297,6 +305,7 @@ static void icr_send(struct vlapic *a, uint32_t lo, uint32_t dest, bool x2apic)
 	if (APIC_ICR_DELIVERY_MODE(lo) == APIC_ICR_DELIVERY_NMI) {
 		if (self)
 			a->nmi_pending = true; /* the vector field is ignored (SDM 11.6.1) */
+		a->changed = true;
 		return;
 	}
 	if (APIC_ICR_DELIVERY_MODE(lo) != APIC_ICR_DELIVERY_FIXED)
@@ -344,6 +353,7 @@ static uint32_t reg_read(struct vlapic *a, uint32_t offset, uint64_t now)
 
 static void reg_write(struct vlapic *a, const struct apic_reg *r, uint32_t value, uint64_t now)
 {
+	a->changed = a->regs_changed = true;
 	value &= r->wmask;
 	const int lvt = lvt_index(r->offset);
 	if (lvt >= 0) {
@@ -457,17 +467,24 @@ int vlapic_highest_isr(const struct vlapic *a) { return vec_highest(a->isr); }
 
 void vlapic_page_store(struct vlapic *a, uint32_t *page, uint64_t now)
 {
-	for (unsigned i = 0; i < sizeof(apic_regs) / sizeof(apic_regs[0]); i++) {
-		const struct apic_reg *r = &apic_regs[i];
-		if (!(r->access & APIC_R))
-			continue;
-		const unsigned count = (r->access & APIC_ARRAY) ? APIC_VECTOR_REGS : 1;
-		for (unsigned n = 0; n < count; n++) {
-			const uint32_t off = r->offset + n * APIC_REG_STRIDE;
-			page[off / sizeof(uint32_t)] = reg_read(a, off, now);
+	if (a->regs_changed) {
+		for (unsigned i = 0; i < sizeof(apic_regs) / sizeof(apic_regs[0]); i++) {
+			const struct apic_reg *r = &apic_regs[i];
+			if (!(r->access & APIC_R) || (r->access & APIC_ARRAY))
+				continue;
+			page[r->offset / sizeof(uint32_t)] = reg_read(a, r->offset, now);
 		}
+		page[APIC_REG_ICR_HI / sizeof(uint32_t)] = a->icr_hi; /* x2APIC: ICR bits 63:32 (SDM 30.5) */
 	}
-	page[APIC_REG_ICR_HI / sizeof(uint32_t)] = a->icr_hi; /* x2APIC: ICR bits 63:32 (SDM 30.5) */
+	/* What interrupts change: the vectors, TPR and PPR (TMR stays 0: every vector is edge-triggered). */
+	for (unsigned n = 0; n < APIC_VECTOR_REGS; n++) {
+		page[(APIC_REG_ISR0 + n * APIC_REG_STRIDE) / sizeof(uint32_t)] = a->isr[n];
+		page[(APIC_REG_TMR0 + n * APIC_REG_STRIDE) / sizeof(uint32_t)] = a->tmr[n];
+		page[(APIC_REG_IRR0 + n * APIC_REG_STRIDE) / sizeof(uint32_t)] = a->irr[n];
+	}
+	page[APIC_REG_TPR / sizeof(uint32_t)] = a->tpr;
+	page[APIC_REG_PPR / sizeof(uint32_t)] = vlapic_ppr(a);
+	a->changed = a->regs_changed = false;
 }
 
 void vlapic_page_load(struct vlapic *a, const uint32_t *page)

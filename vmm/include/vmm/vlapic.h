@@ -42,6 +42,8 @@ struct vlapic {
 	uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE (0: disarmed) */
 	uint64_t timer_fired;    /* statistics: expiries */
 	bool nmi_pending;        /* an NMI (ICR or LVT delivery mode NMI) waits for the CPU (SDM 11.6.1) */
+	bool changed;            /* IRR, ISR or TPR changed since the last vlapic_page_store (APIC virtualization) */
+	bool regs_changed;       /* another register changed too: the next store writes the whole page */
 };
 
 /* Power-up / RESET state (SDM 11.4.7.1): xAPIC mode, software disabled, every LVT masked. */
@@ -100,6 +102,7 @@ int vlapic_highest_isr(const struct vlapic *a);
  * virtualization change in it (TPR, ISR, IRR; SDM 30.1.2, 30.2).
  */
 #define VLAPIC_PAGE_WORDS (APIC_MMIO_SIZE / sizeof(uint32_t))
+/* Store: IRR, ISR, TPR and PPR, the whole page if regs_changed; clears both flags (callers store when either is set). */
 void vlapic_page_store(struct vlapic *a, uint32_t *page, uint64_t now);
 void vlapic_page_load(struct vlapic *a, const uint32_t *page);
 
