@@ -6,16 +6,8 @@
 #include <string.h>
 #include "guest/hostile.h"
 #include "guest/kernel.h"
+#include "vmm/multiboot2.h"
 
-enum mb2_tag_type {
-	MB2_TAG_END = 0,
-	MB2_TAG_CMDLINE = 1,
-	MB2_TAG_BASIC_MEMINFO = 4,
-	MB2_TAG_MMAP = 6,
-};
-#define MB2_MEMORY_AVAILABLE 1
-#define MB2_TAG_ALIGN        8u
-#define MB2_INFO_MAX_SIZE    (1u << 20) /* a sanity bound on total_size */
 #define KIB                  1024ull
 #define DECIMAL_BASE         10
 #define MIB                  (1024 * KIB)
@@ -23,24 +15,6 @@ enum mb2_tag_type {
 #define BENCH_BUDGET_LOG2_MIN     10
 #define BENCH_BUDGET_LOG2_MAX     34
 
-struct mb2_info_header {
-	uint32_t total_size, reserved;
-};
-struct mb2_tag {
-	uint32_t type, size;
-};
-struct mb2_tag_meminfo {
-	struct mb2_tag tag;
-	uint32_t mem_lower, mem_upper; /* KiB below 1 MiB, KiB above 1 MiB */
-};
-struct mb2_tag_mmap {
-	struct mb2_tag tag;
-	uint32_t entry_size, entry_version;
-};
-struct mb2_mmap_entry {
-	uint64_t base_addr, length;
-	uint32_t type, reserved;
-};
 
 struct boot_config boot_config = { .bench_budget_log2 = BENCH_BUDGET_LOG2_DEFAULT, .dt_exits = true };
 

@@ -870,8 +870,10 @@ static void test_smep_smap(void)
 {
 	const struct cpuid_regs f7 = priv_cpuid(CPUID_LEAF_EXT_FEATURES, 0);
 	const bool smep = f7.ebx & CPUID_7_EBX_SMEP, smap = f7.ebx & CPUID_7_EBX_SMAP;
-	if (!smep)
+	if (!smep) {
 		test_skip("smep_kernel_fetch_faults", "CPUID says no SMEP");
+		test_skip("wp0_write_keeps_smep", "CPUID says no SMEP");
+	}
 	if (!smap)
 		test_skip("smap_kernel_read_faults", "CPUID says no SMAP");
 	if (!smep && !smap)
@@ -913,6 +915,8 @@ static void test_smep_smap(void)
 	}
 	if (smep && smap) /* STAC needs SMAP */
 		test_wp0_keeps_smep(frame);
+	else if (smep)
+		test_skip("wp0_write_keeps_smep", "CPUID says no SMAP (the test needs STAC)");
 	priv_write_cr4(cr4);
 	aspace_clear_user_half(&kernel_aspace); /* the page and the tables that map it */
 }

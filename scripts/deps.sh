@@ -4,8 +4,8 @@
 #   scripts/deps.sh --list   print the package list (used by .ci/run)
 set -euo pipefail
 PACKAGES=(gcc libc6-dev make nasm binutils gnu-efi mtools dosfstools gdisk xorriso grub-pc-bin grub-common
-	bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3 python3-pytest python3-pexpect
-	console-setup-linux)
+	bochs bochsbios vgabios bochs-term qemu-system-x86 ovmf libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-pexpect
+	console-setup-linux clang libclang-rt-14-dev llvm)
 if [ "${1:-}" = "--list" ]; then
 	echo "${PACKAGES[@]}"
 	exit 0

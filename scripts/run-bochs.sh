@@ -2,10 +2,10 @@
 # Boot the monitor in Bochs (emulated VT-x), headless and bounded.
 #
 #   scripts/run-bochs.sh [--uefi [--disk usb|esp]] [--cpu MODEL] [--timeout SECS] [--log FILE] [--megs N]
-#                        [--no-guest] [--guest FILE] [--com2 FILE] [-- monitor command line...]
+#                        [--no-guest] [--guest FILE] [--monitor FILE] [--com2 FILE] [-- monitor command line...]
 #
-# Default: the GRUB ISO (Multiboot2, scripts/mkiso.sh) through Bochs's legacy BIOS; --no-guest and
-# --guest FILE are passed to mkiso.sh.
+# Default: the GRUB ISO (Multiboot2, scripts/mkiso.sh) through Bochs's legacy BIOS; --no-guest,
+# --guest FILE and --monitor FILE (instead of build/hv.elf) are passed to mkiso.sh.
 # --uefi: the UEFI path instead: Debian's 2 MiB OVMF.fd (package ovmf) as the ROM at 0xffe00000 boots a
 # private copy of build/usb.img (GPT disk; --disk esp: build/esp.img, a bare FAT ESP) as an ATA disk,
 # with the command line in the copy's EFI/BOOT/CMDLINE.TXT, which the loader reads (boot/efi/cmdline.c).
@@ -79,7 +79,7 @@ com2=""
 usage() {
 	cat >&2 <<USAGE
 usage: $0 [--uefi [--disk usb|esp]] [--cpu MODEL] [--timeout SECS] [--log FILE] [--megs N]
-          [--no-guest] [--guest FILE] [--com2 FILE] [-- cmdline...]
+          [--no-guest] [--guest FILE] [--monitor FILE] [--com2 FILE] [-- cmdline...]
   --uefi         boot $BUILD/usb.img through OVMF (the UEFI loader) instead of the GRUB ISO
   --disk usb|esp with --uefi: the GPT disk $BUILD/usb.img (default) or the bare ESP $BUILD/esp.img
   --cpu MODEL    Bochs CPU model; with VT-x: tigerlake (default, most features), corei7_icelake_u,
@@ -88,7 +88,7 @@ usage: $0 [--uefi [--disk usb|esp]] [--cpu MODEL] [--timeout SECS] [--log FILE] 
   --timeout S    give up after S wall-clock seconds (default 120, 0: never): kill Bochs, exit 124
   --log FILE     serial log (default $BUILD/bochs-serial.log; Bochs's own log beside it)
   --megs N       guest RAM in MiB (default 256, with --uefi $UEFI_MEGS)
-  --no-guest, --guest FILE   (GRUB ISO only) passed to scripts/mkiso.sh
+  --no-guest, --guest FILE, --monitor FILE   (GRUB ISO only) passed to scripts/mkiso.sh
   --com2 FILE    also a COM2 (I/O 0x2f8) written to FILE, e.g. for the monitor's serial=0x2f8;
                  the verdict line may then come from either port (exactly one in all)
 USAGE
@@ -104,6 +104,7 @@ while [ $# -gt 0 ]; do
 	--megs) [ $# -ge 2 ] || usage; megs=$2; shift ;;
 	--no-guest) iso_args+=(--no-guest) ;;
 	--guest) [ $# -ge 2 ] || usage; iso_args+=(--guest "$(from_caller "$2")"); shift ;;
+	--monitor) [ $# -ge 2 ] || usage; iso_args+=(--monitor "$(from_caller "$2")"); shift ;;
 	--com2) [ $# -ge 2 ] || usage; com2=$(from_caller "$2"); shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
@@ -123,7 +124,7 @@ if [ $disk_given = 1 ] && [ $uefi = 0 ]; then
 	exit $EXIT_USAGE
 fi
 if [ ${#iso_args[@]} -gt 0 ] && [ $uefi = 1 ]; then
-	say "--no-guest and --guest go with the GRUB ISO: the UEFI images embed $BUILD/guest.elf (rebuild with 'make' to change it)"
+	say "--no-guest, --guest and --monitor go with the GRUB ISO: the UEFI images embed $BUILD/guest.elf (rebuild with 'make' to change it)"
 	exit $EXIT_USAGE
 fi
 if [ -z "$megs" ]; then
@@ -159,9 +160,11 @@ fi
 tmp=$(mktemp -d)
 bochs_pid=""
 show_pid=""
+screen_pid=""
 cleanup() {
 	[ -n "$bochs_pid" ] && kill -9 "$bochs_pid" 2>/dev/null || true
 	[ -n "$show_pid" ] && kill "$show_pid" 2>/dev/null || true
+	[ -n "$screen_pid" ] && kill "$screen_pid" 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -255,6 +258,16 @@ while kill -0 "$bochs_pid" 2>/dev/null; do
 		timed_out=1
 		break
 	fi
+	# Without a terminal, Bochs's term display opens a pseudo-terminal of its own and writes the
+	# screen there; nobody reads it, and after some minutes the full pty blocks Bochs for good
+	# (a 10-million-operation run stopped at 1.8 M).  Drain it.
+	if [ -z "$screen_pid" ]; then
+		pty=$(sed -n 's/^Bochs connected to screen "\(\/dev\/pts\/[0-9]*\)".*/\1/p' "$tmp/bochs.out" 2>/dev/null | head -n 1)
+		if [ -n "$pty" ]; then
+			cat "$pty" > /dev/null 2>&1 &
+			screen_pid=$!
+		fi
+	fi
 	if [ $uefi = 1 ] && [ $loader_done = 0 ]; then
 		if grep -aqF "$LOADER_DONE_LINE" "$log"; then
 			loader_done=1
@@ -271,6 +284,8 @@ fi
 wait "$bochs_pid" 2>/dev/null
 bochs_rc=$?
 bochs_pid=""
+[ -n "$screen_pid" ] && kill "$screen_pid" 2>/dev/null
+screen_pid=""
 # tail --pid ends by itself once Bochs is gone, after a last read of the log.
 wait "$show_pid" 2>/dev/null
 show_pid=""

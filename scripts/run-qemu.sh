@@ -32,6 +32,8 @@
 # disagrees: crash, reset, triple fault, a failed UEFI loader, a forged line); 2 for a bad
 # invocation or a missing prerequisite.
 set -euo pipefail
+now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+start_us=$(now_us) # --timeout counts wall-clock time from here, preparation included
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/verdict.sh
@@ -261,7 +263,9 @@ esac
 if [ $use_gdb = 1 ]; then
 	qemu+=(-S -s)
 	say "QEMU is stopped, waiting for gdb on tcp::$GDB_PORT. In another terminal:"
-	say "  gdb $BUILD/hv.elf -ex 'target remote :$GDB_PORT'"
+	say "  gdb -ex 'target remote :$GDB_PORT'"
+	say "  (monitor symbols: the monitor is position-independent and linked at 0; once it prints"
+	say "   'hv monitor starting (image BASE-...)': symbol-file -o BASE $BUILD/hv.elf)"
 	if [ $mode != iso ]; then
 		say "  (loader symbols: add-symbol-file $BUILD/efi/BOOTX64.so -o IMAGEBASE, IMAGEBASE from the loader's '[efi] loader image base' line)"
 	fi
@@ -282,8 +286,9 @@ halted=0
 loader_failed=0
 loader_done=0
 polls=0
+deadline_us=$(( start_us + timeout_s * 1000000 ))
 while kill -0 "$qemu_pid" 2>/dev/null; do
-	if [ "$timeout_s" -gt 0 ] && [ $polls -ge $((timeout_s * POLL_PER_SECOND)) ]; then
+	if [ "$timeout_s" -gt 0 ] && [ "$(now_us)" -ge "$deadline_us" ]; then
 		timed_out=1
 		break
 	fi

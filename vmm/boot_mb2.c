@@ -6,67 +6,11 @@
 #include <stdint.h>
 #include <string.h>
 #include "vmm/boot.h"
+#include "vmm/multiboot2.h"
 
-enum mb2_tag_type {
-	MB2_TAG_END = 0,
-	MB2_TAG_CMDLINE = 1,
-	MB2_TAG_BOOTLOADER_NAME = 2,
-	MB2_TAG_MODULE = 3,
-	MB2_TAG_MMAP = 6,
-	MB2_TAG_FRAMEBUFFER = 8,
-	MB2_TAG_ACPI_OLD = 14,
-	MB2_TAG_ACPI_NEW = 15,
-};
-
-enum mb2_mmap_type {
-	MB2_MEMORY_AVAILABLE = 1,
-	MB2_MEMORY_RESERVED = 2,
-	MB2_MEMORY_ACPI_RECLAIMABLE = 3,
-	MB2_MEMORY_NVS = 4,
-	MB2_MEMORY_BADRAM = 5,
-};
-
-#define MB2_TAG_ALIGN 8u
-#define MB2_INFO_MAX_SIZE (1u << 20) /* sanity bound on total_size */
+/* Spec 3.6.8: "entry_size ... is guaranteed to be a multiple of 8" (keeps the 64-bit fields aligned). */
+#define MB2_MMAP_ENTRY_ALIGN 8u
 #define MB2_GUEST_MODULE_NAME "guest"
-
-struct mb2_info_header {
-	uint32_t total_size;
-	uint32_t reserved;
-};
-
-struct mb2_tag {
-	uint32_t type;
-	uint32_t size;
-};
-
-struct mb2_tag_module {
-	struct mb2_tag tag;
-	uint32_t mod_start, mod_end;
-	char string[];
-};
-
-struct mb2_tag_mmap {
-	struct mb2_tag tag;
-	uint32_t entry_size, entry_version;
-};
-
-struct mb2_mmap_entry {
-	uint64_t base_addr, length;
-	uint32_t type, reserved;
-};
-
-struct mb2_tag_framebuffer {
-	struct mb2_tag tag;
-	uint64_t addr;
-	uint32_t pitch, width, height;
-	uint8_t bpp, type;
-	uint16_t reserved;
-	/* colour_info for framebuffer_type 1 (direct RGB colour) */
-	uint8_t red_field_position, red_mask_size;
-	uint8_t green_field_position, green_mask_size;
-	uint8_t blue_field_position, blue_mask_size;
-};
 
 static void copy_string(char *dst, size_t cap, const char *src, size_t src_max)
 {
@@ -116,7 +60,7 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		const struct mb2_tag *tag = (const void *)p;
 		if (tag->type == MB2_TAG_END)
 			break;
-		if (tag->size < sizeof(*tag) || p + tag->size > end) {
+		if (tag->size < sizeof(*tag) || tag->size > (size_t)(end - p)) {
 			*why = "Multiboot2 information has a tag running past its end";
 			return -1;
 		}
@@ -159,7 +103,11 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 				*why = "Multiboot2 memory map has entries smaller than the specification's";
 				return -1;
 			}
-			for (; e + mm->entry_size <= p + tag->size; e += mm->entry_size) {
+			if (mm->entry_size % MB2_MMAP_ENTRY_ALIGN != 0) {
+				*why = "Multiboot2 memory map has an entry_size that is not a multiple of 8";
+				return -1;
+			}
+			for (; mm->entry_size <= (size_t)(p + tag->size - e); e += mm->entry_size) {
 				const struct mb2_mmap_entry *me = (const void *)e;
 				if (bi->mem_count == BOOTINFO_MAX_MEM_RANGES) {
 					*why = "Multiboot2 memory map has more entries than BOOTINFO_MAX_MEM_RANGES";
@@ -174,6 +122,14 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		}
 		case MB2_TAG_FRAMEBUFFER: {
 			const struct mb2_tag_framebuffer *fb = (const void *)tag;
+			/*
+			 * Spec 3.6.12: the common part (address, pitch, width, height, bpp, type, reserved)
+			 * always comes first; the colour_info after it depends on the type (checked below).
+			 */
+			if (tag->size < offsetof(struct mb2_tag_framebuffer, red_field_position)) {
+				*why = "Multiboot2 information has a framebuffer tag too short for its fields";
+				return -1;
+			}
 			bi->fb.addr = fb->addr;
 			bi->fb.width = fb->width;
 			bi->fb.height = fb->height;

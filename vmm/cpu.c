@@ -3,6 +3,7 @@
 #include <string.h>
 #include <arch/cr.h>
 #include <arch/segment.h>
+#include "vmm/boot.h"
 #include "vmm/cpu.h"
 #include "vmm/log.h"
 #include "vmm/power.h"
@@ -109,6 +110,11 @@ void hv_exception(struct exception_frame *f)
 	hv_print("[hv]   RIP=%016llx CS=%04llx RFLAGS=%016llx RSP=%016llx SS=%04llx\n",
 		 (unsigned long long)f->rip, (unsigned long long)f->cs, (unsigned long long)f->rflags,
 		 (unsigned long long)f->rsp, (unsigned long long)f->ss);
+	if (f->rip >= (uint64_t)(uintptr_t)hv_image_start && f->rip < (uint64_t)(uintptr_t)hv_image_end)
+		/* The image is linked at 0 (linker.ld): its offset is the address in build/hv.elf. */
+		hv_print("[hv]   RIP is at offset %#llx in the image: addr2line -f -e build/hv.elf %#llx\n",
+			 (unsigned long long)(f->rip - (uint64_t)(uintptr_t)hv_image_start),
+			 (unsigned long long)(f->rip - (uint64_t)(uintptr_t)hv_image_start));
 	hv_print("[hv]   RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n", (unsigned long long)f->rax,
 		 (unsigned long long)f->rbx, (unsigned long long)f->rcx, (unsigned long long)f->rdx);
 	hv_print("[hv]   RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx\n", (unsigned long long)f->rsi,

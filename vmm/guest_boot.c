@@ -4,26 +4,16 @@
 #include "vmm/guest_boot.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/multiboot2.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
 
-/* Multiboot2 information for the guest (Multiboot2 specification 3.6). */
-#define MB2_BOOTLOADER_MAGIC 0x36d76289u
-#define MB2_TAG_END          0
-#define MB2_TAG_CMDLINE      1
-#define MB2_TAG_BASIC_MEMINFO 4
-#define MB2_TAG_MMAP         6
-#define MB2_MMAP_ENTRY_VERSION 0
-#define MB2_MEMORY_AVAILABLE 1
-#define MB2_MEMORY_RESERVED  2
-#define MB2_TAG_ALIGN        8u
+/* Multiboot2 information for the guest (Multiboot2 specification 3.6; vmm/multiboot2.h). */
 #define LOW_MEMORY_TOP       0x9f000ull  /* conventional memory, as on a PC */
 #define HIGH_MEMORY_BASE     0x100000ull
 #define KIB                  1024ull
 #define FOUR_GIB             (1ull << 32)
 
-struct mb2_tag { uint32_t type, size; };
-struct mb2_mmap_entry { uint64_t base, length; uint32_t type, reserved; };
 
 struct info_writer {
 	uint8_t buf[GUEST_BOOT_INFO_SIZE];
@@ -35,7 +25,7 @@ static void *add_tag(struct info_writer *w, uint32_t type, uint32_t size)
 	struct mb2_tag *t = (struct mb2_tag *)(w->buf + w->len);
 	t->type = type;
 	t->size = size;
-	w->len += (size + MB2_TAG_ALIGN - 1) & ~(MB2_TAG_ALIGN - 1);
+	w->len += mb2_tag_span(size);
 	return t;
 }
 
@@ -85,22 +75,22 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 	cmdline[n++] = 0;
 	memcpy((uint8_t *)add_tag(w, MB2_TAG_CMDLINE, sizeof(struct mb2_tag) + n) + sizeof(struct mb2_tag), cmdline, n);
 
-	uint32_t *mi = add_tag(w, MB2_TAG_BASIC_MEMINFO, sizeof(struct mb2_tag) + 2 * sizeof(uint32_t));
-	mi[2] = LOW_MEMORY_TOP / KIB;                     /* mem_lower, KiB */
-	mi[3] = (uint32_t)((ram - HIGH_MEMORY_BASE) / KIB); /* mem_upper, KiB above 1 MiB */
+	struct mb2_tag_meminfo *mi = add_tag(w, MB2_TAG_BASIC_MEMINFO, sizeof(*mi));
+	mi->mem_lower = LOW_MEMORY_TOP / KIB;
+	mi->mem_upper = (uint32_t)((ram - HIGH_MEMORY_BASE) / KIB);
 
 	const struct mb2_mmap_entry entries[] = {
 		{ 0, LOW_MEMORY_TOP, MB2_MEMORY_AVAILABLE, 0 },
 		{ LOW_MEMORY_TOP, HIGH_MEMORY_BASE - LOW_MEMORY_TOP, MB2_MEMORY_RESERVED, 0 },
 		{ HIGH_MEMORY_BASE, ram - HIGH_MEMORY_BASE, MB2_MEMORY_AVAILABLE, 0 },
 	};
-	uint32_t *mm = add_tag(w, MB2_TAG_MMAP, 4 * sizeof(uint32_t) + sizeof(entries));
-	mm[2] = sizeof(struct mb2_mmap_entry);
-	mm[3] = MB2_MMAP_ENTRY_VERSION;
-	memcpy(mm + 4, entries, sizeof(entries));
+	struct mb2_tag_mmap *mm = add_tag(w, MB2_TAG_MMAP, sizeof(*mm) + sizeof(entries));
+	mm->entry_size = sizeof(struct mb2_mmap_entry);
+	mm->entry_version = MB2_MMAP_ENTRY_VERSION;
+	memcpy(mm + 1, entries, sizeof(entries));
 
 	add_tag(w, MB2_TAG_END, sizeof(struct mb2_tag));
-	((uint32_t *)w->buf)[0] = w->len;
+	((struct mb2_info_header *)w->buf)->total_size = w->len;
 	log_info("guest command line: \"%s\"", cmdline);
 }
 

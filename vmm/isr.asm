@@ -53,7 +53,7 @@ isr_common:
 	hlt
 	jmp .hang
 
-section .rodata
+section .data.rel.ro progbits alloc noexec write align=8  ; addresses: relocated at entry (linker.ld)
 global isr_stub_table
 isr_stub_table:
 %assign v 0

@@ -11,6 +11,7 @@
 #include "vmm/cpu.h"
 #include "vmm/cpu_report.h"
 #include "vmm/log.h"
+#include "vmm/multiboot2.h"
 #include "vmm/memmap.h"
 #include "vmm/paging.h"
 #include "vmm/pmm.h"
@@ -20,7 +21,6 @@
 #include "vmm/status.h"
 #include "vmm/vmm.h"
 
-#define MB2_BOOTLOADER_MAGIC 0x36d76289u /* Multiboot2 spec 3.2: EAX at entry */
 #define LOW_MEMORY_END (1ull << 20)       /* the first MiB is never allocated */
 #define BOOT_MAP_END   (4ull << 30)       /* entry.asm's boot page tables identity-map [0, 4 GiB) */
 #define MAPPED_EVERYWHERE UINT64_MAX      /* vmm/paging.c maps the framebuffer wherever it is */
@@ -208,7 +208,8 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 
 	if (!bi->guest_image) {
 		log_error("no guest image was given: GRUB must load it with 'module2 /boot/guest.elf guest' "
-			  "(see scripts/mkiso.sh); the UEFI loader embeds build/guest.elf");
+			  "(see scripts/mkiso.sh), and passes no module at all for a file that is empty or does not "
+			  "fit in memory: check the file's size; the UEFI loader embeds build/guest.elf");
 		hv_power_off(HV_ERR_NO_GUEST);
 	}
 	if (!bi->guest_size) {

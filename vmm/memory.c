@@ -14,6 +14,7 @@
 #include "vmm/ept_mtrr.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/tlb.h"
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
@@ -128,10 +129,7 @@ static int build_ept(struct vmm_memory *m, const struct vmx_caps *caps)
 	}
 	/* The EPT is new and no guest has run with it yet; flush anyway, as after every change (SDM 29.4.3.4). */
 	m->eptp = ept_pointer(&m->ept, caps->ept_ad);
-	if (caps->invept_single)
-		invept(INVEPT_SINGLE_CONTEXT, m->eptp);
-	else if (caps->invept_all)
-		invept(INVEPT_ALL_CONTEXT, 0);
+	tlb_flush_ept(caps, m->eptp);
 	return HV_OK;
 }
 

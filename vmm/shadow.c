@@ -15,6 +15,7 @@
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
 #include "vmm/shadow.h"
+#include "vmm/tlb.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
 #include "vmm/xapic_mmio.h"
@@ -91,11 +92,6 @@ static void free_root(struct shadow_state *s, struct shadow_root *r)
 	r->used = false;
 }
 
-static void flush_tlb(struct vcpu *v)
-{
-	if (v->vpid)
-		invvpid(v->caps->invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, v->vpid, 0);
-}
 
 static bool guest_paging(const struct vcpu *v) { return (v->guest_cr0 & CR0_PG) != 0; }
 static unsigned guest_levels(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) ? LONG_MODE_LEVELS : PAE_LEVELS; }
@@ -285,7 +281,7 @@ void shadow_switch(struct vcpu *v)
 	if (!guest_paging(v)) {
 		s->current = -1;
 		vmcs_writenat(GUEST_CR3, s->identity_root);
-		flush_tlb(v);
+		tlb_flush_guest(v);
 		return;
 	}
 	for (int i = 0; i < SHADOW_MAX_ROOTS; i++)
@@ -306,7 +302,7 @@ void shadow_switch(struct vcpu *v)
 	s->current = idx;
 	s->roots[idx].last_use = ++s->clock;
 	vmcs_writenat(GUEST_CR3, s->roots[idx].top);
-	flush_tlb(v);
+	tlb_flush_guest(v);
 }
 
 static void drop_page(struct vcpu *v, uint64_t gva);
@@ -468,8 +464,8 @@ void shadow_handle_page_fault(struct vcpu *v)
 		single_step_override(v, gva, idt_info);
 	if (leaf_size_of(w.page_size) > r->largest)
 		r->largest = leaf_size_of(w.page_size);
-	if (was_present && v->vpid)
-		invvpid(v->caps->invvpid_addr ? INVVPID_INDIVIDUAL_ADDRESS : INVVPID_SINGLE_CONTEXT, v->vpid, gva);
+	if (was_present)
+		tlb_flush_guest_addr(v, gva);
 	s->stats.fills++;
 	reinject_vectoring_event(idt_info);
 }
@@ -505,19 +501,21 @@ static void drop_page(struct vcpu *v, uint64_t gva)
 			if (slot)
 				*slot = 0;
 			if (v->vpid && v->caps->invvpid_addr) {
-				invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, gva);
+				tlb_flush_guest_addr(v, gva);
 				return;
 			}
 		} else {
 			drop_range(s, r, gva & ~(leaf_size_bytes[size] - 1), leaf_size_bytes[size]);
 		}
 	}
-	flush_tlb(v);
+	tlb_flush_guest(v);
 }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva)
 {
 	v->shadow->stats.invlpg++;
+	if (!is_canonical(gva))
+		return; /* INVLPG of a non-canonical address invalidates nothing (SDM Vol. 2A INVLPG) */
 	drop_page(v, gva);
 }
 

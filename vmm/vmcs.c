@@ -19,6 +19,19 @@ void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r)
 		  (unsigned long long)err, vm_instruction_error_text((uint32_t)err));
 }
 
+void vmx_instruction_failed(const char *op, enum vmx_result r)
+{
+	vmcs_access_failure_count++;
+	if (r == VMX_FAIL_INVALID) {
+		log_error("%s failed (VMfailInvalid)", op);
+		return;
+	}
+	uint64_t err = 0;
+	vmx_vmread(VM_INSTRUCTION_ERROR, &err);
+	log_error("%s failed: VM-instruction error %llu \"%s\"", op, (unsigned long long)err,
+		  vm_instruction_error_text((uint32_t)err));
+}
+
 void vmcs_dump(void)
 {
 	static const struct { uint32_t enc; const char *name; } fields[] = {

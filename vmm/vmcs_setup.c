@@ -12,6 +12,7 @@
 #include "vmm/paging.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
+#include "vmm/tlb.h"
 #include "vmm/vmcs_setup.h"
 #include "vmm/apicv.h"
 #include "vmm/vmx.h"
@@ -121,7 +122,8 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		proc2_req |= CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST;
 	else
 		proc_req |= CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INVLPG_EXITING;
-	if (v->cfg->vpid && v->caps->vpid)
+	/* VPID only where INVVPID can flush a whole context (vmm/tlb.c), else stale translations could survive. */
+	if (v->cfg->vpid && tlb_vpid_usable(v->caps))
 		proc2_opt |= CPU2_ENABLE_VPID;
 	if (v->cfg->brk == HV_BREAK_NO_HLT_EXITING) {
 		log_warn("break=no_hlt_exiting: HLT will not exit, to show that the guest suite notices");

@@ -56,6 +56,9 @@ const CHAR16 *efi_memory_type_name(UINT32 type);
 /* The bootinfo type a UEFI memory type becomes (enum bootinfo_mem_type). */
 UINT32 bootinfo_type_of(UINT32 efi_type);
 
+/* Whether GetMemoryMap's DescriptorSize is usable: at least one descriptor, a multiple of 8. */
+BOOLEAN memmap_desc_size_ok(UINTN desc_size);
+
 /*
  * Translate a UEFI memory map (map_size bytes of descriptors, desc_size bytes
  * apart) into bi->mem / bi->mem_count, merging address-adjacent ranges of the
@@ -70,11 +73,16 @@ void memmap_describe_users(EFI_PHYSICAL_ADDRESS base, EFI_PHYSICAL_ADDRESS end);
 
 /* ---- monitor.c: the monitor's ELF image ---- */
 struct monitor_image {
-	UINT64 entry;         /* e_entry: physical (identity-mapped) address of hv_efi_entry */
-	UINT64 start, end;    /* [lowest p_paddr, highest p_paddr + p_memsz) of the PT_LOAD segments */
+	UINT64 entry;         /* run-time (identity-mapped) address of hv_efi_entry */
+	UINT64 start, end;    /* where the image lies: [start, end) */
+	UINT64 link_entry;    /* e_entry */
+	UINT64 link_start, link_end; /* [lowest p_vaddr, highest p_vaddr + p_memsz) of the PT_LOAD segments */
 };
 
-/* Check the ELF64 image and load its PT_LOAD segments at their physical addresses. */
+/*
+ * Check the position-independent ELF64 image, including its relocations, and
+ * load its PT_LOAD segments into pages allocated anywhere below 4 GiB.
+ */
 EFI_STATUS monitor_load(const UINT8 *file, UINTN size, struct monitor_image *out);
 
 /* ---- checks.c: before leaving the firmware ---- */
@@ -102,5 +110,15 @@ void check_secure_boot(void);
  */
 EFI_STATUS cmdline_get(EFI_HANDLE image, EFI_LOADED_IMAGE *loaded, char *out, UINT32 *length,
 		       const CHAR16 **source);
+
+/* ---- reserve.c: test hook efi.reserve=START-END ---- */
+
+/*
+ * Handle and remove the efi.reserve=START-END words of the command line (in
+ * place): take each range's free pages from the firmware as
+ * EfiReservedMemoryType, so the monitor must be loaded elsewhere.  A
+ * malformed word is printed and refused (EFI_INVALID_PARAMETER).
+ */
+EFI_STATUS reserve_from_cmdline(char *cmdline);
 
 #endif

@@ -4,7 +4,8 @@
  *   1. banner, watchdog off, command line; the checks the monitor would fail
  *      (options, VT-x) and Secure Boot, shown on screen, with a pause
  *      (efi_wait=) when the monitor is going to stop;
- *   2. monitor (embedded build/hv.elf) loaded at its link address;
+ *   2. monitor (embedded build/hv.elf) loaded wherever there is room below 4 GiB
+ *      (after the test hook efi.reserve=, boot/efi/reserve.c);
  *   3. guest (embedded build/guest.elf) copied below 4 GiB, as bytes;
  *   4. bootinfo: ACPI RSDP, GOP framebuffer, command line, images;
  *   5. memory map -> bootinfo, ExitBootServices (retried on a stale map key);
@@ -284,6 +285,12 @@ static EFI_STATUS exit_boot_services(EFI_HANDLE image, struct bootinfo *bi, UINT
 		log_error(L"GetMemoryMap did not report the map's size: %r", status);
 		return fail(EFI_ERROR(status) ? status : EFI_DEVICE_ERROR);
 	}
+	if (!memmap_desc_size_ok(desc_size)) {
+		log_error(L"GetMemoryMap reports descriptors %ld bytes apart: not a whole EFI_MEMORY_DESCRIPTOR "
+			  L"(%ld bytes) on an 8-byte boundary",
+			  (UINT64)desc_size, (UINT64)sizeof(EFI_MEMORY_DESCRIPTOR));
+		return fail(EFI_DEVICE_ERROR);
+	}
 	capacity = map_size + MEMMAP_SLACK_DESCRIPTORS * desc_size;
 	map = AllocatePool(capacity);
 	if (map == NULL) {
@@ -375,6 +382,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (EFI_ERROR(status))
 		return fail(status);
 	log_line(L"command line: \"%a\" (%s)", bi->cmdline, cmdline_source);
+	status = reserve_from_cmdline(bi->cmdline);
+	if (EFI_ERROR(status))
+		return fail(status);
 
 	/* While the firmware's console still works: what would stop the monitor, said where it is seen. */
 	problems = check_options(bi, &config);
@@ -389,7 +399,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return fail(status);
 	bi->monitor_start = monitor.start;
 	bi->monitor_end = monitor.end;
-	log_line(L"monitor loaded at [0x%lx-0x%lx), entry 0x%lx", monitor.start, monitor.end, monitor.entry);
+	log_line(L"monitor loaded at [0x%lx-0x%lx), entry 0x%lx (gdb: add-symbol-file build/hv.elf -o 0x%lx)",
+		 monitor.start, monitor.end, monitor.entry, monitor.start);
 
 	status = copy_guest(bi);
 	if (EFI_ERROR(status))

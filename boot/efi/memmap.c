@@ -64,16 +64,32 @@ UINT32 bootinfo_type_of(UINT32 efi_type)
 	}
 }
 
+BOOLEAN memmap_desc_size_ok(UINTN desc_size)
+{
+	/*
+	 * UEFI 2.10 7.2 GetMemoryMap(): descriptors are DescriptorSize bytes apart, which may exceed
+	 * sizeof(EFI_MEMORY_DESCRIPTOR) in later versions.  Less would cut descriptors short (and 0
+	 * would never advance); a stride that is not a multiple of 8 would misalign the 64-bit fields.
+	 */
+	return desc_size >= sizeof(EFI_MEMORY_DESCRIPTOR) && desc_size % sizeof(UINT64) == 0;
+}
+
 BOOLEAN memmap_to_bootinfo(const UINT8 *map, UINTN map_size, UINTN desc_size, struct bootinfo *bi, UINTN *needed)
 {
 	UINTN count = 0;
 
-	for (UINTN offset = 0; offset + desc_size <= map_size; offset += desc_size) {
+	/* The caller checks desc_size first; without a usable one no descriptor can be read safely. */
+	for (UINTN offset = 0; memmap_desc_size_ok(desc_size) && desc_size <= map_size - offset; offset += desc_size) {
 		const EFI_MEMORY_DESCRIPTOR *d = (const EFI_MEMORY_DESCRIPTOR *)(map + offset);
 		UINT64 length = d->NumberOfPages * EFI_PAGE_SIZE;
 		UINT32 type = bootinfo_type_of(d->Type);
 
-		if (length == 0)
+		/*
+		 * Skip empty descriptors, and broken ones whose size overflows or whose end does not
+		 * fit in 64 bits (the rule memmap_normalize applies to bootinfo ranges).
+		 */
+		if (d->NumberOfPages == 0 || d->NumberOfPages > (UINT64)-1 / EFI_PAGE_SIZE ||
+		    length > (UINT64)-1 - d->PhysicalStart)
 			continue;
 		if (count > 0 && count <= BOOTINFO_MAX_MEM_RANGES) {
 			struct bootinfo_mem_range *prev = &bi->mem[count - 1];
@@ -111,6 +127,8 @@ void memmap_describe_users(EFI_PHYSICAL_ADDRESS base, EFI_PHYSICAL_ADDRESS end)
 							&desc_version)
 				     : EFI_OUT_OF_RESOURCES;
 	}
+	if (!EFI_ERROR(status) && !memmap_desc_size_ok(desc_size))
+		status = EFI_DEVICE_ERROR;
 	if (EFI_ERROR(status)) {
 		log_error(L"(could not read the memory map to say what uses that range: %r)", status);
 		if (map != NULL)

@@ -68,6 +68,26 @@ def test_missing_guest_module(bochs):
     assert status == STATUS["HV_ERR_NO_GUEST"]
 
 
+def test_empty_guest_module_is_named(bochs, tmp_path):
+    """An empty guest file: GRUB passes no module, and the message says what to check (issue 12)."""
+    empty = tmp_path / "empty.elf"
+    empty.write_bytes(b"")
+    b = bochs("log=info", extra=["--guest", str(empty)])
+    b.expect(r"ERROR: no guest image was given: .* for a file that is empty or does not fit in memory")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_NO_GUEST"]
+
+
+def test_truncated_guest_image_refused(bochs, tmp_path):
+    one = tmp_path / "one-byte.elf"
+    one.write_bytes(b"x")
+    b = bochs("log=info", extra=["--guest", str(one)])
+    b.expect(r"guest image: 1 bytes at 0x[0-9a-f]+")
+    b.expect(r"ERROR: the guest image is not a loadable ELF64 x86-64 executable: truncated")
+    status, _ = b.finish()
+    assert status == STATUS["HV_ERR_BAD_GUEST"]
+
+
 def test_garbage_guest_image_refused(bochs, tmp_path):
     bad = tmp_path / "garbage.elf"
     bad.write_bytes(b"this is not an ELF file" * 10)

@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import shutil
+import time
 from pathlib import Path
 
 import pexpect
@@ -212,3 +213,14 @@ def test_make_run_says_in_one_line_which_emulator_and_why():
     else:
         assert len(run_lines) == 1 and run_lines[0].startswith("run: booting in Bochs"), out
         assert "modprobe" not in out or "GenuineIntel" in open("/proc/cpuinfo").read(), out
+
+
+def test_timeout_counts_wall_clock_seconds():
+    """--timeout is seconds of wall-clock time, preparation included (issue 12: it counted 0.1 s polls,
+    so '--timeout 30' took 44.5 s under load).  --gdb keeps QEMU waiting for a debugger forever."""
+    t0 = time.monotonic()
+    r = subprocess.run([str(RUN_QEMU), "--timeout", "4", "--iso", "--gdb", "--", "log=info"],
+                       capture_output=True, text=True, timeout=60, cwd=str(ROOT))
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 124, r.stderr
+    assert 4 <= elapsed < 4 + 5, f"--timeout 4 took {elapsed:.1f} s"

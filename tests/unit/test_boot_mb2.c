@@ -701,6 +701,53 @@ static void test_short_module_and_mmap_tags_refused(void **state)
 	assert_fails_with("memory-map tag too short");
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_boot_mb2.c): the fields of a short framebuffer tag were read past its end. */
+static void test_short_framebuffer_tag_refused(void **state)
+{
+	(void)state;
+	mbi_begin();
+	add_mmap(SIMPLE_MAP, 2);
+	size_t fb = tag_begin(T_FRAMEBUFFER); /* the address only: pitch, width, height, bpp, type missing */
+	uint64_t addr = 0xfd000000ull;
+	append(&addr, 8);
+	tag_end(fb);
+	add_end_tag();
+	mbi_finish();
+	assert_fails_with("framebuffer tag too short");
+	assert_int_equal(BI.fb.width, 0); /* nothing read from past the tag */
+
+	mbi_begin(); /* the common part alone (an EGA text framebuffer): accepted */
+	add_mmap(SIMPLE_MAP, 2);
+	fb = tag_begin(T_FRAMEBUFFER);
+	uint32_t pitch = 160, width = 80, height = 25;
+	uint8_t bpp = 16, type = 2;
+	uint16_t reserved = 0;
+	append(&addr, 8);
+	append(&pitch, 4);
+	append(&width, 4);
+	append(&height, 4);
+	append(&bpp, 1);
+	append(&type, 1);
+	append(&reserved, 2);
+	tag_end(fb);
+	add_end_tag();
+	mbi_finish();
+	assert_int_equal(parse(), 0);
+	assert_int_equal(BI.fb.width, 80);
+	assert_int_equal(BI.fb.height, 25);
+}
+
+/* Spec 3.6.8: entry_size is a multiple of 8; another size would make the 64-bit fields unaligned. */
+static void test_mmap_entry_size_not_multiple_of_8_refused(void **state)
+{
+	(void)state;
+	mbi_begin();
+	add_mmap_sized(SIMPLE_MAP, 2, 28);
+	add_end_tag();
+	mbi_finish();
+	assert_fails_with("not a multiple of 8");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +772,8 @@ int main(void)
 		cmocka_unit_test(test_framebuffer_and_acpi),
 		cmocka_unit_test(test_nameless_module_is_not_guest),
 		cmocka_unit_test(test_short_module_and_mmap_tags_refused),
+		cmocka_unit_test(test_short_framebuffer_tag_refused),
+		cmocka_unit_test(test_mmap_entry_size_not_multiple_of_8_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

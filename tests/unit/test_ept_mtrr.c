@@ -168,6 +168,35 @@ static void test_errors_pass_through(void **state)
 	assert_int_equal(ept_map_with_mtrr_types(&e, &s, 1ull << 40, 64 * MiB, 4 * MiB, EPT_RWX), EPT_ERR_NO_MEMORY);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_ept.c): a host range beyond the MTRRs' MAXPHYADDR has no type
+ * at any size, and the split recursed until the stack overflowed. */
+static void test_range_beyond_maxphyaddr_refused(void **state)
+{
+	(void)state;
+	struct ept e = new_ept();
+	struct mtrr_state s = host_mtrrs(66 * MiB, PG); /* 36-bit MAXPHYADDR */
+	assert_int_equal(ept_map_with_mtrr_types(&e, &s, 0, 1ull << 36, PG, EPT_RWX), EPT_ERR_INVALID);
+	assert_int_equal(ept_map_with_mtrr_types(&e, &s, 0, (1ull << 36) - 2 * MiB, 4 * MiB, EPT_RWX),
+			 EPT_ERR_INVALID);
+	assert_int_equal(ept_map_with_mtrr_types(&e, &s, 0, 64 * MiB, 0, EPT_RWX), EPT_ERR_INVALID);
+	struct ept_walk w;
+	assert_int_equal(ept_translate(&e, 0, &w), EPT_ERR_NOT_MAPPED); /* the first 2 MiB were mapped, then removed */
+}
+
+/* Found by fuzzing: a run that fails half way (here: its second 2 MiB piece is already mapped)
+ * left its first pieces mapped although the error says nothing was. */
+static void test_failure_leaves_nothing_mapped(void **state)
+{
+	(void)state;
+	struct ept e = new_ept();
+	struct mtrr_state s = host_mtrrs(66 * MiB, PG); /* a UC page at 66 MiB: the run is split */
+	assert_int_equal(ept_map(&e, 3 * MiB, 512 * MiB, PG, EPT_RWX, EPT_MEMTYPE_WB), EPT_OK);
+	assert_int_equal(ept_map_with_mtrr_types(&e, &s, 0, 64 * MiB, 4 * MiB, EPT_RWX), EPT_ERR_MAPPED);
+	struct ept_walk w;
+	for (uint64_t gpa = 0; gpa < 4 * MiB; gpa += PG)
+		assert_int_equal(ept_translate(&e, gpa, &w), gpa == 3 * MiB ? EPT_OK : EPT_ERR_NOT_MAPPED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +205,8 @@ int main(void)
 		cmocka_unit_test(test_low_memory_follows_fixed_ranges),
 		cmocka_unit_test(test_unaligned_run_and_no_mtrrs),
 		cmocka_unit_test(test_errors_pass_through),
+		cmocka_unit_test(test_range_beyond_maxphyaddr_refused),
+		cmocka_unit_test(test_failure_leaves_nothing_mapped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -419,6 +419,26 @@ static void test_with_normalised_map(void **state)
 	check_invariants(&P);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_pmm.c): frames the allocator never managed were taken "back". */
+static void test_free_of_unmanaged_frames_refused(void **state)
+{
+	(void)state;
+	init_small();
+	assert_int_equal(pmm_alloc(&P, 64, 0), 0x100000); /* plenty allocated: only the range can tell */
+	static struct pmm snapshot;
+	memcpy(&snapshot, &P, sizeof(P));
+	assert_int_equal(pmm_free(&P, 0x150000, 1), -1);   /* the monitor image (an exclusion) */
+	assert_int_equal(pmm_free(&P, 0x2ff000, 1), -1);   /* the guest image (an exclusion) */
+	assert_int_equal(pmm_free(&P, 0x200000, 4), -1);   /* reserved memory */
+	assert_int_equal(pmm_free(&P, 0x300000, 1), -1);   /* ACPI memory */
+	assert_int_equal(pmm_free(&P, 0x80000, 1), -1);    /* usable, but below min_addr */
+	assert_int_equal(pmm_free(&P, 0x1000000, 2), -1);  /* beyond the RAM */
+	assert_int_equal(memcmp(&snapshot, &P, sizeof(P)), 0);
+	assert_int_equal(pmm_free(&P, 0x100000, 64), 0);
+	assert_int_equal(P.free_pages, P.total_pages);
+	check_invariants(&P);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_unnormalised_map_and_many_extents),
 		cmocka_unit_test(test_with_normalised_map),
+		cmocka_unit_test(test_free_of_unmanaged_frames_refused),
 	};
 	return cmocka_run_group_tests_name("pmm", tests, NULL, NULL);
 }

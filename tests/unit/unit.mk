@@ -49,12 +49,20 @@ UNIT_SRCS_test_dr_match     := vmm/dr_match.c
 UNIT_SRCS_test_dtable_check := vmm/exit/dtable_check.c
 UNIT_TESTS += $(BUILD)/unit/test_task
 UNIT_SRCS_test_task := vmm/exit/task_check.c
+UNIT_TESTS += $(BUILD)/unit/test_elf_rela
+UNIT_SRCS_test_elf_rela := vmm/lib/elf_rela.c
 UNIT_TESTS += $(BUILD)/unit/test_fbcon
 UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
 UNIT_TESTS += $(BUILD)/unit/test_vlapic
 UNIT_SRCS_test_vlapic := vmm/apic/vlapic.c
 UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
 UNIT_SRCS_test_mmio_decode := vmm/apic/mmio_decode.c
+
+# The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
+UNIT_TESTS += $(BUILD)/unit/test_efi_memmap
+UNIT_SRCS_test_efi_memmap :=
+UNIT_FLAGS_test_efi_memmap := -fshort-wchar -Itests/efi_host
+$(BUILD)/unit/test_efi_memmap: boot/efi/memmap.c tests/efi_host/efi_host.h
 
 UNIT_CC      ?= gcc
 UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include
@@ -81,6 +89,6 @@ unit-test: $(UNIT_TESTS)
 .SECONDEXPANSION:
 $(BUILD)/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_test_$$*) $$(UNIT_HDRS) $(UNIT_MK)
 	@mkdir -p $(@D)
-	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_EXTRA_CFLAGS) -o $@ $< $(UNIT_SRCS_test_$*) $(UNIT_LDLIBS)
+	$(UNIT_CC) $(UNIT_CFLAGS) $(UNIT_EXTRA_CFLAGS) $(UNIT_FLAGS_test_$*) -o $@ $< $(UNIT_SRCS_test_$*) $(UNIT_LDLIBS)
 
 .DEFAULT_GOAL := $(UNIT_SAVED_DEFAULT_GOAL)

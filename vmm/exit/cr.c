@@ -13,6 +13,7 @@
 #include <arch/vmx_state.h>
 #include "vmm/cr_rules.h"
 #include "vmm/exits.h"
+#include "vmm/tlb.h"
 #include "vmm/gpt.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
@@ -87,13 +88,6 @@ void efer_apply(const struct vcpu *v)
 	}
 }
 
-/* Flush the guest's cached linear translations (SDM 29.4.3): all of its VPID's entries. */
-static void flush_guest_tlb(struct vcpu *v)
-{
-	if (v->vpid)
-		invvpid(v->caps->invvpid_single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, v->vpid, 0);
-	/* Without VPID every VM entry and exit flushes them already (SDM 29.4.3.1). */
-}
 
 static bool guest_long_mode_active(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) != 0; }
 
@@ -180,7 +174,7 @@ static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 	if ((old ^ value) & CR0_PAGING_BITS) {
 		if (v->mem_mode == HV_MEM_SHADOW)
 			shadow_flush_all(v);
-		flush_guest_tlb(v);
+		tlb_flush_guest(v);
 	}
 	return true;
 }
@@ -209,7 +203,7 @@ static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
 	if ((old ^ value) & CR4_PAGING_BITS) {
 		if (v->mem_mode == HV_MEM_SHADOW)
 			shadow_flush_all(v);
-		flush_guest_tlb(v);
+		tlb_flush_guest(v);
 	}
 	return true;
 }
@@ -231,7 +225,7 @@ static bool emulate_write_cr3(struct vcpu *v, uint64_t value)
 	}
 	vmcs_writenat(GUEST_CR3, value);
 	if (!noflush)
-		flush_guest_tlb(v);
+		tlb_flush_guest(v);
 	return true;
 }
 

@@ -5,6 +5,7 @@
 #include <arch/vmx.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
+#include "vmm/tlb.h"
 #include "vmm/log.h"
 #include "vmm/vlapic.h"
 #include "vmm/vuart.h"
@@ -89,10 +90,8 @@ void handle_invlpg(struct vcpu *v)
 {
 	if (v->mem_mode == HV_MEM_SHADOW)
 		shadow_invlpg(v, v->exit_qualification);
-	else if (v->vpid && v->caps->invvpid_addr)
-		invvpid(INVVPID_INDIVIDUAL_ADDRESS, v->vpid, v->exit_qualification);
-	else if (v->vpid)
-		invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+	else
+		tlb_flush_guest_addr(v, v->exit_qualification);
 	vcpu_skip_instruction(v);
 }
 

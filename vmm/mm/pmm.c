@@ -98,6 +98,7 @@ int pmm_init(struct pmm *p, const struct bootinfo_mem_range *map, unsigned count
 	     const struct pmm_exclusion *excl, unsigned nexcl, uint64_t min_addr)
 {
 	p->count = 0;
+	p->managed_count = 0;
 	p->total_pages = 0;
 	p->free_pages = 0;
 
@@ -135,11 +136,15 @@ int pmm_init(struct pmm *p, const struct bootinfo_mem_range *map, unsigned count
 	p->free_pages = p->total_pages;
 	if (p->total_pages == 0)
 		goto fail;
+	for (unsigned i = 0; i < p->count; i++)
+		p->managed[i] = p->free[i];
+	p->managed_count = p->count;
 	return 0;
 
 fail:
 	/* Leave an allocator that hands out nothing. */
 	p->count = 0;
+	p->managed_count = 0;
 	p->total_pages = 0;
 	p->free_pages = 0;
 	return -1;
@@ -183,6 +188,18 @@ uint64_t pmm_alloc(struct pmm *p, uint64_t pages, uint64_t align)
 	return PMM_NO_MEMORY;
 }
 
+/*
+ * Whether [base, end) lies inside one managed extent.  Managed extents are disjoint
+ * and non-adjacent, so every allocation lies inside exactly one of them.
+ */
+static bool is_managed(const struct pmm *p, uint64_t base, uint64_t end)
+{
+	for (unsigned i = 0; i < p->managed_count; i++)
+		if (base >= p->managed[i].base && end <= p->managed[i].end)
+			return true;
+	return false;
+}
+
 int pmm_free(struct pmm *p, uint64_t base, uint64_t pages)
 {
 	if (pages == 0 || (base & PAGE_MASK) != 0 || base == 0)
@@ -192,6 +209,8 @@ int pmm_free(struct pmm *p, uint64_t base, uint64_t pages)
 		return -1;
 	uint64_t end = base + pages * PMM_PAGE_SIZE;
 	if (end < base || end > TOP_PAGE)
+		return -1;
+	if (!is_managed(p, base, end))
 		return -1;
 
 	/* i: first extent that ends at or after base. */

@@ -11,7 +11,7 @@
 #define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
 
 /* Multiboot2 loader handoff (Multiboot2 specification 1.0, 3.3 "I386 machine state"). */
-#define MB2_BOOTLOADER_MAGIC 0x36d76289u
+#include "vmm/multiboot2.h"
 
 #define CMDLINE_MAX   256
 #define MEMMAP_MAX    32

@@ -8,8 +8,19 @@
 extern struct bootinfo hv_bootinfo;
 extern const uint64_t hv_bootinfo_size;
 
-/* Linker-script symbols (linker.ld). */
+/*
+ * Linker-script symbols (linker.ld): the image's run-time bounds (the code is
+ * position-independent, so these are wherever the loader put it).
+ */
 extern char hv_image_start[], hv_image_end[];
+
+/*
+ * Apply the image's R_X86_64_RELATIVE relocations for the address it runs at
+ * (vmm/reloc_self.c).  Called once by each entry path in vmm/entry.asm, before
+ * anything reads an address from the image's data; halts with a message on a
+ * damaged relocation table.
+ */
+void hv_relocate_self(void);
 
 /*
  * Translate a Multiboot2 boot information structure into *bi.

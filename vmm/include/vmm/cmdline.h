@@ -70,7 +70,8 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SE
 	X(apicv,       HV_OPT_BOOL, apicv,       1,             0, 1, 0,                          \
 	  "x2APIC virtualization in hardware when the CPU offers it (0: the software path)")       \
 	X(watchdog,    HV_OPT_UINT, watchdog,    4000,          0, 1000000, 0,                    \
-	  "stop a guest that runs this many million TSC cycles without a VM exit (0: off)")       \
+	  "stop a guest that makes no progress (no console output, no successful hypercall) "    \
+	  "for this many million TSC cycles, exits or not (0: off)")                              \
 	X(break,       HV_OPT_ENUM, brk,         HV_BREAK_NONE, 0, 0, HV_BREAK_NAMES,             \
 	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault on purpose") \
 	X(serial,      HV_OPT_SERIAL, serial,    HV_SERIAL_DEFAULT, 0, 0, 0,                      \

@@ -30,8 +30,11 @@
 #define ELF_DATA2LSB    1
 #define ELF_EV_CURRENT  1
 #define ELF_ET_EXEC     2
+#define ELF_ET_DYN      3 /* also a position-independent executable (the monitor, linker.ld) */
 #define ELF_EM_X86_64   62
 #define ELF_PT_LOAD     1
+#define ELF_PT_DYNAMIC  2
+#define ELF_PT_INTERP   3
 #define ELF_PF_X        (1u << 0)
 #define ELF_PF_W        (1u << 1)
 #define ELF_PF_R        (1u << 2)

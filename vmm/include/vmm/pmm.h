@@ -29,6 +29,9 @@ struct pmm_exclusion {
 struct pmm {
 	struct pmm_extent free[PMM_MAX_EXTENTS]; /* sorted by base, disjoint, non-adjacent */
 	unsigned count;
+	/* The free list as pmm_init left it: the only frames pmm_free takes back. */
+	struct pmm_extent managed[PMM_MAX_EXTENTS];
+	unsigned managed_count;
 	uint64_t total_pages; /* managed at init */
 	uint64_t free_pages;
 };
@@ -50,7 +53,8 @@ uint64_t pmm_alloc(struct pmm *p, uint64_t pages, uint64_t align);
 
 /*
  * Return frames to the allocator, coalescing with neighbours.  Returns 0, or
- * -1 (and changes nothing) if any part of the range is already free or was never managed.
+ * -1 (and changes nothing) if any part of the range is already free or was never managed
+ * (outside the usable memory pmm_init took, or in an exclusion such as the monitor image).
  */
 int pmm_free(struct pmm *p, uint64_t base, uint64_t pages);
 

@@ -21,7 +21,9 @@ const char *vm_instruction_error_text(uint32_t error);
 
 /* Out-of-line slow paths (vmm/vmcs.c): report a failing VMREAD/VMWRITE, and count it. */
 void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r);
-/* How many VMREAD/VMWRITE have failed: the run loop stops the guest before the next VM entry. */
+/* Another VMX instruction (INVEPT, INVVPID) failed: counted with the VMCS access failures, so the run loop stops too. */
+void vmx_instruction_failed(const char *op, enum vmx_result r);
+/* How many VMREAD/VMWRITE (and INVEPT/INVVPID) have failed: the run loop stops the guest before the next VM entry. */
 extern unsigned vmcs_access_failure_count;
 static inline unsigned vmcs_access_failures(void) { return vmcs_access_failure_count; }
 
