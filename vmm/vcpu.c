@@ -136,6 +136,29 @@ void vcpu_reinject_vectoring_event(struct vcpu *v)
 	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
 
+/*
+ * With "virtual NMIs", a fault or EPT violation of an IRET that was unblocking NMIs exits with
+ * "NMI unblocking due to IRET" (bit 12 of the exit interruption information or qualification,
+ * SDM 28.2.2, 28.2.3): the IRET runs again after the exit, so NMI blocking comes back (27.7.1).
+ */
+#define NMI_UNBLOCKING_DUE_TO_IRET (1u << 12)
+
+void vcpu_restore_nmi_blocking(struct vcpu *v)
+{
+	uint64_t bits;
+	if (!v->virtual_nmis)
+		return;
+	if (v->exit_reason == EXIT_REASON_EXCEPTION_NMI)
+		bits = vmcs_read32(VM_EXIT_INTR_INFO);
+	else if (v->exit_reason == EXIT_REASON_EPT_VIOLATION)
+		bits = v->exit_qualification;
+	else
+		return;
+	if (!(bits & NMI_UNBLOCKING_DUE_TO_IRET) || (vmcs_read32(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID))
+		return; /* undefined while an event was being delivered */
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
+}
+
 static void set_interrupt_window_exiting(struct vcpu *v, bool on)
 {
 	const uint32_t want = on ? v->proc_controls | CPU_INTERRUPT_WINDOW_EXITING

@@ -130,6 +130,7 @@ static int run_guest(struct vcpu *v)
 		v->exit_qualification = vmcs_readnat(EXIT_QUALIFICATION);
 		preemption_timer_after_exit(v);
 		apicv_after_exit(v);
+		vcpu_restore_nmi_blocking(v);
 		if (v->exit_reason < HV_STATS_REASONS) {
 			v->stats.count[v->exit_reason]++;
 			v->stats.total_exits++;

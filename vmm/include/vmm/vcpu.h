@@ -119,6 +119,8 @@ void vcpu_inject_pending_interrupt(struct vcpu *v);
  * NMI, STI or MOV SS blocking holds; else ask for an NMI-window exit (with "virtual NMIs").
  */
 void vcpu_inject_pending_nmi(struct vcpu *v);
+/* After an exception or EPT-violation exit: NMI blocking again if a faulting IRET had lifted it. */
+void vcpu_restore_nmi_blocking(struct vcpu *v);
 /* An event whose delivery a VM exit interrupted is delivered again at the next entry (SDM 28.2.4, 27.6). */
 void vcpu_reinject_vectoring_event(struct vcpu *v);
 /* Convenience: #GP(0), #UD, #PF with CR2. */
