@@ -42,9 +42,9 @@ uint64_t gdt[GDT_ENTRIES] = {
 struct descriptor_table_ptr gdt_ptr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
 
 static struct tss64 tss;
-static struct idt_gate64 idt[VECTOR_EXCEPTION_COUNT];
+static struct idt_gate64 idt[IDT_VECTORS];
 static uint8_t ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
-extern const uint64_t isr_table[VECTOR_EXCEPTION_COUNT]; /* guest/entry.asm */
+extern const uint64_t isr_table[IDT_VECTORS]; /* guest/entry.asm: exceptions, then interrupts */
 
 uint64_t exit_ledger[HV_STATS_REASONS];
 
@@ -90,7 +90,7 @@ void cpu_tables_init(void)
 	priv_lgdt(&gdt_ptr); /* again, now with the full 64-bit base */
 	priv_ltr(SEL_TSS);
 
-	for (unsigned v = 0; v < VECTOR_EXCEPTION_COUNT; v++)
+	for (unsigned v = 0; v < IDT_VECTORS; v++)
 		set_gate(v, isr_table[v], v == VECTOR_DF ? IST_DOUBLE_FAULT : 0);
 	struct descriptor_table_ptr idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 	priv_lidt(&idtr);

@@ -6,6 +6,7 @@ default rel
 
 ; Exceptions that push an error code (SDM Vol. 3A 6.15, Table 6-1 / 6.13).
 %define EXCEPTION_VECTORS 32
+%define IDT_VECTORS 256
 %macro ISR_NOERR 1
 isr_%1:
 	push 0
@@ -53,6 +54,12 @@ ISR_NOERR 28
 ISR_ERR   29
 ISR_ERR   30
 ISR_NOERR 31
+; Interrupts (vectors 32-255): no error code (SDM Vol. 3A 6.3).
+%assign i EXCEPTION_VECTORS
+%rep IDT_VECTORS - EXCEPTION_VECTORS
+ISR_NOERR i
+%assign i i + 1
+%endrep
 
 ; Builds struct trap_frame (guest/include/guest/trap.h) above the CPU's frame.
 trap_common:
@@ -199,7 +206,7 @@ global isr_table
 align 8
 isr_table:
 %assign i 0
-%rep EXCEPTION_VECTORS
+%rep IDT_VECTORS
 	dq isr_ %+ i
 %assign i i + 1
 %endrep

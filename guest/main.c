@@ -24,6 +24,7 @@
 #include <string.h>
 #include "guest/hostile.h"
 #include "guest/hv.h"
+#include "guest/apic.h"
 #include "guest/kernel.h"
 #include "guest/layout.h"
 #include "guest/mm.h"
@@ -126,6 +127,9 @@ void kernel_main(uint32_t magic, uint32_t info)
 	frames_init();
 	paging_init();
 	syscall_init();
+	/* The monitor's virtual local APIC, in x2APIC mode (guest/apic.c); without the monitor: none. */
+	if (hv_present && !apic_init())
+		kprintf("no x2APIC: no timer interrupts\n");
 	kprintf("guest kernel: long mode, own GDT/TSS/IDT, page tables at %#llx, SYSCALL installed, "
 		"NX %s, %llu free frames, %llu user programs\n",
 		(unsigned long long)kernel_aspace.cr3, nx_enabled ? "on" : "off",
@@ -143,6 +147,10 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_forge_verdict();
 	if (strcmp(boot_config.test, "hypercall_flood") == 0)
 		run_hypercall_flood();
+	if (strcmp(boot_config.test, "xapic_unsupported") == 0)
+		run_xapic_unsupported();
+	if (strcmp(boot_config.test, "hlt_forever") == 0)
+		run_hlt_forever();
 	if (strcmp(boot_config.test, "hostile") == 0)
 		hostile_run();
 	if (strcmp(boot_config.test, "hostile_scan") == 0)

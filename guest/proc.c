@@ -1,15 +1,17 @@
 /*
- * Processes and the cooperative scheduler.
+ * Processes and the round-robin scheduler.
  *
  * A process is an embedded ELF program loaded into fresh frames of its own
  * address space, with a kernel stack of its own.  The scheduler is the
  * kernel's own thread of control: it switches to a runnable process, which
- * runs until it yields, exits or is killed, and switches back.  No timer
- * exists (the monitor delivers no interrupts), so this is all the
- * scheduling there is.
+ * runs until it yields, sleeps, exits or is killed, and switches back.  With
+ * a quantum (sched_quantum) the local APIC timer ticks periodically and each
+ * tick in ring 3 takes the CPU back (limited direct execution: the timer is
+ * how the kernel regains control from a program that never yields).
  */
 #include <string.h>
 #include "guest/abi.h"
+#include "guest/apic.h"
 #include "guest/kernel.h"
 #include "guest/layout.h"
 #include "guest/priv.h"
@@ -20,7 +22,8 @@
 
 static const char elf_magic[ELF_MAG_LEN] = { ELF_MAG0, ELF_MAG1, ELF_MAG2, ELF_MAG3 };
 
-#define RFLAGS_RESERVED1 (1ull << 1) /* always 1 (SDM Vol. 1 3.4.3); IF stays 0: no interrupts exist */
+#define RFLAGS_RESERVED1 (1ull << 1) /* always 1 (SDM Vol. 1 3.4.3) */
+#define USER_RFLAGS_IF   (1ull << 9)  /* ring 3 runs with interrupts on: the timer can preempt it */
 #define USER_STACK_PREMAP_PAGES 2    /* mapped at load; the rest of the stack is demand-paged */
 #define CONTEXT_SAVED_REGS 6          /* rbp, rbx, r12..r15: what context_switch pops */
 #define PROC_KILLED_STATUS (-1)
@@ -34,6 +37,8 @@ static uint8_t kstacks[MAX_PROCS][KSTACK_SIZE] __attribute__((aligned(16)));
 static uint64_t scheduler_rsp;
 static unsigned sched_cursor;
 static int next_pid = 1;
+uint64_t sched_quantum;
+uint64_t sched_idle_halts;
 
 static const struct user_program *find_program(const char *name)
 {
@@ -144,7 +149,7 @@ struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1)
 	uint64_t *sp = (uint64_t *)(uintptr_t)p->kstack_top;
 	*--sp = SEL_USER_DATA;
 	*--sp = USER_STACK_TOP;
-	*--sp = RFLAGS_RESERVED1;
+	*--sp = RFLAGS_RESERVED1 | USER_RFLAGS_IF;
 	*--sp = SEL_USER_CODE;
 	*--sp = entry;
 	*--sp = arg1;
@@ -157,16 +162,75 @@ struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1)
 	return p;
 }
 
+/* Sleepers whose time has come are runnable again; true if any process still sleeps. */
+static bool wake_sleepers(void)
+{
+	bool sleeping = false;
+	const uint64_t now = tsc_now();
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		if (procs[i].state != PROC_SLEEPING)
+			continue;
+		if (now >= procs[i].wake_tsc)
+			procs[i].state = PROC_RUNNABLE;
+		else
+			sleeping = true;
+	}
+	return sleeping;
+}
+
+static struct proc *pick_next(bool *only_daemons)
+{
+	*only_daemons = true;
+	for (unsigned i = 0; i < MAX_PROCS; i++)
+		if ((procs[i].state == PROC_RUNNABLE || procs[i].state == PROC_SLEEPING) && !procs[i].daemon)
+			*only_daemons = false;
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		unsigned s = (sched_cursor + i) % MAX_PROCS;
+		if (procs[s].state == PROC_RUNNABLE) {
+			sched_cursor = s + 1;
+			return &procs[s];
+		}
+	}
+	return NULL;
+}
+
+/* Only daemons are left: they never end by themselves, so they are killed (as by a signal). */
+static void kill_daemons(void)
+{
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		struct proc *p = &procs[i];
+		if (p->daemon && (p->state == PROC_RUNNABLE || p->state == PROC_SLEEPING)) {
+			p->state = PROC_ZOMBIE;
+			p->killed = true;
+			p->exit_status = PROC_KILLED_STATUS;
+			aspace_destroy(&p->as);
+		}
+	}
+}
+
 void sched_run(void)
 {
+	const bool preemptive = sched_quantum && apic_ready();
+	if (preemptive) {
+		irq_set_handler(VECTOR_TIMER, sched_timer_tick);
+		apic_timer_periodic(VECTOR_TIMER, (uint32_t)sched_quantum);
+	}
 	for (;;) {
-		struct proc *p = NULL;
-		for (unsigned i = 0; i < MAX_PROCS && !p; i++) {
-			unsigned s = (sched_cursor + i) % MAX_PROCS;
-			if (procs[s].state == PROC_RUNNABLE) {
-				p = &procs[s];
-				sched_cursor = s + 1;
+		const bool sleeping = wake_sleepers();
+		bool only_daemons;
+		struct proc *p = pick_next(&only_daemons);
+		if (only_daemons) {
+			kill_daemons();
+			break;
+		}
+		if (!p && sleeping) {
+			/* Idle: halt until the next interrupt (the timer), with interrupts on for that one instruction. */
+			if (preemptive) {
+				sched_idle_halts++;
+				ledger_add(EXIT_REASON_HLT, 1);
+				__asm__ volatile("sti; hlt; cli" ::: "memory");
 			}
+			continue;
 		}
 		if (!p)
 			break;
@@ -179,7 +243,26 @@ void sched_run(void)
 		if (p->state == PROC_ZOMBIE)
 			aspace_destroy(&p->as); /* switches to the kernel's CR3 first */
 	}
+	if (preemptive)
+		apic_timer_stop();
 	aspace_activate(&kernel_aspace);
+}
+
+void sched_timer_tick(struct trap_frame *f)
+{
+	apic_eoi(); /* first: the next tick must not wait behind this one in the ISR (SDM 11.8.5) */
+	if (!current || (f->cs & SELECTOR_RPL_USER) != SELECTOR_RPL_USER)
+		return; /* the idle scheduler, or the kernel on a process's behalf: not preempted */
+	current->preemptions++;
+	context_switch(&current->saved_rsp, scheduler_rsp); /* still runnable: resumes here, then IRETQ */
+}
+
+void proc_sleep(uint64_t cycles)
+{
+	struct proc *p = current;
+	p->wake_tsc = tsc_now() + cycles;
+	p->state = PROC_SLEEPING;
+	context_switch(&p->saved_rsp, scheduler_rsp);
 }
 
 void proc_reap(struct proc *p)

@@ -145,6 +145,7 @@ int64_t syscall_dispatch(struct syscall_frame *f)
 	case SYS_MUNMAP: return sys_munmap(f->rdi, f->rsi);
 	case SYS_HVSTATS: return sys_hvstats(f->rdi, f->rsi);
 	case SYS_INFO: return sys_info(f->rdi);
+	case SYS_SLEEP: proc_sleep(f->rdi); return 0;
 	default: return SYS_ERR_NOSYS;
 	}
 }

@@ -123,6 +123,10 @@ bool exit_reason_is_noise(unsigned reason)
 {
 	if (reason == EXIT_REASON_EXTERNAL_INTERRUPT)
 		return true; /* the host's, asynchronous: never delivered to the guest */
+	/* The monitor's, for the guest's timer: the deadline came, or the guest can now take an interrupt. */
+	if (reason == EXIT_REASON_PREEMPTION_TIMER || reason == EXIT_REASON_INTERRUPT_WINDOW ||
+	    reason == EXIT_REASON_NMI_WINDOW)
+		return true;
 	/* Shadow paging intercepts #PF and INVLPG to keep its tables in sync. */
 	return boot_config.mem_shadow && (reason == EXIT_REASON_EXCEPTION_NMI || reason == EXIT_REASON_INVLPG);
 }
@@ -1065,6 +1069,7 @@ int tests_run(void)
 	tests_user();
 	test_translate();
 	tests_emul();
+	tests_apic();
 
 	test_report("no_frame_leak", frames_free_count() == free_frames, "%llu free frames, %llu at the start",
 		    (unsigned long long)frames_free_count(), (unsigned long long)free_frames);

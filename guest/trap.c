@@ -10,6 +10,7 @@
 #include <arch/segment.h>
 #include <arch/debug.h>
 #include <arch/vmx_state.h>
+#include "guest/apic.h"
 #include "guest/kernel.h"
 #include "guest/layout.h"
 #include "guest/mm.h"
@@ -70,6 +71,10 @@ static void dump_frame(const struct trap_frame *f, uint64_t cr2)
 
 void trap_dispatch(struct trap_frame *f)
 {
+	if (f->vector >= VECTOR_EXCEPTION_COUNT || f->vector == VECTOR_NMI) {
+		irq_dispatch(f); /* an interrupt or an NMI from the local APIC (guest/apic.c) */
+		return;
+	}
 	const uint64_t cr2 = f->vector == VECTOR_PF ? read_cr2() : 0;
 	if (f->vector == VECTOR_PF && resolve_page_fault(f, cr2))
 		return;

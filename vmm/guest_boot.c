@@ -67,6 +67,11 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 		static const char no_dt[] = " no_dt_exits";
 		memcpy(cmdline + n, no_dt, sizeof(no_dt) - 1), n += sizeof(no_dt) - 1;
 	}
+	if (v->apicv) {
+		/* Tell the guest's test suite that its x2APIC TPR, EOI, SELF IPI and most reads do not exit. */
+		static const char apicv[] = " apicv";
+		memcpy(cmdline + n, apicv, sizeof(apicv) - 1), n += sizeof(apicv) - 1;
+	}
 	cmdline[n++] = 0;
 	memcpy((uint8_t *)add_tag(w, MB2_TAG_CMDLINE, sizeof(struct mb2_tag) + n) + sizeof(struct mb2_tag), cmdline, n);
 

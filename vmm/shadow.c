@@ -18,6 +18,7 @@
 #include "vmm/tlb.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
+#include "vmm/xapic_mmio.h"
 
 #define PAE_LEVELS        3
 #define LONG_MODE_LEVELS  4
@@ -419,6 +420,10 @@ void shadow_handle_page_fault(struct vcpu *v)
 	default:
 		log_error("shadow: the guest's page tables for %#llx lie outside its RAM", (unsigned long long)gva);
 		exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest page tables point outside guest RAM");
+		return;
+	}
+	if (!(access & GPT_ACCESS_FETCH) && xapic_mmio_page(v, w.gpa)) {
+		xapic_mmio_emulate(v, w.gpa); /* never mapped: each access is emulated (vmm/apic/xapic_mmio.c) */
 		return;
 	}
 	if (guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &hpa) != 0) {

@@ -14,17 +14,12 @@
 #include "vmm/vmcs.h"
 #include "vmm/tlb.h"
 #include "vmm/vmcs_setup.h"
+#include "vmm/apicv.h"
 #include "vmm/vmx.h"
 
 extern char vmx_exit_entry[]; /* vmm/vmx_entry.asm */
 
 #define IO_BITMAP_PAGES 2   /* A: ports 0000-7fff, B: 8000-ffff (SDM 25.6.4) */
-#define MSR_BITMAP_READ_LOW   0      /* SDM 25.6.9: four 1-KiB bitmaps */
-#define MSR_BITMAP_READ_HIGH  1024
-#define MSR_BITMAP_WRITE_LOW  2048
-#define MSR_BITMAP_WRITE_HIGH 3072
-#define MSR_HIGH_RANGE_BASE   0xc0000000u
-#define MSR_RANGE_SIZE        0x2000u
 #define PREEMPTION_TIMER_MAX  0xffffffffull
 #define EXIT_STORM_TICKS      20000ull   /* break=exit_storm: a timer exit every 20000 ticks */
 #define HLT_WAKE_TICKS        1000000ull /* break=no_hlt_exiting: wakes a guest halted with interrupts off */
@@ -100,7 +95,8 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	const bool ept = v->mem_mode == HV_MEM_EPT;
 	uint32_t pin, proc, proc2, exit, entry;
 	uint32_t pin_req = PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING;
-	uint32_t pin_opt = v->cfg->watchdog ? PIN_ACTIVATE_PREEMPTION_TIMER : 0;
+	/* The preemption timer drives the watchdog and the vLAPIC timer (exit/misc.c preemption_timer_program). */
+	uint32_t pin_opt = PIN_ACTIVATE_PREEMPTION_TIMER | PIN_VIRTUAL_NMIS; /* virtual NMIs: NMI-window exits */
 	uint32_t proc_req = CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_RDPMC_EXITING |
 			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS;
 	uint32_t proc2_req = 0;
@@ -183,6 +179,11 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
+	v->proc_controls = proc;
+	v->preemption_timer = (pin & PIN_ACTIVATE_PREEMPTION_TIMER) != 0;
+	v->virtual_nmis = (pin & PIN_VIRTUAL_NMIS) != 0;
+	if (!v->preemption_timer)
+		log_warn("no VMX-preemption timer: the guest's APIC timer is only seen at its next VM exit");
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmcs_write32(VM_EXIT_CONTROLS, exit);
 	vmcs_write32(VM_ENTRY_CONTROLS, entry);
@@ -198,6 +199,9 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	vmcs_write64(IO_BITMAP_A, io);
 	vmcs_write64(IO_BITMAP_B, io + PAGE_SIZE);
 	vmcs_write64(MSR_BITMAP, msr);
+	v->msr_bitmap = phys_to_virt(msr);
+	if (apicv_setup(v, pmm) != HV_OK)
+		return HV_ERR_NO_MEMORY;
 
 	/* Exceptions: in EPT mode the guest handles all of its own (shadow mode adds #PF). */
 	vmcs_write32(EXCEPTION_BITMAP, ept ? 0 : 1u << VECTOR_PF);
@@ -231,6 +235,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 				 (unsigned long long)v->cfg->watchdog, v->caps->preemption_timer_rate,
 				 (unsigned long long)v->watchdog_mcycles);
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->preemption_timer_ticks);
+		v->watchdog_left = v->preemption_timer_ticks;
 	}
 	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
 	return HV_OK;

@@ -6,13 +6,16 @@
 #include <arch/msr.h>
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
+#include "vmm/apicv.h"
 #include "vmm/exits.h"
 #include "vmm/guest_boot.h"
+#include "vmm/host_apic.h"
 #include "vmm/log.h"
 #include "vmm/memory_setup.h"
 #include "vmm/shadow.h"
 #include "vmm/status.h"
 #include "vmm/vcpu.h"
+#include "vmm/vlapic.h"
 #include "vmm/vmcs.h"
 #include "vmm/vmcs_setup.h"
 #include "vmm/vmm.h"
@@ -99,6 +102,15 @@ static int run_guest(struct vcpu *v)
 			v->status = HV_ERR_VMX_INSTR;
 			break;
 		}
+		/* Interrupts and time (SDM 27.6): the vLAPIC catches up, then its interrupt or a window exit, then the timer. */
+		const uint64_t now = rdtsc();
+		vlapic_advance(&v->lapic, now);
+		vcpu_inject_pending_nmi(v); /* an NMI goes before an external interrupt (SDM Vol. 3A 6.9) */
+		if (v->apicv_active)
+			apicv_before_entry(v, now); /* the CPU delivers (virtual-interrupt delivery) */
+		else
+			vcpu_inject_pending_interrupt(v);
+		preemption_timer_program(v, now);
 		int r = vmx_enter_guest(&v->regs, v->launched);
 		v->exit_tsc = rdtsc();
 		if (r != 0) {
@@ -116,6 +128,9 @@ static int run_guest(struct vcpu *v)
 		v->launched = true;
 		v->exit_reason = VM_EXIT_REASON_BASIC(reason);
 		v->exit_qualification = vmcs_readnat(EXIT_QUALIFICATION);
+		preemption_timer_after_exit(v);
+		apicv_after_exit(v);
+		vcpu_restore_nmi_blocking(v);
 		if (v->exit_reason < HV_STATS_REASONS) {
 			v->stats.count[v->exit_reason]++;
 			v->stats.total_exits++;
@@ -146,8 +161,11 @@ int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct
 	v->caps = caps;
 	v->mem = &memory;
 	v->shadow = &memory.shadow;
+	vlapic_reset(&v->lapic, 0, true); /* one vCPU, the bootstrap processor, APIC ID 0 */
 	if ((status = choose_memory_mode(cfg, caps, &v->mem_mode)) != HV_OK)
 		return status;
+	v->apicv = apicv_usable(cfg, caps, v->mem_mode);
+	host_apic_report();
 	if ((status = vmx_enable(caps, pmm)) != HV_OK)
 		return status;
 	if ((status = vmm_memory_setup(&memory, pmm, cfg, caps, v->mem_mode)) != HV_OK)

@@ -31,6 +31,8 @@ PROGRAM hello
 PROGRAM syscalls
 PROGRAM memory
 PROGRAM evil
+PROGRAM spin
+PROGRAM sleeper
 
 [section .rodata.user_table]
 user_programs_end:

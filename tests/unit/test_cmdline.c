@@ -64,6 +64,8 @@ static void assert_defaults_except(uint32_t mask)
 		assert_int_equal(CFG.ept_scatter, 0);
 	if (!(mask & (1u << HV_OPTIDX_vpid)))
 		assert_int_equal(CFG.vpid, 1);
+	if (!(mask & (1u << HV_OPTIDX_apicv)))
+		assert_int_equal(CFG.apicv, 1);
 	if (!(mask & (1u << HV_OPTIDX_watchdog)))
 		assert_int_equal(CFG.watchdog, 4000);
 	if (!(mask & (1u << HV_OPTIDX_break)))
@@ -84,7 +86,7 @@ static void test_defaults(void **state)
 	assert_defaults_except(0);
 	assert_int_equal(CFG.explicit_mask, 0);
 	assert_string_equal(CFG.guest_args, "");
-	assert_int_equal(HV_OPTION_COUNT, 9);
+	assert_int_equal(HV_OPTION_COUNT, 10);
 }
 
 static void test_empty_and_null(void **state)
@@ -268,7 +270,7 @@ static void test_unknown_key(void **state)
 	(void)state;
 	assert_string_equal(one_problem("foo=1"),
 			    "unknown command-line key 'foo' (known keys: log, mem, guest_mem, "
-			    "ept_scatter, vpid, watchdog, break, serial, efi_wait, guest.*)");
+			    "ept_scatter, vpid, apicv, watchdog, break, serial, efi_wait, guest.*)");
 	assert_non_null(strstr(one_problem("bar"), "unknown command-line key 'bar'"));
 	/* Keys are exact: no prefixes, no case folding. */
 	assert_non_null(strstr(one_problem("lo=info"), "unknown command-line key 'lo'"));
@@ -386,12 +388,13 @@ static void test_explicit_mask_and_repeats(void **state)
 
 	/* Everything at once, separated by spaces and tabs. */
 	assert_int_equal(parse(" log=error\tmem=shadow  guest_mem=1G\t\tept_scatter vpid=no "
-			       "watchdog=0x20 break=guest_state serial=com2,9600 efi_wait=0 guest.init=/bin/sh "), 0);
+			       "apicv=0 watchdog=0x20 break=guest_state serial=com2,9600 efi_wait=0 guest.init=/bin/sh "), 0);
 	assert_int_equal(CFG.log, HV_LOG_ERROR);
 	assert_int_equal(CFG.mem, HV_MEM_SHADOW);
 	assert_int_equal(CFG.guest_mem, GiB);
 	assert_int_equal(CFG.ept_scatter, 1);
 	assert_int_equal(CFG.vpid, 0);
+	assert_int_equal(CFG.apicv, 0);
 	assert_int_equal(CFG.watchdog, 32);
 	assert_int_equal(CFG.brk, HV_BREAK_GUEST_STATE);
 	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 9600));

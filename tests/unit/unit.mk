@@ -53,6 +53,10 @@ UNIT_TESTS += $(BUILD)/unit/test_elf_rela
 UNIT_SRCS_test_elf_rela := vmm/lib/elf_rela.c
 UNIT_TESTS += $(BUILD)/unit/test_fbcon
 UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
+UNIT_TESTS += $(BUILD)/unit/test_vlapic
+UNIT_SRCS_test_vlapic := vmm/apic/vlapic.c
+UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
+UNIT_SRCS_test_mmio_decode := vmm/apic/mmio_decode.c
 
 # The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
 UNIT_TESTS += $(BUILD)/unit/test_efi_memmap

@@ -1,8 +1,9 @@
 /*
  * CPUID (exit reason 10; CPUID always exits, SDM Vol. 3C 26.1.2).
  * The guest sees the real CPU, minus what the monitor does not virtualize
- * (VMX, SMX, MONITOR/MWAIT, the local APIC), plus the hypervisor bit and the
- * monitor's own leaves 0x40000000-0x400000ff.
+ * (VMX, SMX, MONITOR/MWAIT), plus the hypervisor bit and the monitor's own
+ * leaves 0x40000000-0x400000ff.  The local APIC is the monitor's virtual one
+ * (vmm/apic/vlapic.c): x2APIC and the TSC-deadline timer.
  */
 #include <string.h>
 #include <arch/cpuid.h>
@@ -10,14 +11,13 @@
 #include "vmm/exits.h"
 #include "vmm/guest_cpuid.h"
 #include "vmm/hypercall.h"
+#include "vmm/vlapic.h"
 
 #define CPUID_1_ECX_MONITOR  (1u << 3)
 #define CPUID_1_ECX_PCID     (1u << 17)
-#define CPUID_1_ECX_X2APIC   (1u << 21)
 #define CPUID_7_EBX_INVPCID  (1u << 10)
 #define CPUID_D1_EAX_XSAVES  (1u << 3)
 #define CPUID_XSAVE_SUBLEAF_1 1u
-#define CPUID_1_EDX_APIC     (1u << 9)
 #define CPUID_HV_LEAF_MAX    0x40000001u
 #define CPUID_HV_LEAF_LAST   0x400000ffu
 #define CPUID_HV_INTERFACE   0x40000001u
@@ -40,13 +40,19 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 		r = cpuid(leaf, subleaf);
 		if (leaf == CPUID_LEAF_FEATURES) {
 			/* PDCM: IA32_PERF_CAPABILITIES is not offered (exit/msr.c), like the rest of the PMU. */
-			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_X2APIC |
-				   CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_PDCM);
+			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE |
+				   CPUID_1_ECX_PDCM);
+			/* The virtual APIC: x2APIC mode and the TSC-deadline timer are emulated (SDM 11.12.1, 11.5.4.1). */
+			r.ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
+			r.ebx = (r.ebx & ~CPUID_1_EBX_APIC_ID_MASK) | (v->lapic.id << CPUID_1_EBX_APIC_ID_SHIFT);
 			r.ecx |= CPUID_1_ECX_HYPERVISOR;
 			/* OSXSAVE mirrors the guest's CR4, not the monitor's (SDM Vol. 2A CPUID). */
 			if (v->guest_cr4 & CR4_OSXSAVE)
 				r.ecx |= CPUID_1_ECX_OSXSAVE;
+			/* CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN (SDM Vol. 3A 11.4.3). */
 			r.edx &= ~CPUID_1_EDX_APIC;
+			if (vlapic_mode(&v->lapic) != VLAPIC_DISABLED)
+				r.edx |= CPUID_1_EDX_APIC;
 			if (v->mem_mode == HV_MEM_SHADOW)
 				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
 		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == 0) {

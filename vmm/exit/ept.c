@@ -3,6 +3,7 @@
 #include "vmm/log.h"
 #include "vmm/status.h"
 #include "vmm/vmcs.h"
+#include "vmm/xapic_mmio.h"
 
 #define EPT_QUAL_READ          (1u << 0)
 #define EPT_QUAL_WRITE         (1u << 1)
@@ -18,6 +19,12 @@ void handle_ept_violation(struct vcpu *v)
 	const uint64_t q = v->exit_qualification;
 	const uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	const char *access = q & EPT_QUAL_FETCH ? "instruction fetch" : q & EPT_QUAL_WRITE ? "write" : "read";
+
+	/* The xAPIC page is never mapped: its accesses are emulated (vmm/apic/xapic_mmio.c). */
+	if (!(q & EPT_QUAL_FETCH) && xapic_mmio_page(v, gpa)) {
+		xapic_mmio_emulate(v, gpa);
+		return;
+	}
 
 	if (q & EPT_QUAL_LINEAR_VALID)
 		log_error("EPT violation: guest %s at guest-physical %#llx (guest-linear %#llx, %s)", access,

@@ -7,6 +7,7 @@
 #include "vmm/exits.h"
 #include "vmm/tlb.h"
 #include "vmm/log.h"
+#include "vmm/vlapic.h"
 #include "vmm/vuart.h"
 #include "vmm/shadow.h"
 #include "vmm/status.h"
@@ -38,11 +39,26 @@ static bool xcr0_valid(uint64_t v, uint64_t supported)
 	return true;
 }
 
-/* HLT: nothing can wake a halted guest (no interrupts are delivered), so resume at once. */
+/*
+ * HLT (SDM Vol. 2A HLT).  With RFLAGS.IF = 1 the vCPU waits for its next interrupt: it re-enters in
+ * the HLT activity state (SDM 25.4.2, 27.7.2), where the VMX-preemption timer keeps counting (26.5.1),
+ * armed for the vLAPIC timer or the watchdog, whichever comes first; the next injected interrupt
+ * makes it active again (vcpu_inject_pending_interrupt).  A halt with nothing armed is caught by the
+ * watchdog.  With RFLAGS.IF = 0 only an NMI could wake it, and none is ever delivered: it resumes at
+ * once, as before interrupts existed (the guest suite's exit_hlt relies on that).
+ */
 void handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_instruction(v);
+	if ((vmcs_readnat(GUEST_RFLAGS) & RFLAGS_IF) && vlapic_pending_vector(&v->lapic) == VLAPIC_NO_VECTOR)
+		vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
 }
+
+/* Interrupt-window exit (SDM 26.7.5): the guest can take an interrupt now; the entry path injects it. */
+void handle_interrupt_window(struct vcpu *v) { (void)v; }
+
+/* NMI-window exit (SDM 26.7.6): NMIs are no longer blocked; the entry path injects the pending one. */
+void handle_nmi_window(struct vcpu *v) { (void)v; }
 
 /* INVD / WBINVD: guest RAM is ordinary write-back memory, coherent for the monitor; nothing to do. */
 void handle_cache_flush(struct vcpu *v)
@@ -97,7 +113,7 @@ void handle_external_interrupt(struct vcpu *v)
 {
 	log_debug("host interrupt vector %u during guest execution: dropped",
 		  vmcs_read32(VM_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK);
-	(void)v;
+	vcpu_reinject_vectoring_event(v); /* it may have come in the middle of delivering a guest event */
 }
 
 void handle_triple_fault(struct vcpu *v)
@@ -123,6 +139,12 @@ void handle_preemption_timer(struct vcpu *v)
 			vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 		return;
 	}
+	/*
+	 * The vLAPIC timer's deadline: the entry path delivers its interrupt.  These exits come between
+	 * instructions, never during event delivery (SDM 28.2.4): the IDT-vectoring field is not theirs.
+	 */
+	if (!v->timer_is_watchdog)
+		return;
 	if (v->watchdog_across_exits)
 		log_error("guest watchdog: %llu million TSC cycles passed without progress from the guest (no console "
 			  "output, no successful hypercall; stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
@@ -131,18 +153,19 @@ void handle_preemption_timer(struct vcpu *v)
 		log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
 			  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
 			  (unsigned long long)v->watchdog_mcycles, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	log_error("  interrupts: RFLAGS.IF=%u, interruptibility %#x, activity %u, vLAPIC IRR top %d ISR top %d TPR %#x "
+		  "PPR %#x%s, %s", (unsigned)((vmcs_readnat(GUEST_RFLAGS) & RFLAGS_IF) != 0),
+		  vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), vmcs_read32(GUEST_ACTIVITY_STATE),
+		  vlapic_highest_irr(&v->lapic), vlapic_highest_isr(&v->lapic), v->lapic.tpr, vlapic_ppr(&v->lapic),
+		  v->lapic.nmi_pending ? ", NMI pending" : "", v->apicv_active ? "APIC virtualization on" : "software");
 	exit_report_and_stop(v, HV_ERR_WATCHDOG, "guest stopped by the watchdog");
 }
 
 /*
  * The watchdog measures time since the guest's last sign of life, the monitor's share included: the
  * timer counts only in the guest, so the cycles spent handling exits are taken off what is left (a
- * guest looping on exits, a #PF it never gets past for instance, spends most of its time here).  To
- * keep exits cheap, they are collected and taken off in batches of 1/WATCHDOG_BATCHES of the period:
- * the watchdog may fire that much late, never early.
+ * guest looping on exits, a #PF it never gets past for instance, spends most of its time here).
  */
-#define WATCHDOG_BATCHES 16
-
 void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles)
 {
 	if (!v->watchdog_across_exits)
@@ -151,18 +174,54 @@ void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles)
 	const uint64_t mark = vuart_bytes_sent() + v->hypercalls_done;
 	if (mark != v->watchdog_mark) {
 		v->watchdog_mark = mark;
-		v->watchdog_monitor_ticks = 0;
-		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)v->preemption_timer_ticks);
+		v->watchdog_left = v->preemption_timer_ticks;
 		return;
 	}
-	v->watchdog_monitor_ticks += exit_cycles >> v->caps->preemption_timer_rate;
-	if (v->watchdog_monitor_ticks < v->preemption_timer_ticks / WATCHDOG_BATCHES)
+	const uint64_t ticks = exit_cycles >> v->caps->preemption_timer_rate;
+	v->watchdog_left = v->watchdog_left > ticks ? v->watchdog_left - ticks : 0;
+}
+
+/* At each VM exit: the guest time the timer counted goes off the watchdog (SDM 28.3.4 saved the rest). */
+void preemption_timer_after_exit(struct vcpu *v)
+{
+	if (!v->watchdog_across_exits)
 		return;
-	const uint64_t left = vmcs_read32(VMX_PREEMPTION_TIMER_VALUE);
-	/* At 0 the next VM entry exits at once, before any guest instruction (SDM 27.7.4). */
-	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
-		     (uint32_t)(left > v->watchdog_monitor_ticks ? left - v->watchdog_monitor_ticks : 0));
-	v->watchdog_monitor_ticks = 0;
+	const uint32_t left = vmcs_read32(VMX_PREEMPTION_TIMER_VALUE);
+	const uint64_t ran = v->timer_programmed > left ? v->timer_programmed - left : 0;
+	v->watchdog_left = v->watchdog_left > ran ? v->watchdog_left - ran : 0;
+}
+
+/*
+ * Before each VM entry: one VMX-preemption timer serves two deadlines, the watchdog's and the vLAPIC
+ * timer's, so it is armed for the earlier.  Why this timer and not the host's LAPIC timer: it counts
+ * the guest's own time at a rate tied to the TSC (SDM 26.5.1, IA32_VMX_MISC[4:0]), it forces an exit
+ * whatever the guest does (interrupts off, a spin without exits, HLT: it counts in the HLT state
+ * too), and it needs no host interrupt controller, whose state the firmware owns and the monitor
+ * does not program.  The guest's timer interrupt is then late by at most one timer tick plus the
+ * exit and entry.
+ */
+void preemption_timer_program(struct vcpu *v, uint64_t now)
+{
+	if (!v->preemption_timer || v->cfg->brk == HV_BREAK_EXIT_STORM || v->cfg->brk == HV_BREAK_NO_HLT_EXITING)
+		return; /* the break modes keep their own fixed reload */
+	const unsigned rate = v->caps->preemption_timer_rate;
+	const bool watchdog = v->cfg->watchdog != 0;
+	uint64_t value = !watchdog ? PREEMPTION_TIMER_VALUE_MAX
+			 : v->watchdog_across_exits ? v->watchdog_left : v->preemption_timer_ticks;
+	v->timer_is_watchdog = watchdog;
+	const uint64_t deadline = vlapic_next_deadline(&v->lapic);
+	if (deadline != VLAPIC_NO_DEADLINE) {
+		/* Rounded up: the exit comes at the deadline, never before it. */
+		const uint64_t ticks = deadline > now ? (deadline - now + (1ull << rate) - 1) >> rate : 0;
+		if (ticks < value) {
+			value = ticks;
+			v->timer_is_watchdog = false;
+		}
+	}
+	if (value > PREEMPTION_TIMER_VALUE_MAX)
+		value = PREEMPTION_TIMER_VALUE_MAX;
+	v->timer_programmed = (uint32_t)value;
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)value);
 }
 
 /* Exceptions exit only when the exception bitmap asks (shadow mode: #PF, and #DB while single-stepping), and NMIs. */

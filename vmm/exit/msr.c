@@ -7,15 +7,18 @@
  * monitor never touches a host MSR the CPU may not have (SDM Vol. 4 Table 2-2
  * gives each MSR's CPUID condition).
  */
+#include <arch/apic.h>
 #include <arch/cpuid.h>
 #include <arch/cr.h>
 #include <arch/msr.h>
 #include <arch/paging.h>
 #include <arch/vmx_controls.h>
+#include "vmm/apicv.h"
 #include "vmm/exits.h"
 #include "vmm/guest_cpuid.h"
 #include "vmm/log.h"
 #include "vmm/shadow.h"
+#include "vmm/vlapic.h"
 #include "vmm/vmcs.h"
 
 enum msr_kind {
@@ -23,6 +26,7 @@ enum msr_kind {
 	MSR_KIND_HARDWARE,  /* the guest's value lives in the real MSR: the monitor never uses it */
 	MSR_KIND_READ_ONLY, /* reads return a fixed value; writes #GP */
 	MSR_KIND_SPECIAL,   /* EFER, PAT, TSC: handled in code below */
+	MSR_KIND_APIC,      /* the virtual local APIC (vmm/apic/vlapic.c) */
 };
 
 /* The CPUID condition under which an MSR exists (SDM Vol. 4 Table 2-2, "Architectural MSRs"). */
@@ -33,6 +37,9 @@ enum msr_needs {
 	MSR_NEEDS_PAT,             /* CPUID.1:EDX.PAT[16] */
 	MSR_NEEDS_MTRR,            /* CPUID.1:EDX.MTRR[12] */
 	MSR_NEEDS_RDTSCP_OR_RDPID, /* CPUID.80000001H:EDX.RDTSCP[27] or CPUID.(7,0):ECX.RDPID[22] */
+	MSR_NEEDS_APIC,            /* CPUID.1:EDX.APIC[9] (clear while IA32_APIC_BASE.EN = 0: the MSR stays) */
+	MSR_NEEDS_X2APIC,          /* CPUID.1:ECX.x2APIC[21] */
+	MSR_NEEDS_TSC_DEADLINE,    /* CPUID.1:ECX.TSC_Deadline[24] */
 };
 
 struct msr_rule {
@@ -46,6 +53,7 @@ struct msr_rule {
 };
 
 #define HIGH_DWORD (~0ull << 32)
+#define APIC_MODE_LOG_INFO 8 /* APIC mode changes logged at info level, then at debug */
 
 #define MTRR_DEF_TYPE_WB 6u
 #define EFER_GUEST_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
@@ -79,7 +87,13 @@ static const struct msr_rule msr_rules[] = {
 	/* VMX is hidden: the feature-control MSR says locked with VMX off. */
 	{ MSR_IA32_FEATURE_CONTROL, MSR_KIND_READ_ONLY, 0, FEATURE_CONTROL_LOCKED, false, 0, MSR_NEEDS_NOTHING },
 	{ MSR_IA32_MISC_ENABLE, MSR_KIND_READ_ONLY, 0, GUEST_MISC_ENABLE, false, 0, MSR_NEEDS_NOTHING },
+	/* The virtual local APIC: its base and mode, the TSC deadline (SDM Vol. 3A 11.4.4, 11.5.4.1). */
+	{ MSR_IA32_APIC_BASE, MSR_KIND_APIC, 0, 0, false, 0, MSR_NEEDS_NOTHING },
+	{ MSR_IA32_TSC_DEADLINE, MSR_KIND_APIC, 0, 0, false, 0, MSR_NEEDS_TSC_DEADLINE },
 };
+
+/* The x2APIC registers, MSRs 0x800-0x8ff: the vLAPIC applies the x2APIC access rules (SDM 11.12.1.2). */
+static const struct msr_rule x2apic_rule = { X2APIC_MSR_BASE, MSR_KIND_APIC, 0, 0, false, 0, MSR_NEEDS_X2APIC };
 
 static bool msr_exists(const struct vcpu *v, enum msr_needs needs)
 {
@@ -90,6 +104,9 @@ static bool msr_exists(const struct vcpu *v, enum msr_needs needs)
 	static const struct cpuid_feature rdtscp = { CPUID_LEAF_EXT_FEATURES_8001, 0, CPUID_EDX,
 						     CPUID_80000001_EDX_RDTSCP };
 	static const struct cpuid_feature rdpid = { CPUID_LEAF_EXT_FEATURES, 0, CPUID_ECX, CPUID_7_ECX_RDPID };
+	static const struct cpuid_feature x2apic = { CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_X2APIC };
+	static const struct cpuid_feature deadline = { CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_TSC_DEADLINE };
+	static const struct cpuid_feature apic = { CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_APIC };
 	switch (needs) {
 	case MSR_NEEDS_NOTHING: return true;
 	case MSR_NEEDS_LONG_MODE: return guest_cpuid_has(v, lm);
@@ -97,6 +114,9 @@ static bool msr_exists(const struct vcpu *v, enum msr_needs needs)
 	case MSR_NEEDS_PAT: return guest_cpuid_has(v, pat);
 	case MSR_NEEDS_MTRR: return guest_cpuid_has(v, mtrr);
 	case MSR_NEEDS_RDTSCP_OR_RDPID: return guest_cpuid_has(v, rdtscp) || guest_cpuid_has(v, rdpid);
+	case MSR_NEEDS_APIC: return guest_cpuid_has(v, apic);
+	case MSR_NEEDS_X2APIC: return guest_cpuid_has(v, x2apic);
+	case MSR_NEEDS_TSC_DEADLINE: return guest_cpuid_has(v, deadline);
 	}
 	return false;
 }
@@ -104,6 +124,8 @@ static bool msr_exists(const struct vcpu *v, enum msr_needs needs)
 /* The rule for an MSR this guest has, or 0 (then RDMSR/WRMSR are #GP, SDM Vol. 2B RDMSR). */
 static const struct msr_rule *find_rule(const struct vcpu *v, uint32_t index)
 {
+	if (index >= X2APIC_MSR_BASE && index <= X2APIC_MSR_LAST)
+		return msr_exists(v, x2apic_rule.needs) ? &x2apic_rule : 0;
 	for (unsigned i = 0; i < sizeof(msr_rules) / sizeof(msr_rules[0]); i++)
 		if (msr_rules[i].index == index)
 			return msr_exists(v, msr_rules[i].needs) ? &msr_rules[i] : 0;
@@ -121,12 +143,53 @@ static bool pat_valid(uint64_t pat)
 	return true;
 }
 
+/* The guest's physical-address bits: IA32_APIC_BASE may not set any above them (SDM 11.4.4). */
+static uint64_t guest_phys_mask(const struct vcpu *v)
+{
+	return (1ull << v->caps->maxphyaddr) - 1;
+}
+
+static bool read_apic_msr(struct vcpu *v, uint32_t index, uint64_t *value)
+{
+	if (index == MSR_IA32_APIC_BASE)
+		*value = v->lapic.apic_base;
+	else if (index == MSR_IA32_TSC_DEADLINE)
+		*value = vlapic_tsc_deadline_read(&v->lapic);
+	else
+		return vlapic_msr_read(&v->lapic, index, rdtsc(), value) == VLAPIC_OK;
+	return true;
+}
+
+static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
+{
+	const uint64_t now = rdtsc();
+	if (index == MSR_IA32_APIC_BASE) {
+		const enum vlapic_mode before = vlapic_mode(&v->lapic);
+		if (!vlapic_set_base(&v->lapic, value, guest_phys_mask(v), now))
+			return false; /* reserved bit or a forbidden mode switch: #GP (SDM 11.12.5) */
+		apicv_update(v); /* hardware virtualization follows x2APIC mode */
+		static unsigned mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
+		if (vlapic_mode(&v->lapic) != before)
+			hv_log(mode_changes_logged++ < APIC_MODE_LOG_INFO ? HV_LOG_INFO : HV_LOG_DEBUG,"guest local APIC: %s mode (IA32_APIC_BASE %#llx)",
+				 vlapic_mode(&v->lapic) == VLAPIC_X2APIC ? "x2APIC"
+				 : vlapic_mode(&v->lapic) == VLAPIC_XAPIC ? "xAPIC" : "disabled",
+				 (unsigned long long)value);
+		return true;
+	}
+	if (index == MSR_IA32_TSC_DEADLINE) {
+		vlapic_tsc_deadline_write(&v->lapic, value, now);
+		return true;
+	}
+	return vlapic_msr_write(&v->lapic, index, value, now) == VLAPIC_OK;
+}
+
 static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 {
 	switch (r->kind) {
 	case MSR_KIND_VMCS: *value = vmcs_read_any(r->vmcs_field); return true;
 	case MSR_KIND_HARDWARE: *value = rdmsr(r->index); return true;
 	case MSR_KIND_READ_ONLY: *value = r->value; return true;
+	case MSR_KIND_APIC: return read_apic_msr(v, (uint32_t)v->regs.rcx, value);
 	case MSR_KIND_SPECIAL:
 		if (r->index == MSR_IA32_EFER)
 			*value = v->guest_efer;
@@ -171,6 +234,7 @@ static bool write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
 			       "guest installed its SYSCALL entry point at %#llx (IA32_LSTAR)", (unsigned long long)value);
 		return true;
 	case MSR_KIND_READ_ONLY: return false;
+	case MSR_KIND_APIC: return write_apic_msr(v, (uint32_t)v->regs.rcx, value);
 	case MSR_KIND_SPECIAL:
 		if (r->index == MSR_IA32_EFER)
 			return write_efer(v, value);

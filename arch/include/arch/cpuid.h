@@ -33,6 +33,8 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_1_ECX_VMX        (1u << 5)
 #define CPUID_1_ECX_SMX        (1u << 6)
 #define CPUID_1_ECX_PDCM       (1u << 15)
+#define CPUID_1_ECX_X2APIC     (1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_XSAVE      (1u << 26)
 #define CPUID_1_ECX_OSXSAVE    (1u << 27)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
@@ -51,6 +53,7 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 /* CPUID.1:EDX */
 #define CPUID_1_EDX_MSR        (1u << 5)
 #define CPUID_1_EDX_PAE        (1u << 6)
+#define CPUID_1_EDX_APIC       (1u << 9)
 #define CPUID_1_EDX_SEP        (1u << 11)
 #define CPUID_1_EDX_MTRR       (1u << 12)
 #define CPUID_1_EDX_PAT        (1u << 16)
@@ -60,6 +63,10 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_80000001_EDX_PAGE1GB (1u << 26)
 #define CPUID_80000001_EDX_RDTSCP  (1u << 27)
 #define CPUID_80000001_EDX_LM      (1u << 29)
+
+/* CPUID.1:EBX[31:24]: the initial APIC ID. */
+#define CPUID_1_EBX_APIC_ID_SHIFT 24
+#define CPUID_1_EBX_APIC_ID_MASK  (0xffu << CPUID_1_EBX_APIC_ID_SHIFT)
 
 /* CPUID.1:EAX signature fields. */
 #define CPUID_1_EAX_STEPPING(a)  ((a) & 0xfu)

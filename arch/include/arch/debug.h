@@ -53,6 +53,7 @@ enum dr7_len {
 /* Interruptibility state (SDM Vol. 3C 25.4.2, Table 25-3). */
 #define INTERRUPTIBILITY_STI    (1u << 0) /* blocking by STI */
 #define INTERRUPTIBILITY_MOV_SS (1u << 1) /* blocking by MOV SS / POP SS */
+#define INTERRUPTIBILITY_NMI    (1u << 3) /* blocking by NMI (virtual-NMI blocking with "virtual NMIs") */
 
 /* MOV from/to DR0-DR3 and DR6 (the monitor never changes the guest's: no MOV-DR exiting). */
 static inline uint64_t read_dr(unsigned n)

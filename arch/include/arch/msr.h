@@ -27,6 +27,7 @@
 	X(IA32_PAT,                     0x277)         \
 	X(IA32_MTRR_DEF_TYPE,           0x2ff)         \
 	X(IA32_PERF_GLOBAL_CTRL,        0x38f)         \
+	X(IA32_TSC_DEADLINE,            0x6e0)         \
 	X(IA32_VMX_BASIC,               0x480)         \
 	X(IA32_VMX_PINBASED_CTLS,       0x481)         \
 	X(IA32_VMX_PROCBASED_CTLS,      0x482)         \

@@ -86,4 +86,12 @@ static inline enum vmx_result invvpid(enum invvpid_type type, uint16_t vpid, uin
 	return VMX_RESULT_FROM_FLAGS(cf, zf);
 }
 
+/* The MSR bitmap (SDM Vol. 3C 25.6.9): four 1-KiB bitmaps, read then write, low then high MSRs. */
+#define MSR_BITMAP_READ_LOW   0
+#define MSR_BITMAP_READ_HIGH  1024
+#define MSR_BITMAP_WRITE_LOW  2048
+#define MSR_BITMAP_WRITE_HIGH 3072
+#define MSR_HIGH_RANGE_BASE   0xc0000000u
+#define MSR_RANGE_SIZE        0x2000u
+
 #endif

@@ -21,6 +21,7 @@ enum sys_number {
 	SYS_MUNMAP = 5,  /* (addr, len): unmaps and frees the pages, forgets the region; 0 */
 	SYS_HVSTATS = 6, /* (buf, size): copies the monitor's struct hv_stats; bytes copied */
 	SYS_INFO = 7,    /* (key): one number about the kernel or the caller (enum sys_info_key) */
+	SYS_SLEEP = 8,   /* (cycles): blocks for at least that many TSC cycles (needs the timer); 0 */
 	SYS_COUNT
 };
 
@@ -92,7 +93,8 @@ enum evil_mode {
 	X(UTEST_BAD_DATA, 4, "memory did not hold what was written")            \
 	X(UTEST_SURVIVED, 5, "the forbidden operation did not fault")           \
 	X(UTEST_ISOLATION, 6, "another process's data appeared in this address space") \
-	X(UTEST_BAD_MODE, 7, "unknown mode argument")
+	X(UTEST_BAD_MODE, 7, "unknown mode argument")                          \
+	X(UTEST_WOKE_EARLY, 8, "SYS_SLEEP returned before its time")
 
 enum utest_status {
 #define X(name, value, text) name = value,

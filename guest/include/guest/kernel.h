@@ -26,6 +26,7 @@ struct boot_config {
 	char cmdline[CMDLINE_MAX];
 	bool mem_shadow;            /* mem=shadow (else mem=ept) */
 	bool dt_exits;              /* LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR exit (not: no_dt_exits) */
+	bool apicv;                 /* apicv: in x2APIC mode, TPR/EOI/SELF IPI writes and most reads do not exit */
 	bool bench;                 /* bench=1 */
 	unsigned bench_budget_log2; /* budget=N: cycle budget 2^N per benchmark */
 	char test[TEST_NAME_MAX];   /* test=NAME ("" for the suite) */

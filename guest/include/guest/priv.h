@@ -22,6 +22,7 @@
 #include <arch/segment.h>
 #include <arch/vmcs_fields.h>
 #include <vmm/hypercall.h>
+#include <arch/apic.h>
 #include "guest/kernel.h"
 #include "guest/trap.h"
 
@@ -37,6 +38,32 @@ static inline bool msr_passed_through(uint32_t index)
 	return index == MSR_IA32_FS_BASE || index == MSR_IA32_GS_BASE || index == MSR_IA32_KERNEL_GS_BASE;
 }
 
+/*
+ * x2APIC MSRs the CPU virtualizes without an exit while the monitor's APIC virtualization is on
+ * (boot word "apicv", x2APIC mode; vmm/apic/apicv.c): reads of the registers the virtual-APIC page
+ * holds (not the current count), writes of TPR, EOI and SELF IPI.
+ */
+extern bool apic_msrs_virtualized; /* guest/apic.c */
+static inline bool x2apic_msr_virtualized(uint32_t index, bool write)
+{
+	if (!apic_msrs_virtualized || index < X2APIC_MSR_BASE || index > X2APIC_MSR_LAST)
+		return false;
+	const uint32_t off = X2APIC_MSR_OFFSET(index);
+	if (write)
+		return off == APIC_REG_TPR || off == APIC_REG_EOI || off == APIC_REG_SELF_IPI;
+	if (off >= APIC_REG_ISR0 && off < APIC_REG_IRR0 + APIC_VECTOR_REGS * APIC_REG_STRIDE)
+		return true; /* ISR, TMR, IRR */
+	switch (off) {
+	case APIC_REG_ID: case APIC_REG_VERSION: case APIC_REG_TPR: case APIC_REG_PPR: case APIC_REG_LDR:
+	case APIC_REG_SVR: case APIC_REG_ESR: case APIC_REG_LVT_CMCI: case APIC_REG_ICR_LO: case APIC_REG_LVT_TIMER:
+	case APIC_REG_LVT_THERMAL: case APIC_REG_LVT_PERF: case APIC_REG_LVT_LINT0: case APIC_REG_LVT_LINT1:
+	case APIC_REG_LVT_ERROR: case APIC_REG_TIMER_ICR: case APIC_REG_TIMER_DCR:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static inline struct cpuid_regs priv_cpuid(uint32_t leaf, uint32_t subleaf)
 {
 	ledger_add(EXIT_REASON_CPUID, 1); /* CPUID exits unconditionally (SDM Vol. 3C 26.1.2) */
@@ -45,14 +72,14 @@ static inline struct cpuid_regs priv_cpuid(uint32_t leaf, uint32_t subleaf)
 
 static inline uint64_t priv_rdmsr(uint32_t index)
 {
-	if (!msr_passed_through(index))
+	if (!msr_passed_through(index) && !x2apic_msr_virtualized(index, false))
 		ledger_add(EXIT_REASON_RDMSR, 1);
 	return rdmsr(index);
 }
 
 static inline void priv_wrmsr(uint32_t index, uint64_t value)
 {
-	if (!msr_passed_through(index))
+	if (!msr_passed_through(index) && !x2apic_msr_virtualized(index, true))
 		ledger_add(EXIT_REASON_WRMSR, 1);
 	wrmsr(index, value);
 }
@@ -62,7 +89,7 @@ static inline int priv_rdmsr_safe(uint32_t index, uint64_t *value)
 {
 	uint64_t before = kernel_fault.count;
 	uint32_t lo = 0, hi = 0;
-	if (!msr_passed_through(index))
+	if (!msr_passed_through(index) && !x2apic_msr_virtualized(index, false))
 		ledger_add(EXIT_REASON_RDMSR, 1);
 	__asm__ volatile("1: rdmsr\n2:\n\t" EX_TABLE_ENTRY("1b", "2b")
 			 : "+a"(lo), "+d"(hi)
@@ -76,7 +103,7 @@ static inline int priv_rdmsr_safe(uint32_t index, uint64_t *value)
 static inline int priv_wrmsr_safe(uint32_t index, uint64_t value)
 {
 	uint64_t before = kernel_fault.count;
-	if (!msr_passed_through(index))
+	if (!msr_passed_through(index) && !x2apic_msr_virtualized(index, true))
 		ledger_add(EXIT_REASON_WRMSR, 1);
 	__asm__ volatile("1: wrmsr\n2:\n\t" EX_TABLE_ENTRY("1b", "2b")
 			 :

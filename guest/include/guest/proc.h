@@ -11,7 +11,7 @@
 #define PROC_NAME_MAX  16
 #define SCHED_TRACE_MAX 64
 
-enum proc_state { PROC_FREE = 0, PROC_RUNNABLE, PROC_ZOMBIE };
+enum proc_state { PROC_FREE = 0, PROC_RUNNABLE, PROC_SLEEPING, PROC_ZOMBIE };
 
 struct proc {
 	int pid;
@@ -24,6 +24,9 @@ struct proc {
 	bool killed;
 	struct fault_record kill; /* why it was killed */
 	uint64_t syscalls;
+	uint64_t wake_tsc;     /* PROC_SLEEPING: runnable again once the TSC reaches it */
+	uint64_t preemptions;  /* times the timer took the CPU from it */
+	bool daemon;           /* sched_run does not wait for it: killed once only daemons remain */
 };
 
 /* An embedded program image (guest/user/programs.asm). */
@@ -44,6 +47,14 @@ extern unsigned sched_trace_len;
 /* Loads a program into a fresh address space; RDI = arg0, RSI = arg1 at entry. NULL on failure. */
 struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1);
 void sched_run(void);                        /* runs processes until none is runnable */
+/*
+ * Preemption: with a quantum (TSC cycles, 0: cooperative), sched_run runs the local APIC timer
+ * periodically and each tick takes the CPU from a process in ring 3 (round robin).
+ */
+extern uint64_t sched_quantum;
+extern uint64_t sched_idle_halts; /* HLTs of the idle scheduler (nothing runnable, someone asleep) */
+void proc_sleep(uint64_t cycles);            /* SYS_SLEEP: blocks the caller for at least `cycles` TSC cycles */
+void sched_timer_tick(struct trap_frame *f); /* the timer's handler: EOI, then preempt a ring-3 process */
 void proc_reap(struct proc *p);              /* frees a zombie (or never-run) process */
 void proc_yield(void);
 __attribute__((noreturn)) void proc_exit(int64_t status);

@@ -40,8 +40,9 @@ bool window_expect(const struct exit_window *w, const struct exit_expect *e, siz
 bool window_matches_ledger(const struct exit_window *w, char *detail, size_t cap);
 /*
  * Exits no guest instruction causes: an external interrupt taken by the host
- * while the guest runs, and (mem=shadow) the #PF and INVLPG exits of shadow
- * paging.  Windows ignore them, apart from the total.
+ * while the guest runs, the preemption-timer and interrupt-window exits that
+ * deliver the guest's own timer interrupts, and (mem=shadow) the #PF and
+ * INVLPG exits of shadow paging.  Windows ignore them, apart from the total.
  */
 bool exit_reason_is_noise(unsigned reason);
 const char *exit_reason_name(unsigned reason);
@@ -60,5 +61,10 @@ void tests_paging(void);
 /* tests_emul.c: debug traps and faults of emulated instructions, refused hypercalls (issue 14). */
 void tests_emul(void);
 void run_hypercall_flood(void); /* guest.test=hypercall_flood: never returns */
+
+/* tests_apic.c: the virtual local APIC, timers, interrupt injection, preemption (issue 10). */
+void tests_apic(void);
+void run_xapic_unsupported(void); /* guest.test=xapic_unsupported: never returns */
+void run_hlt_forever(void);       /* guest.test=hlt_forever: never returns */
 
 #endif

@@ -29,6 +29,8 @@ struct fault_record {
 extern struct fault_record kernel_fault;    /* the last fault recovered through the table */
 extern uint64_t kernel_demand_faults;        /* faults resolved in the kernel demand region */
 
+#define IDT_VECTORS 256 /* 0-31 exceptions, 32-255 interrupts (SDM Vol. 3A 6.2) */
+
 struct descriptor_table_ptr;
 void cpu_tables_init(void);                  /* GDT, TSS, IDT (cpu.c) */
 void tss_set_kernel_stack(uint64_t rsp0);

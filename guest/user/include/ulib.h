@@ -37,6 +37,7 @@ static inline int64_t sys_hvstats(struct hv_stats *s)
 	return syscall3(SYS_HVSTATS, (uint64_t)(uintptr_t)s, sizeof(*s), 0);
 }
 static inline int64_t sys_info(enum sys_info_key key) { return syscall3(SYS_INFO, key, 0, 0); }
+static inline int64_t sys_sleep(uint64_t cycles) { return syscall3(SYS_SLEEP, cycles, 0, 0); }
 
 static inline uint64_t user_rdtsc(void)
 {

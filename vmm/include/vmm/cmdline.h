@@ -67,6 +67,8 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SE
 	  "back guest RAM with shuffled 4K frames (proves GPA != HPA)")                           \
 	X(vpid,        HV_OPT_BOOL, vpid,        1,             0, 1, 0,                          \
 	  "use VPID when the CPU offers it")                                                       \
+	X(apicv,       HV_OPT_BOOL, apicv,       1,             0, 1, 0,                          \
+	  "x2APIC virtualization in hardware when the CPU offers it (0: the software path)")       \
 	X(watchdog,    HV_OPT_UINT, watchdog,    4000,          0, 1000000, 0,                    \
 	  "stop a guest that makes no progress (no console output, no successful hypercall) "    \
 	  "for this many million TSC cycles, exits or not (0: off)")                              \
@@ -88,6 +90,7 @@ struct hv_config {
 	uint64_t guest_mem;    /* bytes */
 	uint32_t ept_scatter;  /* bool */
 	uint32_t vpid;         /* bool */
+	uint32_t apicv;        /* bool */
 	uint64_t watchdog;     /* million TSC cycles */
 	uint32_t brk;          /* enum hv_break */
 	uint64_t serial;       /* HV_SERIAL_VALUE(port, baud) */

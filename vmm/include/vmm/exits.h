@@ -30,6 +30,12 @@ void handle_monitor_mwait(struct vcpu *v);
 void handle_external_interrupt(struct vcpu *v);
 void handle_triple_fault(struct vcpu *v);
 void handle_preemption_timer(struct vcpu *v);
+void handle_interrupt_window(struct vcpu *v);
+void handle_nmi_window(struct vcpu *v);
+/* The VMX-preemption timer: armed before each entry for the watchdog or the vLAPIC timer (exit/misc.c). */
+#define PREEMPTION_TIMER_VALUE_MAX 0xffffffffull
+void preemption_timer_program(struct vcpu *v, uint64_t now);
+void preemption_timer_after_exit(struct vcpu *v);
 void handle_monitor_trap_flag(struct vcpu *v);
 /*
  * After each exit (exit_cycles: the monitor's time on it): console output or a successful hypercall since the

@@ -7,6 +7,7 @@
 #include "vmm/cmdline.h"
 #include "vmm/gpt.h"
 #include "vmm/hypercall.h"
+#include "vmm/vlapic.h"
 #include "vmm/vmx_caps.h"
 
 /* Guest general-purpose registers saved by vmm/vmx_entry.asm (RSP and RIP live in the VMCS). */
@@ -68,7 +69,22 @@ struct vcpu {
 	uint64_t hypercalls_done;     /* hypercalls that succeeded (progress for the watchdog) */
 	uint64_t hypercalls_refused;  /* refused for a bad guest buffer (logged at a bounded rate) */
 	uint64_t watchdog_mark;       /* console bytes + successful hypercalls when the watchdog was last refilled */
-	uint64_t watchdog_monitor_ticks; /* monitor time since, not yet taken off the timer (timer ticks) */
+	uint64_t watchdog_left;       /* watchdog time left (preemption-timer ticks) when it counts across exits */
+
+	/* Interrupts: the virtual local APIC and what the VMX-preemption timer is armed for. */
+	struct vlapic lapic;
+	uint32_t proc_controls;       /* CPU_BASED_VM_EXEC_CONTROL as last written (interrupt-window exiting) */
+	uint32_t proc2_controls;      /* SECONDARY_VM_EXEC_CONTROL as last written (APIC virtualization) */
+	bool apicv;                   /* apicv=1 and the CPU has it: used while the guest is in x2APIC mode */
+	bool apicv_active;            /* the APIC-virtualization controls are on now (vmm/apic/apicv.c) */
+	uint32_t *vapic_page;         /* the virtual-APIC page */
+	uint8_t *msr_bitmap;          /* the MSR bitmap (x2APIC MSRs pass through while apicv_active) */
+	bool preemption_timer;        /* pin-based "activate VMX-preemption timer" is on */
+	uint32_t timer_programmed;    /* the value written before the last VM entry */
+	bool timer_is_watchdog;       /* it was the watchdog's deadline (else the vLAPIC timer's) */
+	uint64_t interrupts_injected; /* external interrupts injected from the vLAPIC */
+	uint64_t nmis_injected;       /* NMIs injected from the vLAPIC */
+	bool virtual_nmis;            /* pin-based "virtual NMIs": NMI-window exiting is available */
 };
 
 /* General-purpose register by SDM number (RSP is read from / written to the VMCS). */
@@ -80,6 +96,8 @@ void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value);
  * STI / MOV SS, and make its debug traps (noted breakpoints, single step) pending for the guest.
  */
 void vcpu_skip_instruction(struct vcpu *v);
+/* The same, for an instruction the monitor decoded itself (exits without an instruction length). */
+void vcpu_complete_instruction(struct vcpu *v, unsigned len);
 
 /*
  * An emulated instruction's explicit memory access (linear address) or port access: the data or
@@ -90,6 +108,21 @@ void vcpu_note_io_access(struct vcpu *v, uint16_t port, unsigned size);
 
 /* Inject a hardware exception into the guest at the next VM entry (SDM 27.6). */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code);
+/*
+ * Before each VM entry (SDM Vol. 3C 27.6): inject the vLAPIC's highest deliverable interrupt when
+ * RFLAGS.IF = 1, no STI / MOV SS blocking and no other event is being injected; else ask for an
+ * interrupt-window exit while one is pending.
+ */
+void vcpu_inject_pending_interrupt(struct vcpu *v);
+/*
+ * Before each VM entry, first: inject the vLAPIC's pending NMI unless an event is being injected or
+ * NMI, STI or MOV SS blocking holds; else ask for an NMI-window exit (with "virtual NMIs").
+ */
+void vcpu_inject_pending_nmi(struct vcpu *v);
+/* After an exception or EPT-violation exit: NMI blocking again if a faulting IRET had lifted it. */
+void vcpu_restore_nmi_blocking(struct vcpu *v);
+/* An event whose delivery a VM exit interrupted is delivered again at the next entry (SDM 28.2.4, 27.6). */
+void vcpu_reinject_vectoring_event(struct vcpu *v);
 /* Convenience: #GP(0), #UD, #PF with CR2. */
 void vcpu_inject_gp0(struct vcpu *v);
 void vcpu_inject_ud(struct vcpu *v);

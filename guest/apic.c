@@ -1,0 +1,127 @@
+/*
+ * The local APIC, in x2APIC mode: every register is an MSR (SDM Vol. 3A 11.12.1.2), so each
+ * access is an RDMSR/WRMSR exit to the monitor's virtual APIC, counted in the exit ledger.  The
+ * xAPIC page is mapped too (uncached, SDM 11.4.1) for the tests of xAPIC mode, where each access
+ * is an EPT-violation exit (mem=ept) or a #PF exit (mem=shadow) that the monitor emulates.
+ * Interrupts land in irq_dispatch (from trap.c), which counts them and calls the vector's handler.
+ */
+#include <arch/cpuid.h>
+#include <arch/msr.h>
+#include <arch/paging.h>
+#include <arch/segment.h>
+#include "guest/apic.h"
+#include "guest/kernel.h"
+#include "guest/mm.h"
+#include "guest/priv.h"
+
+uint64_t irq_count[IDT_VECTORS];
+uint8_t irq_trace[IRQ_TRACE_MAX];
+unsigned irq_trace_len;
+
+static irq_handler_fn handlers[IDT_VECTORS];
+static bool ready, xapic_mode;
+bool apic_msrs_virtualized;
+static volatile uint32_t *const xapic_page = (volatile uint32_t *)(uintptr_t)APIC_BASE_DEFAULT;
+
+bool apic_ready(void) { return ready; }
+
+/* An xAPIC register access exits: an EPT violation, or with shadow paging a #PF (not in the ledger). */
+static void ledger_xapic(void)
+{
+	if (!boot_config.mem_shadow)
+		ledger_add(EXIT_REASON_EPT_VIOLATION, 1);
+}
+
+uint64_t apic_read(uint32_t offset)
+{
+	if (!xapic_mode)
+		return priv_rdmsr(X2APIC_MSR(offset));
+	ledger_xapic();
+	return xapic_page[offset / sizeof(uint32_t)];
+}
+
+void apic_write(uint32_t offset, uint64_t value)
+{
+	if (!xapic_mode) {
+		priv_wrmsr(X2APIC_MSR(offset), value);
+		return;
+	}
+	ledger_xapic();
+	xapic_page[offset / sizeof(uint32_t)] = (uint32_t)value;
+}
+
+bool apic_set_xapic_mode(bool xapic)
+{
+	const uint64_t base = priv_rdmsr(MSR_IA32_APIC_BASE);
+	/* x2APIC -> xAPIC only through disabled (SDM 11.12.5, Figure 11-27), which resets the APIC. */
+	if (xapic) {
+		priv_wrmsr(MSR_IA32_APIC_BASE, base & ~(APIC_BASE_EN | APIC_BASE_EXTD));
+		priv_wrmsr(MSR_IA32_APIC_BASE, (base & ~APIC_BASE_EXTD) | APIC_BASE_EN);
+	} else {
+		priv_wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+	}
+	xapic_mode = xapic;
+	apic_msrs_virtualized = boot_config.apicv && !xapic;
+	return (priv_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) == (xapic ? 0 : APIC_BASE_EXTD);
+}
+void apic_eoi(void) { apic_write(APIC_REG_EOI, 0); }
+void apic_self_ipi(unsigned vector) { apic_write(APIC_REG_SELF_IPI, vector); }
+
+bool apic_init(void)
+{
+	const struct cpuid_regs f = priv_cpuid(CPUID_LEAF_FEATURES, 0);
+	if (!(f.edx & CPUID_1_EDX_APIC) || !(f.ecx & CPUID_1_ECX_X2APIC))
+		return false;
+	/* xAPIC -> x2APIC: set EXTD with EN (SDM 11.12.5). */
+	const uint64_t base = priv_rdmsr(MSR_IA32_APIC_BASE);
+	if (!(base & APIC_BASE_EXTD))
+		priv_wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+	apic_msrs_virtualized = boot_config.apicv;
+	apic_write(APIC_REG_SVR, APIC_SVR_ENABLE | VECTOR_SPURIOUS);
+	apic_write(APIC_REG_TPR, 0);
+	apic_write(APIC_REG_TIMER_DCR, APIC_DCR_DIVIDE_BY_1);
+	apic_timer_stop();
+	/* The xAPIC page, uncached (PCD, PWT: SDM 11.4.1), mapped once in the shared kernel half. */
+	if (!ready && pt_map(kernel_aspace.cr3, APIC_BASE_DEFAULT, APIC_BASE_DEFAULT, PTE_P | PTE_W | PTE_PCD | PTE_PWT))
+		kprintf("kernel: cannot map the xAPIC page\n");
+	ready = true;
+	return true;
+}
+
+void apic_timer_stop(void)
+{
+	apic_write(APIC_REG_LVT_TIMER, APIC_LVT_MASKED);
+	apic_write(APIC_REG_TIMER_ICR, 0);
+}
+
+void apic_timer_oneshot(unsigned vector, uint32_t count)
+{
+	apic_write(APIC_REG_LVT_TIMER, APIC_LVT_TIMER_ONESHOT | vector);
+	apic_write(APIC_REG_TIMER_ICR, count);
+}
+
+void apic_timer_periodic(unsigned vector, uint32_t count)
+{
+	apic_write(APIC_REG_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | vector);
+	apic_write(APIC_REG_TIMER_ICR, count);
+}
+
+void apic_timer_deadline(unsigned vector, uint64_t tsc)
+{
+	apic_write(APIC_REG_LVT_TIMER, APIC_LVT_TIMER_TSC_DEADLINE | vector);
+	priv_wrmsr(MSR_IA32_TSC_DEADLINE, tsc);
+}
+
+void irq_set_handler(unsigned vector, irq_handler_fn h) { handlers[vector & APIC_VECTOR_MASK] = h; }
+
+void irq_dispatch(struct trap_frame *f)
+{
+	const unsigned vector = (unsigned)f->vector & APIC_VECTOR_MASK;
+	irq_count[vector]++;
+	if (irq_trace_len < IRQ_TRACE_MAX)
+		irq_trace[irq_trace_len++] = (uint8_t)vector;
+	if (handlers[vector])
+		handlers[vector](f);
+	else if (vector != VECTOR_SPURIOUS && vector != VECTOR_NMI)
+		apic_eoi(); /* a spurious interrupt or an NMI sets no ISR bit: no EOI (SDM 11.9, 11.8.4) */
+}

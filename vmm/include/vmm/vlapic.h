@@ -1,0 +1,109 @@
+/*
+ * The virtual local APIC of one vCPU (SDM Vol. 3A chapter 11): pure state and rules, no VMCS.
+ *
+ * Time is the TSC, passed in by the caller: the virtual APIC timer counts at the TSC rate divided
+ * by the divide configuration (its "bus clock" is the TSC), and IA32_TSC_DEADLINE compares with the
+ * TSC.  The monitor calls vlapic_advance() before each VM entry, asks vlapic_next_deadline() when to
+ * come back, and vlapic_pending_vector() / vlapic_accept_interrupt() for what to inject.
+ */
+#ifndef VMM_VLAPIC_H
+#define VMM_VLAPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <arch/apic.h>
+
+#define VLAPIC_NO_DEADLINE UINT64_MAX
+#define VLAPIC_NO_VECTOR   (-1)
+
+enum vlapic_mode {
+	VLAPIC_DISABLED, /* IA32_APIC_BASE.EN = 0 */
+	VLAPIC_XAPIC,    /* EN = 1, EXTD = 0: the MMIO page */
+	VLAPIC_X2APIC,   /* EN = 1, EXTD = 1: MSRs 0x800-0x8ff */
+};
+
+/* The answer to a register access. */
+enum vlapic_result {
+	VLAPIC_OK,
+	VLAPIC_GP, /* x2APIC: #GP (absent register, read of write-only, write of read-only, reserved bits) */
+};
+
+struct vlapic {
+	uint32_t id;
+	uint64_t apic_base; /* IA32_APIC_BASE */
+	uint32_t tpr, ldr, dfr, svr;
+	uint32_t esr, esr_pending; /* ESR: what the last write latched; errors since then (SDM 11.5.3) */
+	uint32_t isr[APIC_VECTOR_REGS], tmr[APIC_VECTOR_REGS], irr[APIC_VECTOR_REGS];
+	uint32_t lvt[APIC_LVT_COUNT]; /* CMCI, timer, thermal, perf, LINT0, LINT1, error */
+	uint32_t icr_lo, icr_hi;
+	uint32_t timer_icr, timer_dcr;
+	uint64_t timer_start;    /* TSC when the count was loaded (one-shot, periodic) */
+	uint64_t timer_deadline; /* TSC of the next expiry, or VLAPIC_NO_DEADLINE */
+	uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE (0: disarmed) */
+	uint64_t timer_fired;    /* statistics: expiries */
+	bool nmi_pending;        /* an NMI (ICR or LVT delivery mode NMI) waits for the CPU (SDM 11.6.1) */
+	bool changed;            /* IRR, ISR or TPR changed since the last vlapic_page_store (APIC virtualization) */
+	bool regs_changed;       /* another register changed too: the next store writes the whole page */
+};
+
+/* Power-up / RESET state (SDM 11.4.7.1): xAPIC mode, software disabled, every LVT masked. */
+void vlapic_reset(struct vlapic *a, uint32_t id, bool bsp);
+
+enum vlapic_mode vlapic_mode(const struct vlapic *a);
+
+/*
+ * WRMSR IA32_APIC_BASE: false (then #GP) for a reserved bit (above `phys_addr_mask` or in 7:0, 9)
+ * or a mode transition SDM 11.12.5 forbids (disabled -> x2APIC, x2APIC -> xAPIC, EXTD without EN).
+ */
+bool vlapic_set_base(struct vlapic *a, uint64_t value, uint64_t phys_addr_mask, uint64_t now);
+
+/* xAPIC MMIO access of a 32-bit register at `offset` (a bad offset sets ESR bit 7; reads give 0). */
+uint32_t vlapic_mmio_read(struct vlapic *a, uint32_t offset, uint64_t now);
+void vlapic_mmio_write(struct vlapic *a, uint32_t offset, uint32_t value, uint64_t now);
+
+/* x2APIC MSR access (0x800-0x8ff) with the x2APIC rules (SDM 11.12.1.2). */
+enum vlapic_result vlapic_msr_read(struct vlapic *a, uint32_t msr, uint64_t now, uint64_t *value);
+enum vlapic_result vlapic_msr_write(struct vlapic *a, uint32_t msr, uint64_t value, uint64_t now);
+
+/* IA32_TSC_DEADLINE (SDM 11.5.4.1): reads 0 outside TSC-deadline mode; writes there are ignored. */
+uint64_t vlapic_tsc_deadline_read(const struct vlapic *a);
+void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t now);
+
+/* Bring the timer up to `now`: an expiry sets the LVT timer vector in the IRR unless masked. */
+void vlapic_advance(struct vlapic *a, uint64_t now);
+/* TSC of the next timer expiry (VLAPIC_NO_DEADLINE if none is armed). */
+uint64_t vlapic_next_deadline(const struct vlapic *a);
+
+/* An interrupt arrives at the APIC (edge-triggered, fixed): IRR, or ESR for a vector 0-15. */
+void vlapic_set_irr(struct vlapic *a, unsigned vector);
+
+/* PPR (SDM 11.8.3.1): TPR if its class is at least the highest ISR's, else the ISR class. */
+uint32_t vlapic_ppr(const struct vlapic *a);
+/* The highest IRR vector whose class is above PPR's (SDM 11.8.3), or VLAPIC_NO_VECTOR. */
+int vlapic_pending_vector(const struct vlapic *a);
+/* The CPU takes `vector` (from vlapic_pending_vector): IRR -> ISR (SDM 11.8.4). */
+void vlapic_accept_interrupt(struct vlapic *a, unsigned vector);
+/* EOI: clears the highest ISR bit (SDM 11.8.5). */
+void vlapic_eoi(struct vlapic *a);
+
+/* The timer's current count (SDM 11.5.4). */
+uint32_t vlapic_current_count(const struct vlapic *a, uint64_t now);
+/* Divide configuration -> divisor (1..128). */
+unsigned vlapic_timer_divisor(uint32_t dcr);
+
+bool vlapic_vector_in(const uint32_t *bits, unsigned vector);
+/* The highest vector requested (IRR) or in service (ISR), or VLAPIC_NO_VECTOR. */
+int vlapic_highest_irr(const struct vlapic *a);
+int vlapic_highest_isr(const struct vlapic *a);
+
+/*
+ * The virtual-APIC page (SDM Vol. 3C 30.1): every readable register at its xAPIC offset, for the
+ * CPU's APIC virtualization; and back, what virtual-interrupt delivery and TPR, EOI and self-IPI
+ * virtualization change in it (TPR, ISR, IRR; SDM 30.1.2, 30.2).
+ */
+#define VLAPIC_PAGE_WORDS (APIC_MMIO_SIZE / sizeof(uint32_t))
+/* Store: IRR, ISR, TPR and PPR, the whole page if regs_changed; clears both flags (callers store when either is set). */
+void vlapic_page_store(struct vlapic *a, uint32_t *page, uint64_t now);
+void vlapic_page_load(struct vlapic *a, const uint32_t *page);
+
+#endif
