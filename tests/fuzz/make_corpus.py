@@ -203,3 +203,25 @@ msrs = [0x00da040000000004 | (1 << 55), 0x7004c1e7, 0x0000007f00000016, 0xfff9ff
 write("vmx_caps", "tigerlake", struct.pack("<17Q", *msrs) + bytes([3]) + struct.pack("<IIQ", 0x84, 0x80000000, 5))
 write("vmx_caps", "no_true", struct.pack("<17Q", *([msrs[0] & ~(1 << 55)] + msrs[1:])) + bytes([0]) +
       struct.pack("<IIQ", 0xffffffff, 0, 0))
+
+
+# ---- xAPIC-page MOV decoder: mode byte (bit 0: 64-bit code), then the instruction bytes ----
+write("mmio_decode", "load_disp32", bytes([1, 0x8B, 0x05, 0x20, 0x00, 0x00, 0x00]))       # mov eax, [rip+0x20]
+write("mmio_decode", "store_rex_sib", bytes([1, 0x44, 0x89, 0x44, 0x24, 0x08]))           # mov [rsp+8], r8d
+write("mmio_decode", "store_imm_32", bytes([0, 0xC7, 0x80, 0xB0, 0x00, 0x00, 0x00, 0, 0, 0, 0]))  # mov dword [eax+0xb0], 0
+write("mmio_decode", "prefixes", bytes([1, 0x67, 0x3E, 0x8B, 0x00]))                       # ds: mov eax, [eax]
+
+
+# ---- vLAPIC: start TSC (4), APIC ID (1), then operations: op byte, operands ----
+def vl_op(op, *fields):
+    return bytes([op]) + b"".join(struct.pack(f, v) for f, v in fields)
+
+
+vl_start = struct.pack("<IB", 1000, 0)
+write("vlapic", "timer_periodic", vl_start + vl_op(1, ("<H", 0xF0), ("<I", 0x1FF)) +      # SVR: enable, vector 0xff
+      vl_op(1, ("<H", 0x320), ("<I", 0x20030)) + vl_op(1, ("<H", 0x3E0), ("<I", 0xB)) +  # LVT timer periodic 0x30, divide 1
+      vl_op(1, ("<H", 0x380), ("<I", 100)) + vl_op(6, ("<I", 350)) + vl_op(8) + vl_op(9))
+write("vlapic", "x2apic_tpr", vl_start + vl_op(4, ("<Q", 0xFEE00C00)) + vl_op(3, ("<B", 0x08), ("<Q", 0x40)) +
+      vl_op(7, ("<B", 0x35)) + vl_op(7, ("<B", 0x51)) + vl_op(8) + vl_op(9))
+write("vlapic", "nested_eoi", vl_start + vl_op(1, ("<H", 0xF0), ("<I", 0x1FF)) + vl_op(7, ("<B", 0x40)) + vl_op(8) +
+      vl_op(7, ("<B", 0x80)) + vl_op(8) + vl_op(9) + vl_op(9))
