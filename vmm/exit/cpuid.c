@@ -42,8 +42,14 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			/* PDCM: IA32_PERF_CAPABILITIES is not offered (exit/msr.c), like the rest of the PMU. */
 			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE |
 				   CPUID_1_ECX_PDCM);
-			/* The virtual APIC: x2APIC mode and the TSC-deadline timer are emulated (SDM 11.12.1, 11.5.4.1). */
-			r.ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
+			/*
+			 * The virtual APIC: x2APIC mode and the TSC-deadline timer are emulated (SDM 11.12.1,
+			 * 11.5.4.1).  Its timer runs on the VMX-preemption timer: a CPU without one (Core 2)
+			 * gets no APIC at all rather than a timer that never fires.
+			 */
+			r.ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+			if (v->preemption_timer)
+				r.ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
 			r.ebx = (r.ebx & ~CPUID_1_EBX_APIC_ID_MASK) | (v->lapic.id << CPUID_1_EBX_APIC_ID_SHIFT);
 			r.ecx |= CPUID_1_ECX_HYPERVISOR;
 			/* OSXSAVE mirrors the guest's CR4, not the monitor's (SDM Vol. 2A CPUID). */
@@ -51,7 +57,7 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 				r.ecx |= CPUID_1_ECX_OSXSAVE;
 			/* CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN (SDM Vol. 3A 11.4.3). */
 			r.edx &= ~CPUID_1_EDX_APIC;
-			if (vlapic_mode(&v->lapic) != VLAPIC_DISABLED)
+			if (v->preemption_timer && vlapic_mode(&v->lapic) != VLAPIC_DISABLED)
 				r.edx |= CPUID_1_EDX_APIC;
 			if (v->mem_mode == HV_MEM_SHADOW)
 				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
