@@ -32,6 +32,8 @@ caller_dir=$PWD
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/verdict.sh
 . scripts/verdict.sh
+# shellcheck source=scripts/gpt.sh
+. scripts/gpt.sh
 # A path the caller gave, made absolute against the caller's directory (we run from the repository root).
 from_caller() { case "$1" in /*) echo "$1" ;; *) echo "$caller_dir/$1" ;; esac; }
 
@@ -42,11 +44,6 @@ OVMF_ROM_ADDRESS=0xffe00000
 UEFI_MEGS=512
 # GPT (UEFI spec, chapter 5): header in LBA 1; PartitionEntryLBA at byte 72 of it;
 # StartingLBA at byte 32 of a partition entry.
-SECTOR_SIZE=512
-GPT_HEADER_LBA=1
-GPT_SIGNATURE="EFI PART"
-GPT_HDR_ENTRY_LBA_OFFSET=72
-GPT_ENTRY_START_LBA_OFFSET=32
 # Printed by boot/efi when it gives up before reaching the monitor (it then returns to the firmware,
 # which would sit in its boot menu until the timeout).
 LOADER_FAILED_LINE='[efi] hv-efi-loader failed'
@@ -170,15 +167,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# Byte offset of partition 1 of a GPT disk image.
-gpt_partition1_offset() {
-	local img=$1 sig entry_lba start_lba
-	sig=$(dd if="$img" bs=1 skip=$((GPT_HEADER_LBA * SECTOR_SIZE)) count=${#GPT_SIGNATURE} status=none)
-	[ "$sig" = "$GPT_SIGNATURE" ] || { say "$img has no GPT header: rebuild it with 'make $img'"; exit $EXIT_USAGE; }
-	entry_lba=$(od -An -t u8 -j $((GPT_HEADER_LBA * SECTOR_SIZE + GPT_HDR_ENTRY_LBA_OFFSET)) -N 8 "$img" | tr -d ' ')
-	start_lba=$(od -An -t u8 -j $((entry_lba * SECTOR_SIZE + GPT_ENTRY_START_LBA_OFFSET)) -N 8 "$img" | tr -d ' ')
-	echo $((start_lba * SECTOR_SIZE))
-}
 
 if [ $uefi = 1 ]; then
 	# A private copy of the disk (nothing writes to it, but a run must not change the build), with the
