@@ -20,7 +20,7 @@ unsigned irq_trace_len;
 
 static irq_handler_fn handlers[IDT_VECTORS];
 static bool ready, xapic_mode;
-bool apic_msrs_virtualized;
+bool apic_msrs_virtualized, apic_msrs_tpr_only;
 static volatile uint32_t *const xapic_page = (volatile uint32_t *)(uintptr_t)APIC_BASE_DEFAULT;
 
 bool apic_ready(void) { return ready; }
@@ -40,14 +40,26 @@ uint64_t apic_read(uint32_t offset)
 	return xapic_page[offset / sizeof(uint32_t)];
 }
 
+/* The monitor virtualizes x2APIC MSRs only while the APIC is in x2APIC mode and software-enabled. */
+static bool software_enabled;
+static void follow_virtualization(void)
+{
+	apic_msrs_virtualized = boot_config.apicv && !xapic_mode && software_enabled;
+	apic_msrs_tpr_only = boot_config.apicv_tpr;
+}
+
 void apic_write(uint32_t offset, uint64_t value)
 {
-	if (!xapic_mode) {
+	if (!xapic_mode)
 		priv_wrmsr(X2APIC_MSR(offset), value);
-		return;
+	else {
+		ledger_xapic();
+		xapic_page[offset / sizeof(uint32_t)] = (uint32_t)value;
 	}
-	ledger_xapic();
-	xapic_page[offset / sizeof(uint32_t)] = (uint32_t)value;
+	if (offset == APIC_REG_SVR) {
+		software_enabled = (value & APIC_SVR_ENABLE) != 0;
+		follow_virtualization();
+	}
 }
 
 bool apic_set_xapic_mode(bool xapic)
@@ -57,11 +69,12 @@ bool apic_set_xapic_mode(bool xapic)
 	if (xapic) {
 		priv_wrmsr(MSR_IA32_APIC_BASE, base & ~(APIC_BASE_EN | APIC_BASE_EXTD));
 		priv_wrmsr(MSR_IA32_APIC_BASE, (base & ~APIC_BASE_EXTD) | APIC_BASE_EN);
+		software_enabled = false; /* the reset state: SVR 0xff (SDM 11.4.7.1) */
 	} else {
 		priv_wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
 	}
 	xapic_mode = xapic;
-	apic_msrs_virtualized = boot_config.apicv && !xapic;
+	follow_virtualization();
 	return (priv_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) == (xapic ? 0 : APIC_BASE_EXTD);
 }
 void apic_eoi(void) { apic_write(APIC_REG_EOI, 0); }
@@ -76,7 +89,9 @@ bool apic_init(void)
 	const uint64_t base = priv_rdmsr(MSR_IA32_APIC_BASE);
 	if (!(base & APIC_BASE_EXTD))
 		priv_wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
-	apic_msrs_virtualized = boot_config.apicv;
+	xapic_mode = false;
+	software_enabled = (apic_read(APIC_REG_SVR) & APIC_SVR_ENABLE) != 0;
+	follow_virtualization();
 	apic_write(APIC_REG_SVR, APIC_SVR_ENABLE | VECTOR_SPURIOUS);
 	apic_write(APIC_REG_TPR, 0);
 	apic_write(APIC_REG_TIMER_DCR, APIC_DCR_DIVIDE_BY_1);

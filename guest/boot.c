@@ -47,8 +47,10 @@ static void parse_option(const char *w, size_t n)
 	if (k == n) {
 		if (word_equals(w, "no_dt_exits", n)) /* the monitor: this CPU has no descriptor-table exiting */
 			boot_config.dt_exits = false;
-		if (word_equals(w, "apicv", n)) /* the monitor virtualizes the x2APIC in hardware */
+		else if (word_equals(w, "apicv", n)) /* the monitor virtualizes the x2APIC in hardware */
 			boot_config.apicv = true;
+		else if (word_equals(w, "apicv_tpr", n)) /* ... its TPR only */
+			boot_config.apicv = boot_config.apicv_tpr = true;
 		else if (w[0] != '/') /* GRUB may pass the image path first */
 			kprintf("guest: ignoring command-line word '%.*s'\n", (int)n, w);
 		return;

@@ -151,6 +151,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_xapic_unsupported();
 	if (strcmp(boot_config.test, "hlt_forever") == 0)
 		run_hlt_forever();
+	if (strcmp(boot_config.test, "xapic_idt") == 0)
+		run_xapic_idt();
 	if (strcmp(boot_config.test, "hostile") == 0)
 		hostile_run();
 	if (strcmp(boot_config.test, "hostile_scan") == 0)

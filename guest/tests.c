@@ -125,7 +125,7 @@ bool exit_reason_is_noise(unsigned reason)
 		return true; /* the host's, asynchronous: never delivered to the guest */
 	/* The monitor's, for the guest's timer: the deadline came, or the guest can now take an interrupt. */
 	if (reason == EXIT_REASON_PREEMPTION_TIMER || reason == EXIT_REASON_INTERRUPT_WINDOW ||
-	    reason == EXIT_REASON_NMI_WINDOW)
+	    reason == EXIT_REASON_NMI_WINDOW || reason == EXIT_REASON_TPR_BELOW_THRESHOLD)
 		return true;
 	/* Shadow paging intercepts #PF and INVLPG to keep its tables in sync. */
 	return boot_config.mem_shadow && (reason == EXIT_REASON_EXCEPTION_NMI || reason == EXIT_REASON_INVLPG);

@@ -39,7 +39,7 @@
 #define HELLO_ROUNDS   2u
 
 static volatile uint64_t handled_tsc[IDT_VECTORS];
-static volatile uint64_t handled_rcx;
+static volatile uint64_t handled_rcx, handled_rsi;
 static volatile uint32_t isr_seen_class4, isr_seen_class8; /* ISR words read inside the nested handler */
 
 static bool apic_available(const char *name)
@@ -59,6 +59,7 @@ static void record_handler(struct trap_frame *f)
 {
 	handled_tsc[f->vector & APIC_VECTOR_MASK] = tsc_now();
 	handled_rcx = f->rcx;
+	handled_rsi = f->rsi;
 	apic_eoi();
 }
 
@@ -353,6 +354,89 @@ static void test_icr_self_ipi(void)
 		    (unsigned long long)(irq_count[VEC_CLASS4] - n));
 }
 
+/*
+ * SVR (SDM 11.9, 11.4.7.2): software-disabled, the APIC masks every LVT and ignores an unmask,
+ * refuses new fixed interrupts (a self-IPI is lost) but holds what its IRR had; enabled again, it
+ * delivers the held interrupt, and the spurious vector reads back as written.
+ */
+static void test_svr_software_disable(void)
+{
+	const char *name = "apic_svr_software_disable";
+	if (!apic_available(name))
+		return;
+	irq_set_handler(VEC_CLASS4, record_handler);
+	irq_set_handler(VEC_CLASS8, record_handler);
+	const uint64_t n4 = irq_count[VEC_CLASS4], n8 = irq_count[VEC_CLASS8];
+	apic_write(APIC_REG_TPR, TPR_CLASS5);
+	apic_self_ipi(VEC_CLASS4); /* held by TPR */
+	apic_write(APIC_REG_SVR, VECTOR_SPURIOUS);
+	const bool masked = apic_read(APIC_REG_LVT_TIMER) & APIC_LVT_MASKED;
+	apic_write(APIC_REG_LVT_TIMER, APIC_LVT_TIMER_ONESHOT | VEC_TIMER_T);
+	const bool still_masked = apic_read(APIC_REG_LVT_TIMER) & APIC_LVT_MASKED;
+	apic_self_ipi(VEC_CLASS8); /* above TPR, but refused */
+	const bool irr8 = irr_has(VEC_CLASS8), irr4 = irr_has(VEC_CLASS4);
+	open_window();
+	const uint64_t while_disabled = irq_count[VEC_CLASS4] + irq_count[VEC_CLASS8] - n4 - n8;
+	apic_write(APIC_REG_SVR, APIC_SVR_ENABLE | VECTOR_SPURIOUS);
+	const uint32_t svr = (uint32_t)apic_read(APIC_REG_SVR);
+	apic_write(APIC_REG_TPR, 0);
+	open_window();
+	apic_timer_stop();
+	test_report(name, masked && still_masked && !irr8 && irr4 && while_disabled == 0 &&
+				  irq_count[VEC_CLASS4] == n4 + 1 && irq_count[VEC_CLASS8] == n8 &&
+				  svr == (APIC_SVR_ENABLE | VECTOR_SPURIOUS),
+		    "disabled: LVT timer masked %d, after an unmask %d, IRR class 8 %d class 4 %d, %llu interrupts; "
+		    "enabled: SVR %#x, %llu class-4 and %llu class-8 interrupts", masked, still_masked, irr8, irr4,
+		    (unsigned long long)while_disabled, svr, (unsigned long long)(irq_count[VEC_CLASS4] - n4),
+		    (unsigned long long)(irq_count[VEC_CLASS8] - n8));
+}
+
+static uint64_t cr8_read(void)
+{
+	uint64_t v;
+	if (!apic_msrs_virtualized)
+		ledger_add(EXIT_REASON_CR_ACCESS, 1);
+	__asm__ volatile("mov %%cr8, %0" : "=r"(v));
+	return v;
+}
+
+static void cr8_write(uint64_t v)
+{
+	if (!apic_msrs_virtualized)
+		ledger_add(EXIT_REASON_CR_ACCESS, 1);
+	__asm__ volatile("mov %0, %%cr8" ::"r"(v) : "memory");
+}
+
+/*
+ * CR8 is TPR[7:4] (SDM 11.8.6.1): it reads the TPR's class, a write sets the class (TPR[3:0]
+ * cleared) and holds back interrupts as the TPR does; lowering it lets them in at once (with the
+ * TPR shadow alone that takes the TPR-below-threshold exit).  The physical APIC's TPR is not the
+ * guest's: without a TPR shadow MOV CR8 exits.
+ */
+static void test_cr8_is_the_tpr(void)
+{
+	const char *name = "apic_cr8_is_the_tpr";
+	if (!apic_available(name))
+		return;
+	irq_set_handler(VEC_CLASS4, record_handler);
+	const uint64_t n = irq_count[VEC_CLASS4];
+	apic_write(APIC_REG_TPR, 0x5a);
+	const uint64_t class = cr8_read();
+	cr8_write(3);
+	const uint32_t tpr = (uint32_t)apic_read(APIC_REG_TPR);
+	cr8_write(4);
+	apic_self_ipi(VEC_CLASS4); /* class 4: held back by CR8 = 4 */
+	open_window();
+	const uint64_t held = irq_count[VEC_CLASS4] - n;
+	cr8_write(0);
+	open_window();
+	const uint64_t taken = irq_count[VEC_CLASS4] - n;
+	apic_write(APIC_REG_TPR, 0);
+	test_report(name, class == 5 && tpr == 0x30 && held == 0 && taken == 1,
+		    "TPR 0x5a reads CR8 %llu; CR8 3 reads TPR %#x; %llu interrupts under CR8 4, %llu after CR8 0",
+		    (unsigned long long)class, tpr, (unsigned long long)held, (unsigned long long)taken);
+}
+
 static void nested_high(struct trap_frame *f)
 {
 	(void)f;
@@ -410,6 +494,52 @@ static void test_sti_shadow(void)
 	test_report(name, irq_count[VEC_CLASS4] == n + 1 && handled_rcx == 1,
 		    "%llu interrupts, taken with RCX=%lld (1: after the one instruction in the shadow)",
 		    (unsigned long long)(irq_count[VEC_CLASS4] - n), (long long)handled_rcx);
+}
+
+/*
+ * MOV SS blocks interrupts until the next instruction is done (SDM Vol. 3A 6.8.3).  Here that
+ * instruction is a WRMSR that sends the interrupt itself: it arrives inside the shadow, and must be
+ * taken right after the WRMSR (RSI = 0), neither before it nor one instruction late (RSI = 1).
+ * Through the ICR the WRMSR exits, so the monitor must end the blocking when it completes the
+ * instruction (SDM Vol. 3C 25.4.2); through the SELF IPI register it is virtualized with
+ * virtual-interrupt delivery, and exits without.
+ */
+static bool mov_ss_shadow_case(uint32_t reg, uint64_t value, long long *rsi)
+{
+	const uint32_t msr = X2APIC_MSR(reg);
+	uint16_t ss;
+	__asm__ volatile("mov %%ss, %0" : "=r"(ss));
+	if (!x2apic_msr_virtualized(msr, true))
+		ledger_add(EXIT_REASON_WRMSR, 1);
+	const uint64_t n = irq_count[VEC_CLASS4];
+	handled_rsi = ~0ull;
+	__asm__ volatile("xor %%esi, %%esi\n\t"
+			 "sti\n\t"
+			 "nop\n\t"              /* out of the STI shadow */
+			 "mov %w[ss], %%ss\n\t" /* the MOV SS shadow begins */
+			 "wrmsr\n\t"            /* the one instruction in it: raises the interrupt */
+			 "inc %%rsi\n\t"
+			 "inc %%rsi\n\t"
+			 "cli"
+			 :
+			 : [ss] "b"((uint32_t)ss), "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+			 : "rsi", "memory");
+	*rsi = (long long)handled_rsi;
+	return irq_count[VEC_CLASS4] == n + 1 && handled_rsi == 0;
+}
+
+static void test_mov_ss_shadow(void)
+{
+	const char *name = "apic_mov_ss_shadow_ends_after_one_instruction";
+	if (!apic_available(name))
+		return;
+	irq_set_handler(VEC_CLASS4, record_handler);
+	long long icr_rsi, self_rsi;
+	const bool icr = mov_ss_shadow_case(APIC_REG_ICR_LO, ((uint64_t)APIC_ICR_DEST_SELF << 18) | VEC_CLASS4, &icr_rsi);
+	const bool self = mov_ss_shadow_case(APIC_REG_SELF_IPI, VEC_CLASS4, &self_rsi);
+	test_report(name, icr && self,
+		    "taken with RSI=%lld after an ICR self-IPI, RSI=%lld after a SELF IPI write (0: right after the "
+		    "instruction in the shadow)", icr_rsi, self_rsi);
 }
 
 static volatile unsigned nmi_depth, nmi_max_depth;
@@ -518,8 +648,11 @@ void tests_apic(void)
 	test_hlt_wakes();
 	test_tpr_blocks();
 	test_icr_self_ipi();
+	test_svr_software_disable();
+	test_cr8_is_the_tpr();
 	test_nested_eoi();
 	test_sti_shadow();
+	test_mov_ss_shadow();
 	test_nmi();
 	test_preempt_spinner();
 	test_sleep_idle();
@@ -536,6 +669,21 @@ void run_xapic_unsupported(void)
 	uint32_t v;
 	__asm__ volatile("movzbl (%1), %0" : "=r"(v) : "r"((uintptr_t)(APIC_BASE_DEFAULT + APIC_REG_VERSION)) : "memory");
 	panic("xapic_unsupported: the access returned %#x", v);
+}
+
+/*
+ * guest.test=xapic_idt: the IDT on the xAPIC page, then a breakpoint: the CPU reads the gate from the
+ * page while delivering #BP; the monitor must stop the guest naming the event, not decode INT3.
+ */
+void run_xapic_idt(void)
+{
+	if (!apic_ready() || !apic_set_xapic_mode(true))
+		panic("xapic_idt: no xAPIC mode");
+	kprintf("xapic_idt: LIDT at the xAPIC page, then INT3\n");
+	const struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = { 0xfff, APIC_BASE_DEFAULT };
+	ledger_add(EXIT_REASON_GDTR_IDTR_ACCESS, 1);
+	__asm__ volatile("lidt %0; int3" ::"m"(idtr) : "memory");
+	panic("xapic_idt: the breakpoint returned");
 }
 
 /* guest.test=hlt_forever: HLT with interrupts on and nothing armed: only the watchdog can end it. */

@@ -67,10 +67,15 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 		static const char no_dt[] = " no_dt_exits";
 		memcpy(cmdline + n, no_dt, sizeof(no_dt) - 1), n += sizeof(no_dt) - 1;
 	}
-	if (v->apicv) {
-		/* Tell the guest's test suite that its x2APIC TPR, EOI, SELF IPI and most reads do not exit. */
-		static const char apicv[] = " apicv";
-		memcpy(cmdline + n, apicv, sizeof(apicv) - 1), n += sizeof(apicv) - 1;
+	if (v->apicv != APICV_OFF) {
+		/*
+		 * Tell the guest's test suite which x2APIC accesses do not exit: "apicv" TPR, EOI, SELF IPI
+		 * and most reads; "apicv_tpr" the TPR (and CR8) only.
+		 */
+		static const char full[] = " apicv", tpr[] = " apicv_tpr";
+		const char *word = v->apicv == APICV_FULL ? full : tpr;
+		const size_t len = v->apicv == APICV_FULL ? sizeof(full) - 1 : sizeof(tpr) - 1;
+		memcpy(cmdline + n, word, len), n += len;
 	}
 	cmdline[n++] = 0;
 	memcpy((uint8_t *)add_tag(w, MB2_TAG_CMDLINE, sizeof(struct mb2_tag) + n) + sizeof(struct mb2_tag), cmdline, n);

@@ -203,7 +203,7 @@ void vcpu_inject_pending_nmi(struct vcpu *v)
 
 void vcpu_inject_pending_interrupt(struct vcpu *v)
 {
-	const int vector = vlapic_pending_vector(&v->lapic);
+	const int vector = vlapic_pending_vector(vcpu_lapic(v));
 	if (vector == VLAPIC_NO_VECTOR) {
 		set_interrupt_window_exiting(v, false);
 		return;

@@ -97,8 +97,14 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	uint32_t pin_req = PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING;
 	/* The preemption timer drives the watchdog and the vLAPIC timer (exit/misc.c preemption_timer_program). */
 	uint32_t pin_opt = PIN_ACTIVATE_PREEMPTION_TIMER | PIN_VIRTUAL_NMIS; /* virtual NMIs: NMI-window exits */
+	/*
+	 * CR8 is the TPR of the guest's local APIC (SDM 11.8.6.1): without CR8-load and -store exiting
+	 * (SDM 25.6.2) a MOV CR8 in 64-bit mode would reach the physical APIC's TPR.  exit/cr.c serves
+	 * it from the vLAPIC; with a TPR shadow (apicv.c) the CPU serves it from the virtual-APIC page.
+	 */
 	uint32_t proc_req = CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_RDPMC_EXITING |
-			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS;
+			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS |
+			    CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING;
 	uint32_t proc2_req = 0;
 	/* Older CPUs (Core 2) lack descriptor-table exiting: the guest then loads its tables unseen. */
 	/*

@@ -104,12 +104,19 @@ static int run_guest(struct vcpu *v)
 		}
 		/* Interrupts and time (SDM 27.6): the vLAPIC catches up, then its interrupt or a window exit, then the timer. */
 		const uint64_t now = rdtsc();
-		vlapic_advance(&v->lapic, now);
-		vcpu_inject_pending_nmi(v); /* an NMI goes before an external interrupt (SDM Vol. 3A 6.9) */
-		if (v->apicv_active)
-			apicv_before_entry(v, now); /* the CPU delivers (virtual-interrupt delivery) */
-		else
-			vcpu_inject_pending_interrupt(v);
+		if (now >= vlapic_next_deadline(&v->lapic))
+			vlapic_advance(vcpu_lapic(v), now);
+		/* Nothing changed and nothing waits for a window: the last look still holds (most exits). */
+		if (v->lapic.events_changed || v->events_waiting) {
+			v->lapic.events_changed = false;
+			vcpu_inject_pending_nmi(v); /* an NMI goes before an external interrupt (SDM Vol. 3A 6.9) */
+			if (v->apicv_active)
+				apicv_before_entry(v, now); /* the CPU delivers (virtual-interrupt delivery) */
+			else
+				vcpu_inject_pending_interrupt(v);
+			v->events_waiting = v->lapic.nmi_pending ||
+					    (v->proc_controls & (CPU_INTERRUPT_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING));
+		}
 		preemption_timer_program(v, now);
 		int r = vmx_enter_guest(&v->regs, v->launched);
 		v->exit_tsc = rdtsc();
@@ -164,7 +171,7 @@ int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct
 	vlapic_reset(&v->lapic, 0, true); /* one vCPU, the bootstrap processor, APIC ID 0 */
 	if ((status = choose_memory_mode(cfg, caps, &v->mem_mode)) != HV_OK)
 		return status;
-	v->apicv = apicv_usable(cfg, caps, v->mem_mode);
+	v->apicv = apicv_level_for(cfg, caps, v->mem_mode);
 	host_apic_report();
 	if ((status = vmx_enable(caps, pmm)) != HV_OK)
 		return status;

@@ -7,9 +7,13 @@
  * class, else that class (SDM 11.8.3.1); the pending vector, if any, is the highest IRR vector and
  * its class is above PPR's, and with the APIC enabled there is one whenever such a vector exists; taking it moves it from IRR to ISR; EOI clears the highest ISR bit
  * only; the next timer deadline never lies in the past after an advance; with the timer up to date,
- * a read changes IRR only by the error interrupt.
+ * a read changes IRR only by the error interrupt; a software-disabled APIC accepts no fixed
+ * interrupt; CR8 is TPR[7:4] and refuses bits 63:4; and every operation that changes what may be
+ * delivered (IRR, ISR, TPR, a pending NMI, the mode or SVR) sets events_changed, which the monitor
+ * relies on to skip looking at injection before most VM entries.
  */
 #include <stdbool.h>
+#include <string.h>
 #include "fuzz.h"
 #include "vmm/vlapic.h"
 
@@ -23,7 +27,22 @@
 #define LVT_ERROR_SLOT  (APIC_LVT_COUNT - 1) /* struct vlapic's LVTs: CMCI, timer, thermal, perf, LINT0, LINT1, error */
 
 enum op { OP_MMIO_READ, OP_MMIO_WRITE, OP_MSR_READ, OP_MSR_WRITE, OP_BASE, OP_TSC_DEADLINE, OP_TIME,
-	  OP_IRQ, OP_TAKE, OP_EOI, OP_COUNT };
+	  OP_IRQ, OP_TAKE, OP_EOI, OP_CR8, OP_COUNT };
+
+/* What decides delivery: any change of it must set events_changed. */
+struct delivery_state {
+	uint32_t irr[APIC_VECTOR_REGS], isr[APIC_VECTOR_REGS], tpr, svr;
+	uint64_t apic_base;
+	bool nmi_pending;
+};
+
+static void snapshot(const struct vlapic *a, struct delivery_state *d)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->irr, a->irr, sizeof(d->irr));
+	memcpy(d->isr, a->isr, sizeof(d->isr));
+	d->tpr = a->tpr, d->svr = a->svr, d->apic_base = a->apic_base, d->nmi_pending = a->nmi_pending;
+}
 
 static void check_priorities(const struct vlapic *a)
 {
@@ -53,6 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < MAX_OPS && in.size; i++) {
 		const enum op op = (enum op)(fuzz_u8(&in) % OP_COUNT);
 		uint64_t value;
+		struct delivery_state before, after;
+		snapshot(&a, &before);
+		a.events_changed = false;
 		switch (op) {
 		case OP_MMIO_READ: {
 			uint32_t irr[APIC_VECTOR_REGS];
@@ -79,7 +101,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vlapic_advance(&a, now);
 			FUZZ_CHECK(vlapic_next_deadline(&a) == VLAPIC_NO_DEADLINE || vlapic_next_deadline(&a) > now);
 			break;
-		case OP_IRQ: vlapic_set_irr(&a, fuzz_u8(&in)); break;
+		case OP_IRQ: {
+			const bool enabled = vlapic_software_enabled(&a);
+			vlapic_set_irr(&a, fuzz_u8(&in));
+			if (!enabled) /* SDM 11.4.7.2: refused, the IRR kept as it was */
+				FUZZ_CHECK(memcmp(before.irr, a.irr, sizeof(a.irr)) == 0);
+			break;
+		}
+		case OP_CR8: {
+			const uint64_t cr8 = fuzz_u8(&in) & 1 ? fuzz_u64(&in) : fuzz_u8(&in) & APIC_CR8_MASK;
+			const bool ok = vlapic_write_cr8(&a, cr8);
+			FUZZ_CHECK(ok == !(cr8 & ~APIC_CR8_MASK));
+			FUZZ_CHECK(a.tpr == (ok ? (uint32_t)cr8 << APIC_CR8_TPR_SHIFT : before.tpr));
+			FUZZ_CHECK(vlapic_read_cr8(&a) == ((a.tpr & APIC_TPR_MASK) >> APIC_CR8_TPR_SHIFT));
+			break;
+		}
 		case OP_TAKE: {
 			const int v = vlapic_pending_vector(&a);
 			if (v != VLAPIC_NO_VECTOR) {
@@ -103,6 +139,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case OP_COUNT: break;
 		}
+		snapshot(&a, &after);
+		if (memcmp(&before, &after, sizeof(before)) != 0)
+			FUZZ_CHECK(a.events_changed);
 		check_priorities(&a);
 	}
 	return 0;

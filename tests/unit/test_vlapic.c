@@ -365,6 +365,86 @@ static void test_nmi_delivery(void **s)
 	assert_false(apic.nmi_pending);
 }
 
+/*
+ * The monitor skips looking at injection while events_changed is clear (vmm.c): every change to
+ * what may be delivered must set it, and reads must not.
+ */
+static void test_events_changed_marks_every_change(void **s)
+{
+	(void)s;
+	uint64_t v;
+	x2apic_up(&apic);
+	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_ONESHOT | 0x31, T0);
+	wr(&apic, X2(TIMER_ICR), 100, T0);
+#define EXPECT_MARK(expr) do { apic.events_changed = false; expr; assert_true(apic.events_changed); } while (0)
+#define EXPECT_NO_MARK(expr) do { apic.events_changed = false; expr; assert_false(apic.events_changed); } while (0)
+	EXPECT_NO_MARK(vlapic_advance(&apic, T0 + 1));          /* not yet due */
+	EXPECT_NO_MARK(v = rd(&apic, X2(TPR), T0 + 1));
+	EXPECT_NO_MARK(v = rd(&apic, X2(IRR0) + 1, T0 + 1));
+	EXPECT_NO_MARK((void)vlapic_pending_vector(&apic));
+	EXPECT_MARK(vlapic_advance(&apic, T0 + 200 * 2));       /* the timer fires */
+	EXPECT_MARK(vlapic_accept_interrupt(&apic, 0x31));
+	EXPECT_MARK(vlapic_eoi(&apic));
+	EXPECT_MARK(vlapic_set_irr(&apic, 0x41));
+	EXPECT_MARK(wr(&apic, X2(TPR), 0x50, T0 + 500));
+	EXPECT_MARK(wr(&apic, X2(SELF_IPI), 0x61, T0 + 500));
+	EXPECT_MARK(wr(&apic, X2(ICR_LO), APIC_ICR_DEST_SELF << 18 | APIC_ICR_DELIVERY_NMI << 8, T0 + 500));
+	assert_true(apic.nmi_pending);
+	EXPECT_NO_MARK(assert_int_equal(vlapic_msr_read(&apic, X2(ICR_HI), T0, &v), VLAPIC_GP)); /* x2APIC: #GP only */
+	EXPECT_MARK(wr(&apic, X2(LVT_ERROR), 0x71, T0 + 500));
+	EXPECT_MARK(wr(&apic, X2(SELF_IPI), 0x05, T0 + 500));  /* an illegal vector: ESR and the error LVT */
+	EXPECT_MARK(assert_true(vlapic_set_base(&apic, APIC_BASE_DEFAULT | APIC_BASE_BSP, PHYS_MASK, T0 + 600)));
+	(void)v;
+#undef EXPECT_MARK
+#undef EXPECT_NO_MARK
+}
+
+/* SDM 11.4.7.2: software-disabled, the IRR is held, new fixed interrupts are refused, LVTs stay masked. */
+static void test_software_disable(void **s)
+{
+	(void)s;
+	x2apic_up(&apic);
+	wr(&apic, X2(TPR), 0x50, T0);
+	wr(&apic, X2(SELF_IPI), 0x41, T0); /* held: blocked by TPR */
+	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_ONESHOT | 0x31, T0);
+	wr(&apic, X2(SVR), 0xef, T0);     /* software-disabled */
+	assert_false(vlapic_software_enabled(&apic));
+	assert_int_equal(rd(&apic, X2(LVT_TIMER), T0) & APIC_LVT_MASKED, APIC_LVT_MASKED);
+	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_ONESHOT | 0x31, T0);
+	assert_int_equal(rd(&apic, X2(LVT_TIMER), T0), APIC_LVT_MASKED | APIC_LVT_TIMER_ONESHOT | 0x31);
+	wr(&apic, X2(SELF_IPI), 0x61, T0);
+	wr(&apic, X2(ICR_LO), APIC_ICR_DEST_SELF << 18 | 0x62, T0);
+	assert_int_equal(apic.dropped_while_disabled, 2);
+	assert_int_equal(vlapic_highest_irr(&apic), 0x41);
+	wr(&apic, X2(ICR_LO), APIC_ICR_DEST_SELF << 18 | APIC_ICR_DELIVERY_NMI << 8, T0);
+	assert_true(apic.nmi_pending); /* NMIs are still accepted */
+	wr(&apic, X2(SVR), APIC_SVR_ENABLE | 0xef, T0);
+	assert_int_equal(rd(&apic, X2(SVR), T0), APIC_SVR_ENABLE | 0xef);
+	wr(&apic, X2(TPR), 0, T0);
+	assert_int_equal(take(&apic), 0x41);
+	assert_int_equal(rd(&apic, X2(LVT_TIMER), T0) & APIC_LVT_MASKED, APIC_LVT_MASKED); /* stays masked */
+}
+
+/* CR8 = TPR[7:4]; a write clears TPR[3:0] and bits 63:4 are reserved (SDM 11.8.6.1). */
+static void test_cr8(void **s)
+{
+	(void)s;
+	x2apic_up(&apic);
+	wr(&apic, X2(TPR), 0x5a, T0);
+	assert_int_equal(vlapic_read_cr8(&apic), 5);
+	apic.events_changed = false;
+	assert_true(vlapic_write_cr8(&apic, 3));
+	assert_true(apic.events_changed);
+	assert_int_equal(rd(&apic, X2(TPR), T0), 0x30);
+	assert_false(vlapic_write_cr8(&apic, 0x10));
+	assert_false(vlapic_write_cr8(&apic, 1ull << 63));
+	assert_int_equal(rd(&apic, X2(TPR), T0), 0x30);
+	wr(&apic, X2(SELF_IPI), 0x31, T0);
+	assert_int_equal(vlapic_pending_vector(&apic), VLAPIC_NO_VECTOR);
+	assert_true(vlapic_write_cr8(&apic, 2));
+	assert_int_equal(take(&apic), 0x31);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +462,9 @@ int main(void)
 		cmocka_unit_test(test_timer_tsc_deadline),
 		cmocka_unit_test(test_virtual_apic_page),
 		cmocka_unit_test(test_nmi_delivery),
+		cmocka_unit_test(test_events_changed_marks_every_change),
+		cmocka_unit_test(test_software_disable),
+		cmocka_unit_test(test_cr8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

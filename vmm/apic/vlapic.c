@@ -62,6 +62,12 @@ static int vec_highest(const uint32_t *bits)
 	return VLAPIC_NO_VECTOR;
 }
 
+/*
+ * Every change that can matter to the CPU: the virtual-APIC page must be stored again (changed),
+ * and the monitor must look again at what to inject (events_changed; vmm.c skips it otherwise).
+ */
+static void mark_changed(struct vlapic *a) { a->changed = a->events_changed = true; }
+
 /* ---- mode, reset --------------------------------------------------------------------------- */
 
 void vlapic_reset(struct vlapic *a, uint32_t id, bool bsp)
@@ -74,7 +80,8 @@ void vlapic_reset(struct vlapic *a, uint32_t id, bool bsp)
 	for (unsigned i = 0; i < APIC_LVT_COUNT; i++)
 		a->lvt[i] = APIC_LVT_MASKED;
 	a->timer_deadline = VLAPIC_NO_DEADLINE;
-	a->changed = a->regs_changed = true; /* a virtual-APIC page must be written in full */
+	mark_changed(a);
+	a->regs_changed = true; /* a virtual-APIC page must be written in full */
 }
 
 enum vlapic_mode vlapic_mode(const struct vlapic *a)
@@ -85,6 +92,7 @@ enum vlapic_mode vlapic_mode(const struct vlapic *a)
 }
 
 static bool software_enabled(const struct vlapic *a) { return (a->svr & APIC_SVR_ENABLE) != 0; }
+bool vlapic_software_enabled(const struct vlapic *a) { return software_enabled(a); }
 
 /* x2APIC logical ID: cluster in 31:16, one bit of 15:0 (SDM 11.12.10.2). */
 static uint32_t x2apic_ldr(uint32_t id)
@@ -108,7 +116,8 @@ bool vlapic_set_base(struct vlapic *a, uint64_t value, uint64_t phys_addr_mask, 
 	if ((from == VLAPIC_X2APIC && to == VLAPIC_XAPIC) || (from == VLAPIC_DISABLED && to == VLAPIC_X2APIC))
 		return false;
 	(void)now;
-	a->changed = a->regs_changed = true;
+	mark_changed(a);
+	a->regs_changed = true;
 	if (to == VLAPIC_DISABLED && from != VLAPIC_DISABLED) {
 		/* Globally disabled: the APIC returns to its power-up state, base and BSP kept (SDM 11.4.3). */
 		const uint32_t id = a->id;
@@ -141,7 +150,7 @@ int vlapic_pending_vector(const struct vlapic *a)
 
 void vlapic_accept_interrupt(struct vlapic *a, unsigned vector)
 {
-	a->changed = true;
+	mark_changed(a);
 	vector &= APIC_VECTOR_MASK;
 	vec_clear(a->irr, vector);
 	vec_set(a->isr, vector);
@@ -149,7 +158,7 @@ void vlapic_accept_interrupt(struct vlapic *a, unsigned vector)
 
 void vlapic_eoi(struct vlapic *a)
 {
-	a->changed = true;
+	mark_changed(a);
 	const int v = vec_highest(a->isr);
 	if (v != VLAPIC_NO_VECTOR) {
 		vec_clear(a->isr, (unsigned)v);
@@ -161,7 +170,15 @@ static void error_raise(struct vlapic *a, uint32_t esr_bit);
 
 void vlapic_set_irr(struct vlapic *a, unsigned vector)
 {
-	a->changed = true;
+	/*
+	 * A software-disabled APIC keeps what its IRR holds but accepts no new fixed interrupt (SDM
+	 * 11.4.7.2 lists what it still answers: INIT, NMI, SMI, SIPI); real APICs drop them, as KVM's does.
+	 */
+	if (!software_enabled(a)) {
+		a->dropped_while_disabled++;
+		return;
+	}
+	mark_changed(a);
 	vector &= APIC_VECTOR_MASK;
 	if (vector < APIC_FIRST_VALID_VECTOR) {
 		error_raise(a, APIC_ESR_RECEIVE_ILLEGAL_VECTOR); /* SDM 11.5.3 */
@@ -178,6 +195,7 @@ static void lvt_deliver(struct vlapic *a, unsigned index)
 		return;
 	/* The timer LVT has no delivery mode (always fixed); LINT0/1, error etc. may say NMI. */
 	if (index != LVT_TIMER && APIC_LVT_DELIVERY_MODE(lvt) == APIC_LVT_DELIVERY_NMI) {
+		mark_changed(a);
 		a->nmi_pending = true;
 		return;
 	}
@@ -188,7 +206,7 @@ static void lvt_deliver(struct vlapic *a, unsigned index)
 static void error_raise(struct vlapic *a, uint32_t esr_bit)
 {
 	const bool first = !(a->esr_pending & esr_bit);
-	a->changed = true;
+	mark_changed(a);
 	a->esr_pending |= esr_bit;
 	const uint32_t lvt = a->lvt[LVT_ERROR];
 	/* An illegal error vector must not recurse: drop it (it would raise the same error again). */
@@ -222,7 +240,7 @@ void vlapic_advance(struct vlapic *a, uint64_t now)
 {
 	if (a->timer_deadline == VLAPIC_NO_DEADLINE || now < a->timer_deadline)
 		return;
-	a->changed = true;
+	mark_changed(a);
 	a->timer_fired++;
 	lvt_deliver(a, LVT_TIMER); /* a masked timer still counts, but delivers nothing (SDM 11.5.1) */
 	if (timer_mode(a) == APIC_LVT_TIMER_PERIODIC && a->timer_icr) {
@@ -258,7 +276,7 @@ void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t now)
 {
 	if (timer_mode(a) != APIC_LVT_TIMER_TSC_DEADLINE)
 		return; /* SDM 11.5.4.1: ignored outside TSC-deadline mode */
-	a->changed = true;
+	mark_changed(a);
 	a->tsc_deadline = value;
 	a->timer_deadline = value ? value : VLAPIC_NO_DEADLINE;
 	vlapic_advance(a, now); /* a deadline already past fires at once */
@@ -305,7 +323,7 @@ static void icr_send(struct vlapic *a, uint32_t lo, uint32_t dest, bool x2apic)
 	if (APIC_ICR_DELIVERY_MODE(lo) == APIC_ICR_DELIVERY_NMI) {
 		if (self)
 			a->nmi_pending = true; /* the vector field is ignored (SDM 11.6.1) */
-		a->changed = true;
+		mark_changed(a);
 		return;
 	}
 	if (APIC_ICR_DELIVERY_MODE(lo) != APIC_ICR_DELIVERY_FIXED)
@@ -353,7 +371,8 @@ static uint32_t reg_read(struct vlapic *a, uint32_t offset, uint64_t now)
 
 static void reg_write(struct vlapic *a, const struct apic_reg *r, uint32_t value, uint64_t now)
 {
-	a->changed = a->regs_changed = true;
+	mark_changed(a);
+	a->regs_changed = true;
 	value &= r->wmask;
 	const int lvt = lvt_index(r->offset);
 	if (lvt >= 0) {
@@ -460,6 +479,18 @@ enum vlapic_result vlapic_msr_write(struct vlapic *a, uint32_t msr, uint64_t val
 		return VLAPIC_GP;
 	reg_write(a, r, (uint32_t)value, now);
 	return VLAPIC_OK;
+}
+
+/* CR8 is TPR[7:4]; a MOV to CR8 clears TPR[3:0] (SDM Vol. 3A 11.8.6.1, Figure 11-19). */
+uint64_t vlapic_read_cr8(const struct vlapic *a) { return (a->tpr & APIC_TPR_MASK) >> APIC_CR8_TPR_SHIFT; }
+
+bool vlapic_write_cr8(struct vlapic *a, uint64_t value)
+{
+	if (value & ~APIC_CR8_MASK)
+		return false; /* bits 63:4 are reserved: #GP */
+	mark_changed(a);
+	a->tpr = (uint32_t)value << APIC_CR8_TPR_SHIFT;
+	return true;
 }
 
 int vlapic_highest_irr(const struct vlapic *a) { return vec_highest(a->irr); }

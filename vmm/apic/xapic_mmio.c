@@ -58,6 +58,20 @@ void xapic_mmio_emulate(struct vcpu *v, uint64_t gpa)
 {
 	uint8_t bytes[MMIO_INSN_MAX];
 	struct mmio_insn insn;
+	/*
+	 * An access the instruction at RIP did not make: the delivery of an event (its IDT gate, or the
+	 * frame pushed onto a stack on the page; the IDT-vectoring information is valid, SDM 28.2.4).
+	 * Decoding RIP would emulate the wrong access: stop, naming the event.
+	 */
+	const uint32_t idt_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	if (idt_info & INTR_INFO_VALID) {
+		log_error("xAPIC page: guest access at guest-physical %#llx while delivering vector %u (type %u) at RIP=%#llx: "
+			  "the guest's IDT, GDT or stack lies on the APIC page; only MOV instructions are emulated there",
+			  (unsigned long long)gpa, idt_info & INTR_INFO_VECTOR_MASK, INTR_INFO_TYPE(idt_info),
+			  (unsigned long long)vmcs_readnat(GUEST_RIP));
+		exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "guest stopped on an xAPIC page access by event delivery");
+		return;
+	}
 	const unsigned n = fetch_instruction(v, bytes);
 	const bool long_mode = (v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
 	const enum mmio_decode_result r = mmio_decode(bytes, n, long_mode, &insn);
@@ -70,11 +84,11 @@ void xapic_mmio_emulate(struct vcpu *v, uint64_t gpa)
 	/* A misaligned access is undefined (SDM 11.4.1): it reads 0 and writes nothing. */
 	const bool aligned = !(offset & APIC_REG_ALIGN_MASK);
 	if (insn.op == MMIO_LOAD) {
-		const uint32_t value = aligned ? vlapic_mmio_read(&v->lapic, offset, now) : 0;
+		const uint32_t value = aligned ? vlapic_mmio_read(vcpu_lapic(v), offset, now) : 0;
 		vcpu_gpr_write(v, insn.reg, value); /* a 32-bit destination is zero-extended (SDM Vol. 1 3.4.1.1) */
 	} else if (aligned) {
 		const uint32_t value = insn.op == MMIO_STORE_IMM ? insn.imm : (uint32_t)vcpu_gpr_read(v, insn.reg);
-		vlapic_mmio_write(&v->lapic, offset, value, now);
+		vlapic_mmio_write(vcpu_lapic(v), offset, value, now);
 	}
 	vcpu_complete_instruction(v, insn.len);
 }

@@ -19,6 +19,7 @@
 #include "vmm/memory.h"
 #include "vmm/shadow.h"
 #include "vmm/status.h"
+#include "vmm/vlapic.h"
 #include "vmm/vmcs.h"
 
 #define CR_QUAL_NUMBER(q)      ((q) & 0xfu)
@@ -257,6 +258,7 @@ void handle_cr_access(struct vcpu *v)
 		case 0: ok = emulate_write_cr0(v, value); break;
 		case 3: ok = emulate_write_cr3(v, value); break;
 		case 4: ok = emulate_write_cr4(v, value); break;
+		case 8: ok = vlapic_write_cr8(vcpu_lapic(v), value); break; /* the vLAPIC's TPR */
 		default:
 			exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV to a control register the monitor does not virtualize");
 			return;
@@ -264,6 +266,10 @@ void handle_cr_access(struct vcpu *v)
 		break;
 	}
 	case CR_MOV_FROM:
+		if (cr == 8) {
+			vcpu_gpr_write(v, gpr, vlapic_read_cr8(vcpu_lapic(v)));
+			break;
+		}
 		if (cr != 3) {
 			exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV from a control register that should not exit");
 			return;

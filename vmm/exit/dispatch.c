@@ -1,5 +1,6 @@
 /* The exit dispatch table: one small handler per basic exit reason (SDM Vol. 3C Appendix C). */
 #include <arch/vmcs_fields.h>
+#include "vmm/apicv.h"
 #include "vmm/exits.h"
 #include "vmm/log.h"
 #include "vmm/status.h"
@@ -41,6 +42,7 @@ static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer,
 	[EXIT_REASON_INTERRUPT_WINDOW] = handle_interrupt_window,
 	[EXIT_REASON_NMI_WINDOW] = handle_nmi_window,
+	[EXIT_REASON_TPR_BELOW_THRESHOLD] = handle_tpr_below_threshold,
 	[EXIT_REASON_XSETBV] = handle_xsetbv,
 	[EXIT_REASON_MONITOR_TRAP_FLAG] = handle_monitor_trap_flag,
 };

@@ -50,7 +50,7 @@ static bool xcr0_valid(uint64_t v, uint64_t supported)
 void handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_instruction(v);
-	if ((vmcs_readnat(GUEST_RFLAGS) & RFLAGS_IF) && vlapic_pending_vector(&v->lapic) == VLAPIC_NO_VECTOR)
+	if ((vmcs_readnat(GUEST_RFLAGS) & RFLAGS_IF) && vlapic_pending_vector(vcpu_lapic(v)) == VLAPIC_NO_VECTOR)
 		vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
 }
 
@@ -153,11 +153,12 @@ void handle_preemption_timer(struct vcpu *v)
 		log_error("guest watchdog: the guest ran %llu million TSC cycles without a single VM exit "
 			  "(stuck in a loop?) at RIP=%#llx; raise watchdog= if that is intended",
 			  (unsigned long long)v->watchdog_mcycles, (unsigned long long)vmcs_readnat(GUEST_RIP));
+	const struct vlapic *a = vcpu_lapic(v);
 	log_error("  interrupts: RFLAGS.IF=%u, interruptibility %#x, activity %u, vLAPIC IRR top %d ISR top %d TPR %#x "
 		  "PPR %#x%s, %s", (unsigned)((vmcs_readnat(GUEST_RFLAGS) & RFLAGS_IF) != 0),
 		  vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), vmcs_read32(GUEST_ACTIVITY_STATE),
-		  vlapic_highest_irr(&v->lapic), vlapic_highest_isr(&v->lapic), v->lapic.tpr, vlapic_ppr(&v->lapic),
-		  v->lapic.nmi_pending ? ", NMI pending" : "", v->apicv_active ? "APIC virtualization on" : "software");
+		  vlapic_highest_irr(a), vlapic_highest_isr(a), a->tpr, vlapic_ppr(a),
+		  a->nmi_pending ? ", NMI pending" : "", v->apicv_active ? "APIC virtualization on" : "software");
 	exit_report_and_stop(v, HV_ERR_WATCHDOG, "guest stopped by the watchdog");
 }
 
@@ -232,6 +233,7 @@ void handle_exception_nmi(struct vcpu *v)
 	unsigned type = INTR_INFO_TYPE(info);
 	if (type == INTR_TYPE_NMI) {
 		log_warn("NMI while the guest ran: ignored");
+		vcpu_reinject_vectoring_event(v); /* as for a host interrupt: it may have cut a guest event's delivery short */
 		return;
 	}
 	if (vector == VECTOR_PF && v->mem_mode == HV_MEM_SHADOW) {

@@ -151,36 +151,41 @@ static uint64_t guest_phys_mask(const struct vcpu *v)
 
 static bool read_apic_msr(struct vcpu *v, uint32_t index, uint64_t *value)
 {
+	struct vlapic *a = vcpu_lapic(v);
 	if (index == MSR_IA32_APIC_BASE)
-		*value = v->lapic.apic_base;
+		*value = a->apic_base;
 	else if (index == MSR_IA32_TSC_DEADLINE)
-		*value = vlapic_tsc_deadline_read(&v->lapic);
+		*value = vlapic_tsc_deadline_read(a);
 	else
-		return vlapic_msr_read(&v->lapic, index, rdtsc(), value) == VLAPIC_OK;
+		return vlapic_msr_read(a, index, rdtsc(), value) == VLAPIC_OK;
 	return true;
 }
 
 static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 {
 	const uint64_t now = rdtsc();
+	struct vlapic *a = vcpu_lapic(v);
 	if (index == MSR_IA32_APIC_BASE) {
-		const enum vlapic_mode before = vlapic_mode(&v->lapic);
-		if (!vlapic_set_base(&v->lapic, value, guest_phys_mask(v), now))
+		const enum vlapic_mode before = vlapic_mode(a);
+		if (!vlapic_set_base(a, value, guest_phys_mask(v), now))
 			return false; /* reserved bit or a forbidden mode switch: #GP (SDM 11.12.5) */
 		apicv_update(v); /* hardware virtualization follows x2APIC mode */
 		static unsigned mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
-		if (vlapic_mode(&v->lapic) != before)
+		if (vlapic_mode(a) != before)
 			hv_log(mode_changes_logged++ < APIC_MODE_LOG_INFO ? HV_LOG_INFO : HV_LOG_DEBUG,"guest local APIC: %s mode (IA32_APIC_BASE %#llx)",
-				 vlapic_mode(&v->lapic) == VLAPIC_X2APIC ? "x2APIC"
-				 : vlapic_mode(&v->lapic) == VLAPIC_XAPIC ? "xAPIC" : "disabled",
+				 vlapic_mode(a) == VLAPIC_X2APIC ? "x2APIC"
+				 : vlapic_mode(a) == VLAPIC_XAPIC ? "xAPIC" : "disabled",
 				 (unsigned long long)value);
 		return true;
 	}
 	if (index == MSR_IA32_TSC_DEADLINE) {
-		vlapic_tsc_deadline_write(&v->lapic, value, now);
+		vlapic_tsc_deadline_write(a, value, now);
 		return true;
 	}
-	return vlapic_msr_write(&v->lapic, index, value, now) == VLAPIC_OK;
+	if (vlapic_msr_write(a, index, value, now) != VLAPIC_OK)
+		return false;
+	apicv_update(v); /* an SVR write may switch APIC virtualization on or off */
+	return true;
 }
 
 static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)

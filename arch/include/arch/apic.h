@@ -86,6 +86,8 @@ enum apic_reg_offset {
 #define APIC_PRIORITY_CLASS(v) (((v) >> 4) & 0xfu)
 #define APIC_PRIORITY_MASK     0xf0u
 #define APIC_TPR_MASK          0xffu
+#define APIC_CR8_MASK          0xfull /* CR8[3:0] = TPR[7:4] (SDM 11.8.6.1) */
+#define APIC_CR8_TPR_SHIFT     4
 
 /* Spurious-interrupt vector register (SDM 11.9). */
 #define APIC_SVR_VECTOR_MASK   0xffu

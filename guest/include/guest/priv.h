@@ -40,15 +40,18 @@ static inline bool msr_passed_through(uint32_t index)
 
 /*
  * x2APIC MSRs the CPU virtualizes without an exit while the monitor's APIC virtualization is on
- * (boot word "apicv", x2APIC mode; vmm/apic/apicv.c): reads of the registers the virtual-APIC page
- * holds (not the current count), writes of TPR, EOI and SELF IPI.
+ * (boot word "apicv", x2APIC mode, software-enabled; vmm/apic/apicv.c): reads of the registers the
+ * virtual-APIC page holds (not the current count), writes of TPR, EOI and SELF IPI; with the TPR
+ * shadow alone (boot word "apicv_tpr") reads and writes of the TPR.
  */
-extern bool apic_msrs_virtualized; /* guest/apic.c */
+extern bool apic_msrs_virtualized, apic_msrs_tpr_only; /* guest/apic.c */
 static inline bool x2apic_msr_virtualized(uint32_t index, bool write)
 {
 	if (!apic_msrs_virtualized || index < X2APIC_MSR_BASE || index > X2APIC_MSR_LAST)
 		return false;
 	const uint32_t off = X2APIC_MSR_OFFSET(index);
+	if (apic_msrs_tpr_only)
+		return off == APIC_REG_TPR; /* the TPR shadow alone */
 	if (write)
 		return off == APIC_REG_TPR || off == APIC_REG_EOI || off == APIC_REG_SELF_IPI;
 	if (off >= APIC_REG_ISR0 && off < APIC_REG_IRR0 + APIC_VECTOR_REGS * APIC_REG_STRIDE)

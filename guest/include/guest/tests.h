@@ -65,6 +65,7 @@ void run_hypercall_flood(void); /* guest.test=hypercall_flood: never returns */
 /* tests_apic.c: the virtual local APIC, timers, interrupt injection, preemption (issue 10). */
 void tests_apic(void);
 void run_xapic_unsupported(void); /* guest.test=xapic_unsupported: never returns */
+void run_xapic_idt(void);         /* guest.test=xapic_idt: never returns */
 void run_hlt_forever(void);       /* guest.test=hlt_forever: never returns */
 
 #endif

@@ -32,6 +32,9 @@ enum gpr_index {
 struct vmm_memory; /* vmm/memory_setup.h */
 struct shadow_state; /* vmm/shadow.h */
 
+/* How much of the local APIC the CPU virtualizes (vmm/apic/apicv.c). */
+enum apicv_level { APICV_OFF, APICV_TPR_SHADOW, APICV_FULL };
+
 struct vcpu {
 	struct guest_regs regs;
 	bool launched;
@@ -75,9 +78,12 @@ struct vcpu {
 	struct vlapic lapic;
 	uint32_t proc_controls;       /* CPU_BASED_VM_EXEC_CONTROL as last written (interrupt-window exiting) */
 	uint32_t proc2_controls;      /* SECONDARY_VM_EXEC_CONTROL as last written (APIC virtualization) */
-	bool apicv;                   /* apicv=1 and the CPU has it: used while the guest is in x2APIC mode */
+	enum apicv_level apicv;       /* what apicv=1 gets on this CPU: used while the guest is in x2APIC mode */
+	uint32_t tpr_threshold;       /* TPR_THRESHOLD as last written (APICV_TPR_SHADOW) */
 	bool apicv_active;            /* the APIC-virtualization controls are on now (vmm/apic/apicv.c) */
 	uint32_t *vapic_page;         /* the virtual-APIC page */
+	bool lapic_page_stale;        /* the CPU may have changed TPR, ISR, IRR on the page since the last exit */
+	bool events_waiting;          /* an NMI or interrupt waits for a window: look again before each entry */
 	uint8_t *msr_bitmap;          /* the MSR bitmap (x2APIC MSRs pass through while apicv_active) */
 	bool preemption_timer;        /* pin-based "activate VMX-preemption timer" is on */
 	uint32_t timer_programmed;    /* the value written before the last VM entry */
@@ -86,6 +92,20 @@ struct vcpu {
 	uint64_t nmis_injected;       /* NMIs injected from the vLAPIC */
 	bool virtual_nmis;            /* pin-based "virtual NMIs": NMI-window exiting is available */
 };
+
+/*
+ * The vCPU's virtual local APIC, up to date: with APIC virtualization the CPU changes TPR, ISR and
+ * IRR on the virtual-APIC page while the guest runs, and they are read back only when the monitor
+ * looks (an exit that touches the APIC, or an event to deliver), not after every exit.
+ */
+static inline struct vlapic *vcpu_lapic(struct vcpu *v)
+{
+	if (v->lapic_page_stale) {
+		vlapic_page_load(&v->lapic, v->vapic_page);
+		v->lapic_page_stale = false;
+	}
+	return &v->lapic;
+}
 
 /* General-purpose register by SDM number (RSP is read from / written to the VMCS). */
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned gpr);

@@ -41,15 +41,19 @@ struct vlapic {
 	uint64_t timer_deadline; /* TSC of the next expiry, or VLAPIC_NO_DEADLINE */
 	uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE (0: disarmed) */
 	uint64_t timer_fired;    /* statistics: expiries */
+	uint64_t dropped_while_disabled; /* statistics: fixed interrupts refused while software-disabled */
 	bool nmi_pending;        /* an NMI (ICR or LVT delivery mode NMI) waits for the CPU (SDM 11.6.1) */
 	bool changed;            /* IRR, ISR or TPR changed since the last vlapic_page_store (APIC virtualization) */
 	bool regs_changed;       /* another register changed too: the next store writes the whole page */
+	bool events_changed;     /* IRR, ISR, TPR, an NMI or the mode changed since the monitor last cleared it */
 };
 
 /* Power-up / RESET state (SDM 11.4.7.1): xAPIC mode, software disabled, every LVT masked. */
 void vlapic_reset(struct vlapic *a, uint32_t id, bool bsp);
 
 enum vlapic_mode vlapic_mode(const struct vlapic *a);
+/* SVR bit 8 (SDM 11.4.7.2): while clear, every LVT stays masked and no fixed interrupt is accepted. */
+bool vlapic_software_enabled(const struct vlapic *a);
 
 /*
  * WRMSR IA32_APIC_BASE: false (then #GP) for a reserved bit (above `phys_addr_mask` or in 7:0, 9)
@@ -74,7 +78,7 @@ void vlapic_advance(struct vlapic *a, uint64_t now);
 /* TSC of the next timer expiry (VLAPIC_NO_DEADLINE if none is armed). */
 uint64_t vlapic_next_deadline(const struct vlapic *a);
 
-/* An interrupt arrives at the APIC (edge-triggered, fixed): IRR, or ESR for a vector 0-15. */
+/* An interrupt arrives at the APIC (edge-triggered, fixed): IRR, or ESR for a vector 0-15; dropped while software-disabled. */
 void vlapic_set_irr(struct vlapic *a, unsigned vector);
 
 /* PPR (SDM 11.8.3.1): TPR if its class is at least the highest ISR's, else the ISR class. */
@@ -83,6 +87,9 @@ uint32_t vlapic_ppr(const struct vlapic *a);
 int vlapic_pending_vector(const struct vlapic *a);
 /* The CPU takes `vector` (from vlapic_pending_vector): IRR -> ISR (SDM 11.8.4). */
 void vlapic_accept_interrupt(struct vlapic *a, unsigned vector);
+/* MOV from / to CR8 in 64-bit mode: TPR[7:4] (SDM 11.8.6.1); false for reserved bits 63:4 (then #GP). */
+uint64_t vlapic_read_cr8(const struct vlapic *a);
+bool vlapic_write_cr8(struct vlapic *a, uint64_t value);
 /* EOI: clears the highest ISR bit (SDM 11.8.5). */
 void vlapic_eoi(struct vlapic *a);
 
