@@ -26,6 +26,7 @@
 #define POST_PORT 0x80
 #define HC_NUMBER_INVALID 0x7fffu
 #define BENCH_TIMER_VECTOR 0x43u
+#define BENCH_TPR_RAISED   0x20u /* class 2: below every vector the guest uses */
 #define BENCH_TIMER_AHEAD  20000u /* TSC cycles from arming the deadline to the deadline */
 
 struct bench {
@@ -169,6 +170,28 @@ static uint64_t bench_eoi(uint64_t n)
 	return rdtsc() - t0;
 }
 
+/* A TPR raise and lower through the x2APIC MSR: two WRMSR exits, or none with a TPR shadow. */
+static uint64_t bench_tpr(uint64_t n)
+{
+	uint64_t t0 = rdtsc();
+	for (uint64_t i = 0; i < n; i++) {
+		apic_write(APIC_REG_TPR, BENCH_TPR_RAISED);
+		apic_write(APIC_REG_TPR, 0);
+	}
+	return rdtsc() - t0;
+}
+
+/* The same through CR8 (TPR[7:4]): two CR-access exits, or none with a TPR shadow. */
+static uint64_t bench_cr8(uint64_t n)
+{
+	uint64_t t0 = rdtsc();
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ volatile("mov %0, %%cr8" ::"r"((uint64_t)BENCH_TPR_RAISED >> 4) : "memory");
+		__asm__ volatile("mov %0, %%cr8" ::"r"(0ull) : "memory");
+	}
+	return rdtsc() - t0;
+}
+
 static volatile uint64_t bench_irq_tsc;
 
 static void bench_timer_handler(struct trap_frame *f)
@@ -216,6 +239,8 @@ static const struct bench benches[] = {
 	{ "syscall", "ring-3 getpid (SYSCALL/SYSRET)", false, bench_syscall },
 	{ "page_fault", "demand page fault + unmap", false, bench_page_fault },
 	{ "apic_eoi", "x2APIC EOI (WRMSR 0x80b)", true, bench_eoi },
+	{ "apic_tpr", "x2APIC TPR raise + lower (2 WRMSR 0x808)", true, bench_tpr },
+	{ "mov_cr8", "TPR raise + lower by MOV CR8 (2 MOVs)", true, bench_cr8 },
 	{ "timer_irq", "timer deadline -> handler (latency)", true, bench_timer_irq },
 };
 

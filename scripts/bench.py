@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("ept", "shadow")
 APICV = ("1", "0")
-INTERRUPT_BENCHES = ("apic_eoi", "timer_irq")
+INTERRUPT_BENCHES = ("apic_eoi", "apic_tpr", "mov_cr8", "timer_irq")
 
 BENCH_RE = re.compile(r"BENCH: (\S+) (\d+) (\d+) (\d+)")
 STAT_RE = re.compile(r"^\[hv\]\s{3}([A-Z_]+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
@@ -67,7 +67,8 @@ def interrupt_table(res, res_off):
     runs = {(m, "1"): res[m] for m in MODES}
     runs.update({(m, "0"): res_off[m] for m in MODES})
     lines = ["### Interrupts: APIC virtualization on (`apicv=1`) and off (`apicv=0`)\n",
-             "`apic_eoi`: cycles of one EOI. `timer_irq`: cycles from the TSC deadline to the handler's first "
+             "`apic_eoi`: cycles of one EOI. `apic_tpr`, `mov_cr8`: a TPR raise and lower through the x2APIC "
+             "MSR, and through CR8. `timer_irq`: cycles from the TSC deadline to the handler's first "
              "instruction; its exits per iteration are those of one tick (the deadline WRMSR, the "
              "preemption-timer exit, the EOI). Each column says what `apicv` got there: full APIC "
              "virtualization (virtual-interrupt delivery, EPT only), the TPR shadow alone, or the software path.\n",

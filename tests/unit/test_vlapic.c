@@ -445,6 +445,27 @@ static void test_cr8(void **s)
 	assert_int_equal(take(&apic), 0x31);
 }
 
+/* TPR shadow alone: only VTPR goes to and comes from the page; IRR and ISR stay the vLAPIC's own. */
+static void test_virtual_apic_page_tpr_only(void **s)
+{
+	(void)s;
+	static uint32_t page[VLAPIC_PAGE_WORDS];
+	x2apic_up(&apic);
+	wr(&apic, X2(TPR), 0x20, T0);
+	wr(&apic, X2(SELF_IPI), 0x51, T0);
+	for (unsigned i = 0; i < VLAPIC_PAGE_WORDS; i++)
+		page[i] = 0xdeadbeef;
+	vlapic_page_store_tpr(&apic, page);
+	assert_false(apic.changed);
+	assert_false(apic.regs_changed);
+	assert_int_equal(page[APIC_REG_TPR / 4], 0x20);
+	assert_int_equal(page[APIC_REG_IRR0 / 4 + 2 * 4], 0xdeadbeef); /* IRR word 2 (vectors 64-95) untouched */
+	page[APIC_REG_TPR / 4] = 0x1ff; /* the CPU wrote VTPR (bits 31:8 are ignored) */
+	vlapic_page_load_tpr(&apic, page);
+	assert_int_equal(apic.tpr, 0xff);
+	assert_int_equal(vlapic_highest_irr(&apic), 0x51);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_events_changed_marks_every_change),
 		cmocka_unit_test(test_software_disable),
 		cmocka_unit_test(test_cr8),
+		cmocka_unit_test(test_virtual_apic_page_tpr_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

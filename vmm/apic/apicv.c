@@ -160,16 +160,17 @@ void apicv_after_exit(struct vcpu *v)
 }
 
 /*
- * TPR shadow only: the monitor injected (vcpu_inject_pending_interrupt); now the page gets what
- * changed, and the TPR threshold the class of the highest requested vector when only the TPR holds
+ * TPR shadow only: the monitor injected (vcpu_inject_pending_interrupt); now the page gets the
+ * TPR if it changed, and the TPR threshold the class of the highest requested vector when only the TPR holds
  * it back, so that the guest lowering its TPR below that class exits (SDM 30.1.2).  Entry requires
  * threshold <= VTPR[7:4] (SDM 26.2.1.1), which holds: the class is at most the TPR's.
  */
 static void tpr_shadow_before_entry(struct vcpu *v, uint64_t now)
 {
 	struct vlapic *a = vcpu_lapic(v);
+	(void)now;
 	if (a->changed || a->regs_changed)
-		vlapic_page_store(a, v->vapic_page, now);
+		vlapic_page_store_tpr(a, v->vapic_page); /* VTPR is all the CPU reads here (SDM 30.1.2) */
 	const int irr = vlapic_highest_irr(a), isr = vlapic_highest_isr(a);
 	uint32_t threshold = 0;
 	if (vlapic_mode(a) != VLAPIC_DISABLED && irr != VLAPIC_NO_VECTOR &&

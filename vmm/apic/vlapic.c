@@ -526,3 +526,14 @@ void vlapic_page_load(struct vlapic *a, const uint32_t *page)
 		a->irr[n] = page[(APIC_REG_IRR0 + n * APIC_REG_STRIDE) / sizeof(uint32_t)];
 	}
 }
+
+void vlapic_page_store_tpr(struct vlapic *a, uint32_t *page)
+{
+	page[APIC_REG_TPR / sizeof(uint32_t)] = a->tpr;
+	a->changed = a->regs_changed = false;
+}
+
+void vlapic_page_load_tpr(struct vlapic *a, const uint32_t *page)
+{
+	a->tpr = page[APIC_REG_TPR / sizeof(uint32_t)] & APIC_TPR_MASK;
+}

@@ -101,7 +101,11 @@ struct vcpu {
 static inline struct vlapic *vcpu_lapic(struct vcpu *v)
 {
 	if (v->lapic_page_stale) {
-		vlapic_page_load(&v->lapic, v->vapic_page);
+		/* With the TPR shadow alone the CPU changes the TPR only, and the page holds nothing else. */
+		if (v->apicv == APICV_TPR_SHADOW)
+			vlapic_page_load_tpr(&v->lapic, v->vapic_page);
+		else
+			vlapic_page_load(&v->lapic, v->vapic_page);
 		v->lapic_page_stale = false;
 	}
 	return &v->lapic;

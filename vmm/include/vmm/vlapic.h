@@ -112,5 +112,8 @@ int vlapic_highest_isr(const struct vlapic *a);
 /* Store: IRR, ISR, TPR and PPR, the whole page if regs_changed; clears both flags (callers store when either is set). */
 void vlapic_page_store(struct vlapic *a, uint32_t *page, uint64_t now);
 void vlapic_page_load(struct vlapic *a, const uint32_t *page);
+/* The TPR alone, for a CPU that virtualizes only the TPR (TPR shadow without APIC-register virtualization). */
+void vlapic_page_store_tpr(struct vlapic *a, uint32_t *page);
+void vlapic_page_load_tpr(struct vlapic *a, const uint32_t *page);
 
 #endif
