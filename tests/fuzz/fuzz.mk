@@ -16,7 +16,8 @@ FUZZ_CFLAGS     := -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer
 FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_MK         := $(lastword $(MAKEFILE_LIST))
 
-FUZZ_NAMES := cmdline boot_mb2 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic
+FUZZ_NAMES := cmdline boot_mb2 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic \
+	exit_decode
 FUZZ_SRCS_cmdline     := vmm/cmdline.c vmm/lib/format.c
 FUZZ_SRCS_boot_mb2    := vmm/boot_mb2.c
 FUZZ_SRCS_efi_cmdline := boot/efi/cmdline.c
@@ -29,6 +30,7 @@ FUZZ_SRCS_pmm         := vmm/mm/pmm.c vmm/mm/memmap.c
 FUZZ_SRCS_dtable_check := vmm/exit/dtable_check.c
 FUZZ_SRCS_mmio_decode := vmm/apic/mmio_decode.c
 FUZZ_SRCS_vlapic      := vmm/apic/vlapic.c
+FUZZ_SRCS_exit_decode := vmm/exit/exit_decode.c
 FUZZ_SRCS_vmx_caps    := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
 # The loader's files are #included by their harnesses, over the host stand-ins of gnu-efi
 # (tests/efi_host/efi_host.h): not compiled apart.

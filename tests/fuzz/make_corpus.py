@@ -225,3 +225,19 @@ write("vlapic", "x2apic_tpr", vl_start + vl_op(4, ("<Q", 0xFEE00C00)) + vl_op(3,
       vl_op(7, ("<B", 0x35)) + vl_op(7, ("<B", 0x51)) + vl_op(8) + vl_op(9))
 write("vlapic", "nested_eoi", vl_start + vl_op(1, ("<H", 0xF0), ("<I", 0x1FF)) + vl_op(7, ("<B", 0x40)) + vl_op(8) +
       vl_op(7, ("<B", 0x80)) + vl_op(8) + vl_op(9) + vl_op(9))
+
+
+# ---- VM-exit information decoders: kind, raw field, displacement, 16 GPRs ----
+def exit_decode_seed(kind, raw, disp=0, gprs=(0,) * 16):
+    return struct.pack("<BQQ16Q", kind, raw, disp, *gprs)
+
+
+for i, (kind, raw) in enumerate([
+    (0, 0x3f80000),                    # OUT DX, AL to COM1
+    (0, 0x800000 | 1 | 1 << 4 | 1 << 5),  # REP OUTSW to port 0x80
+    (1, 3 | 0 << 4 | 12 << 8),         # MOV CR3, R12
+    (1, 3 << 4 | 1 << 6 | 0xbeef << 16),  # LMSW from memory
+    (2, 3 | 2 << 7 | 3 << 15 | 6 << 18 | 3 << 23 | 3 << 28),  # LIDT [RBX + RSI*8]
+    (3, 1 << 10 | 5 << 3 | 2 << 28),   # LLDT with a register operand
+]):
+    write("exit_decode", f"seed{i}", exit_decode_seed(kind, raw, 0x20, tuple(range(1, 17))))

@@ -57,6 +57,8 @@ UNIT_TESTS += $(BUILD)/unit/test_vlapic
 UNIT_SRCS_test_vlapic := vmm/apic/vlapic.c
 UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
 UNIT_SRCS_test_mmio_decode := vmm/apic/mmio_decode.c
+UNIT_TESTS += $(BUILD)/unit/test_exit_decode
+UNIT_SRCS_test_exit_decode := vmm/exit/exit_decode.c
 
 # The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
 UNIT_TESTS += $(BUILD)/unit/test_efi_memmap

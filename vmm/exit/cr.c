@@ -12,6 +12,7 @@
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/cr_rules.h"
+#include "vmm/exit_decode.h"
 #include "vmm/exits.h"
 #include "vmm/tlb.h"
 #include "vmm/gpt.h"
@@ -22,11 +23,6 @@
 #include "vmm/vlapic.h"
 #include "vmm/vmcs.h"
 
-#define CR_QUAL_NUMBER(q)      ((q) & 0xfu)
-#define CR_QUAL_ACCESS(q)      (((q) >> 4) & 0x3u)
-#define CR_QUAL_GPR(q)         (((q) >> 8) & 0xfu)
-#define CR_QUAL_LMSW_SOURCE(q) (((q) >> 16) & 0xffffu)
-enum cr_access_type { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };
 
 #define LMSW_BITS (CR0_PE | CR0_MP | CR0_EM | CR0_TS) /* LMSW loads CR0[3:0] only (SDM Vol. 2A LMSW) */
 #define PAE_PDPT_ALIGN_MASK 0x1full /* PAE CR3 bits 4:0 ignored: the PDPT is 32-byte aligned */
@@ -236,11 +232,16 @@ bool cr_load_cr3(struct vcpu *v, uint64_t value) { return emulate_write_cr3(v, v
 
 void handle_cr_access(struct vcpu *v)
 {
-	const uint64_t q = v->exit_qualification;
-	const unsigned cr = CR_QUAL_NUMBER(q), gpr = CR_QUAL_GPR(q);
+	struct cr_exit e;
+	if (!exit_decode_cr(v->exit_qualification, &e)) {
+		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT,
+				     "control-register exit qualification uses an encoding the SDM does not define (Table 28-3)");
+		return;
+	}
+	const unsigned cr = e.cr, gpr = e.gpr;
 	bool ok = true;
 
-	switch (CR_QUAL_ACCESS(q)) {
+	switch (e.type) {
 	case CR_MOV_TO: {
 		uint64_t value = vcpu_gpr_read(v, gpr);
 		if (!guest_64bit_mode(v))
@@ -281,7 +282,7 @@ void handle_cr_access(struct vcpu *v)
 		break;
 	case CR_LMSW: {
 		/* LMSW can set PE but never clear it. */
-		uint64_t src = CR_QUAL_LMSW_SOURCE(q) & LMSW_BITS;
+		uint64_t src = e.lmsw_source & LMSW_BITS;
 		ok = emulate_write_cr0(v, (v->guest_cr0 & ~(LMSW_BITS & ~CR0_PE)) | src);
 		break;
 	}

@@ -12,24 +12,13 @@
 #include <arch/vmx_state.h>
 #include "vmm/dtable_check.h"
 #include "vmm/exits.h"
+#include "vmm/exit_decode.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/status.h"
 #include "vmm/vmcs.h"
 
-/* VM-exit instruction information fields (Tables 28-10, 28-11). */
-#define II_SCALING(i)        ((i) & 0x3u)
-#define II_REG1(i)           (((i) >> 3) & 0xfu)
-#define II_ADDR_SIZE(i)      (((i) >> 7) & 0x7u)
-#define II_IS_REGISTER       (1u << 10)
-#define II_OPERAND_32BIT     (1u << 11)
-#define II_SEGMENT(i)        (((i) >> 15) & 0x7u)
-#define II_INDEX(i)          (((i) >> 18) & 0xfu)
-#define II_INDEX_INVALID     (1u << 22)
-#define II_BASE(i)           (((i) >> 23) & 0xfu)
-#define II_BASE_INVALID      (1u << 27)
-#define II_IDENTITY(i)       (((i) >> 28) & 0x3u)
-enum { ADDR_SIZE_16 = 0, ADDR_SIZE_32 = 1, ADDR_SIZE_64 = 2 };
-enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+/* Instruction identities of the two exit reasons (SDM Tables 28-10, 28-11); the fields: vmm/exit_decode.h. */
 enum { ID_SGDT = 0, ID_SIDT = 1, ID_LGDT = 2, ID_LIDT = 3 };  /* reason 46 */
 enum { ID_SLDT = 0, ID_STR = 1, ID_LLDT = 2, ID_LTR = 3 };   /* reason 47 */
 
@@ -49,27 +38,20 @@ static bool long_mode_64bit(const struct vcpu *v)
 }
 
 /* Effective linear address of the memory operand (SDM Vol. 1 3.7.5). */
-static uint64_t operand_address(struct vcpu *v, uint32_t info)
+static uint64_t operand_address(struct vcpu *v, const struct insn_operand *op)
 {
-	uint64_t addr = v->exit_qualification; /* the displacement */
-	const unsigned seg = II_SEGMENT(info);
-	if (!(info & II_BASE_INVALID))
-		addr += vcpu_gpr_read(v, II_BASE(info));
-	if (!(info & II_INDEX_INVALID))
-		addr += vcpu_gpr_read(v, II_INDEX(info)) << II_SCALING(info);
-	if (II_ADDR_SIZE(info) == ADDR_SIZE_16)
-		addr &= 0xffffu;
-	else if (II_ADDR_SIZE(info) == ADDR_SIZE_32)
-		addr &= 0xffffffffu;
+	uint64_t gpr[16] = { 0 };
+	if (op->base_valid)
+		gpr[op->base] = vcpu_gpr_read(v, op->base);
+	if (op->index_valid)
+		gpr[op->index] = vcpu_gpr_read(v, op->index);
+	uint64_t addr = exit_operand_offset(op, v->exit_qualification /* the displacement */, gpr);
 	/* In 64-bit mode only FS and GS have a base (SDM Vol. 1 3.4.2.1). */
-	if (seg < sizeof(seg_base_field) / sizeof(seg_base_field[0]) &&
-	    (!long_mode_64bit(v) || seg == SEG_FS || seg == SEG_GS))
-		addr += vmcs_read_any(seg_base_field[seg]);
+	if (!long_mode_64bit(v) || op->seg == SEG_FS || op->seg == SEG_GS)
+		addr += vmcs_read_any(seg_base_field[op->seg]);
 	return long_mode_64bit(v) ? addr : addr & 0xffffffffu;
 }
 
-/* Access the operand; on failure inject what the CPU would have raised (#PF, or #GP) and return false. */
-/* No segment register: the CPU's implicit accesses to the GDT (a fault there is #GP). */
 #define SEG_NONE 7u
 
 /*
@@ -108,26 +90,26 @@ static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t 
 }
 
 /* LGDT/LIDT/SGDT/SIDT: a 2-byte limit then a 4- or 8-byte base (SDM Vol. 2A LGDT/LIDT). */
-static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
+static void gdtr_idtr_access(struct vcpu *v, const struct insn_operand *op)
 {
-	const unsigned id = II_IDENTITY(info);
+	const unsigned id = op->identity;
 	const bool is_idt = id == ID_SIDT || id == ID_LIDT;
 	const uint32_t base_field = is_idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE;
 	const uint32_t limit_field = is_idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT;
 	const unsigned base_bytes = long_mode_64bit(v) ? 8 : 4;
-	const uint64_t addr = operand_address(v, info);
+	const uint64_t addr = operand_address(v, op);
 	uint8_t mem[10] = { 0 };
 
 	if (id == ID_LGDT || id == ID_LIDT) {
 		uint64_t base = 0;
 		uint16_t limit;
-		if (!guest_read(v, addr, mem, 2 + base_bytes, II_SEGMENT(info)))
+		if (!guest_read(v, addr, mem, 2 + base_bytes, op->seg))
 			return;
 		vcpu_note_data_access(v, addr, 2 + base_bytes, false);
 		limit = (uint16_t)(mem[0] | mem[1] << 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			base |= (uint64_t)mem[2 + i] << (8 * i);
-		if (!long_mode_64bit(v) && !(info & II_OPERAND_32BIT))
+		if (!long_mode_64bit(v) && !op->operand_32bit)
 			base &= BASE_24BIT_MASK; /* 16-bit operand size loads a 24-bit base */
 		if (!is_canonical(base)) {
 			vcpu_inject_gp0(v); /* SDM Vol. 2A LGDT/LIDT: #GP(0) for a non-canonical base in 64-bit mode */
@@ -148,7 +130,7 @@ static void gdtr_idtr_access(struct vcpu *v, uint32_t info)
 		mem[0] = (uint8_t)limit, mem[1] = (uint8_t)(limit >> 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			mem[2 + i] = (uint8_t)(base >> (8 * i));
-		if (!guest_write(v, addr, mem, 2 + base_bytes, II_SEGMENT(info)))
+		if (!guest_write(v, addr, mem, 2 + base_bytes, op->seg))
 			return;
 		vcpu_note_data_access(v, addr, 2 + base_bytes, true);
 	}
@@ -229,25 +211,25 @@ static void load_ldtr_tr(struct vcpu *v, enum dt_load op, uint16_t sel)
 	vcpu_skip_instruction(v);
 }
 
-static void ldtr_tr_access(struct vcpu *v, uint32_t info)
+static void ldtr_tr_access(struct vcpu *v, const struct insn_operand *op)
 {
-	const unsigned id = II_IDENTITY(info);
+	const unsigned id = op->identity;
 	uint16_t sel = 0;
 
 	if (id == ID_SLDT || id == ID_STR) {
 		sel = id == ID_SLDT ? vmcs_read16(GUEST_LDTR_SELECTOR) : vmcs_read16(GUEST_TR_SELECTOR);
-		if (info & II_IS_REGISTER)
-			vcpu_gpr_write(v, II_REG1(info), sel);
-		else if (!store_selector(v, operand_address(v, info), sel, II_SEGMENT(info)))
+		if (op->is_register)
+			vcpu_gpr_write(v, op->reg, sel);
+		else if (!store_selector(v, operand_address(v, op), sel, op->seg))
 			return;
 		vcpu_skip_instruction(v);
 		return;
 	}
-	if (info & II_IS_REGISTER) {
-		sel = (uint16_t)vcpu_gpr_read(v, II_REG1(info));
+	if (op->is_register) {
+		sel = (uint16_t)vcpu_gpr_read(v, op->reg);
 	} else {
-		const uint64_t addr = operand_address(v, info);
-		if (!guest_read(v, addr, &sel, sizeof(sel), II_SEGMENT(info)))
+		const uint64_t addr = operand_address(v, op);
+		if (!guest_read(v, addr, &sel, sizeof(sel), op->seg))
 			return;
 		vcpu_note_data_access(v, addr, sizeof(sel), false);
 	}
@@ -257,8 +239,16 @@ static void ldtr_tr_access(struct vcpu *v, uint32_t info)
 void handle_descriptor_table(struct vcpu *v)
 {
 	const uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	if (v->exit_reason == EXIT_REASON_GDTR_IDTR_ACCESS)
-		gdtr_idtr_access(v, info);
+	const bool ldtr_tr = v->exit_reason == EXIT_REASON_LDTR_TR_ACCESS;
+	struct insn_operand op;
+	if (!exit_decode_dt_info(info, ldtr_tr, &op)) {
+		log_error("descriptor-table exit: instruction information %#x uses an encoding the SDM does not define "
+			  "(Tables 28-10, 28-11)", info);
+		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "undecodable descriptor-table exit");
+		return;
+	}
+	if (ldtr_tr)
+		ldtr_tr_access(v, &op);
 	else
-		ldtr_tr_access(v, info);
+		gdtr_idtr_access(v, &op);
 }

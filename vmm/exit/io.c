@@ -12,6 +12,7 @@
 #include <arch/segment.h>
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
+#include "vmm/exit_decode.h"
 #include "vmm/exits.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
@@ -19,11 +20,6 @@
 #include "vmm/vmcs.h"
 #include "vmm/vuart.h"
 
-#define IO_QUAL_SIZE(q)   (((q) & 0x7u) + 1) /* 1, 2 or 4 bytes */
-#define IO_QUAL_IN        (1u << 3)
-#define IO_QUAL_STRING    (1u << 4)
-#define IO_QUAL_REP       (1u << 5)
-#define IO_QUAL_PORT(q)   (((q) >> 16) & 0xffffu)
 #define IO_ALL_ONES       0xffffffffu
 #define BYTE_BITS         8u
 #define BYTE_MASK         0xffu
@@ -195,16 +191,21 @@ static void handle_string_io(struct vcpu *v, uint16_t port, unsigned size, bool 
 
 void handle_io(struct vcpu *v)
 {
-	const uint64_t q = v->exit_qualification;
-	const unsigned size = IO_QUAL_SIZE(q);
-	const uint16_t port = IO_QUAL_PORT(q);
-	const uint32_t mask = size == 4 ? IO_ALL_ONES : (1u << (size * BYTE_BITS)) - 1;
-
-	if (q & IO_QUAL_STRING) {
-		handle_string_io(v, port, size, (q & IO_QUAL_IN) != 0, (q & IO_QUAL_REP) != 0);
+	struct io_exit io;
+	if (!exit_decode_io(v->exit_qualification, &io)) {
+		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT,
+				     "I/O exit qualification uses an encoding the SDM does not define (Table 28-5)");
 		return;
 	}
-	if (q & IO_QUAL_IN) {
+	const unsigned size = io.size;
+	const uint16_t port = io.port;
+	const uint32_t mask = size == 4 ? IO_ALL_ONES : (1u << (size * BYTE_BITS)) - 1;
+
+	if (io.string) {
+		handle_string_io(v, port, size, io.in, io.rep);
+		return;
+	}
+	if (io.in) {
 		const uint32_t value = port_in(port, size);
 		/* IN writes AL/AX/EAX; a 32-bit IN zero-extends into RAX (SDM Vol. 1 3.4.1.1). */
 		v->regs.rax = size == 4 ? value : (v->regs.rax & ~(uint64_t)mask) | (value & mask);

@@ -1,0 +1,120 @@
+/* Decoders of VM-exit information (SDM Vol. 3C 28.2); see vmm/exit_decode.h.  No VMCS access here. */
+#include "vmm/exit_decode.h"
+
+/* I/O instructions: exit qualification (SDM Table 28-5). */
+#define IO_QUAL_SIZE_MASK   0x7ull
+#define IO_QUAL_IN          (1ull << 3)
+#define IO_QUAL_STRING      (1ull << 4)
+#define IO_QUAL_REP         (1ull << 5)
+#define IO_QUAL_IMMEDIATE   (1ull << 6) /* operand encoding: immediate port, else DX */
+#define IO_QUAL_PORT_SHIFT  16
+#define IO_QUAL_PORT_MASK   0xffffull
+#define IO_QUAL_RESERVED    (0xff80ull | 0xffffffff00000000ull) /* bits 15:7 and 63:32 */
+enum { IO_SIZE_1 = 0, IO_SIZE_2 = 1, IO_SIZE_4 = 3 }; /* other size encodings are not used */
+
+bool exit_decode_io(uint64_t q, struct io_exit *io)
+{
+	if (q & IO_QUAL_RESERVED)
+		return false;
+	switch (q & IO_QUAL_SIZE_MASK) {
+	case IO_SIZE_1: io->size = 1; break;
+	case IO_SIZE_2: io->size = 2; break;
+	case IO_SIZE_4: io->size = 4; break;
+	default: return false;
+	}
+	io->in = (q & IO_QUAL_IN) != 0;
+	io->string = (q & IO_QUAL_STRING) != 0;
+	io->rep = io->string && (q & IO_QUAL_REP); /* REP means nothing to IN and OUT */
+	io->port = (uint16_t)((q >> IO_QUAL_PORT_SHIFT) & IO_QUAL_PORT_MASK);
+	return true;
+}
+
+/* Control-register accesses: exit qualification (SDM Table 28-3). */
+#define CR_QUAL_NUMBER_MASK  0xfull
+#define CR_QUAL_TYPE_SHIFT   4
+#define CR_QUAL_TYPE_MASK    0x3ull
+#define CR_QUAL_LMSW_MEMORY  (1ull << 6)
+#define CR_QUAL_GPR_SHIFT    8
+#define CR_QUAL_GPR_MASK     0xfull
+#define CR_QUAL_LMSW_SHIFT   16
+#define CR_QUAL_LMSW_MASK    0xffffull
+#define CR_QUAL_RESERVED     ((1ull << 7) | 0xf000ull | 0xffffffff00000000ull) /* bits 7, 15:12, 63:32 */
+
+bool exit_decode_cr(uint64_t q, struct cr_exit *cr)
+{
+	if (q & CR_QUAL_RESERVED)
+		return false;
+	cr->cr = (uint8_t)(q & CR_QUAL_NUMBER_MASK);
+	cr->type = (enum cr_access_type)((q >> CR_QUAL_TYPE_SHIFT) & CR_QUAL_TYPE_MASK);
+	cr->gpr = (uint8_t)((q >> CR_QUAL_GPR_SHIFT) & CR_QUAL_GPR_MASK);
+	cr->lmsw_memory = (q & CR_QUAL_LMSW_MEMORY) != 0;
+	cr->lmsw_source = (uint16_t)((q >> CR_QUAL_LMSW_SHIFT) & CR_QUAL_LMSW_MASK);
+	if (cr->type == CR_CLTS || cr->type == CR_LMSW)
+		return cr->cr == 0; /* both write CR0 */
+	/* MOV: only CR0, CR3, CR4 and CR8 exist to exit on (the others are #UD before any exit). */
+	return cr->cr == 0 || cr->cr == 3 || cr->cr == 4 || cr->cr == 8;
+}
+
+/* Instruction information of descriptor-table exits (SDM Tables 28-10 and 28-11). */
+#define II_SCALING_MASK     0x3u
+#define II_REG1_SHIFT       3
+#define II_REG1_MASK        0xfu
+#define II_ADDR_SIZE_SHIFT  7
+#define II_ADDR_SIZE_MASK   0x7u
+#define II_IS_REGISTER      (1u << 10) /* reason 47; cleared to 0 for reason 46 */
+#define II_OPERAND_32BIT    (1u << 11) /* reason 46 */
+#define II_SEGMENT_SHIFT    15
+#define II_SEGMENT_MASK     0x7u
+#define II_INDEX_SHIFT      18
+#define II_INDEX_INVALID    (1u << 22)
+#define II_BASE_SHIFT       23
+#define II_BASE_INVALID     (1u << 27)
+#define II_GPR_MASK         0xfu
+#define II_IDENTITY_SHIFT   28
+#define II_IDENTITY_MASK    0x3u
+enum { ADDR_SIZE_16 = 0, ADDR_SIZE_32 = 1, ADDR_SIZE_64 = 2 }; /* other encodings are not used */
+
+bool exit_decode_dt_info(uint32_t info, bool ldtr_tr, struct insn_operand *op)
+{
+	*op = (struct insn_operand){ 0 };
+	op->identity = (uint8_t)((info >> II_IDENTITY_SHIFT) & II_IDENTITY_MASK);
+	if (ldtr_tr) {
+		op->is_register = (info & II_IS_REGISTER) != 0;
+		op->reg = (uint8_t)((info >> II_REG1_SHIFT) & II_REG1_MASK);
+		if (op->is_register)
+			return true; /* the memory fields are undefined */
+	} else {
+		if (info & II_IS_REGISTER)
+			return false; /* always a memory operand */
+		op->operand_32bit = (info & II_OPERAND_32BIT) != 0;
+	}
+	switch ((info >> II_ADDR_SIZE_SHIFT) & II_ADDR_SIZE_MASK) {
+	case ADDR_SIZE_16: op->addr_bytes = 2; break;
+	case ADDR_SIZE_32: op->addr_bytes = 4; break;
+	case ADDR_SIZE_64: op->addr_bytes = 8; break;
+	default: return false;
+	}
+	op->seg = (uint8_t)((info >> II_SEGMENT_SHIFT) & II_SEGMENT_MASK);
+	if (op->seg >= SEG_COUNT)
+		return false;
+	op->scale = (uint8_t)(1u << (info & II_SCALING_MASK));
+	op->index_valid = !(info & II_INDEX_INVALID);
+	op->index = (uint8_t)((info >> II_INDEX_SHIFT) & II_GPR_MASK);
+	op->base_valid = !(info & II_BASE_INVALID);
+	op->base = (uint8_t)((info >> II_BASE_SHIFT) & II_GPR_MASK);
+	return true;
+}
+
+uint64_t exit_operand_offset(const struct insn_operand *op, uint64_t displacement, const uint64_t gpr[16])
+{
+	uint64_t offset = displacement;
+	if (op->base_valid)
+		offset += gpr[op->base & II_GPR_MASK];
+	if (op->index_valid)
+		offset += gpr[op->index & II_GPR_MASK] * op->scale;
+	if (op->addr_bytes == 2)
+		return offset & 0xffffull;
+	if (op->addr_bytes == 4)
+		return offset & 0xffffffffull;
+	return offset;
+}
