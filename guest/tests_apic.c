@@ -347,11 +347,23 @@ static void test_icr_self_ipi(void)
 	if (!apic_available(name))
 		return;
 	irq_set_handler(VEC_CLASS4, record_handler);
-	const uint64_t n = irq_count[VEC_CLASS4];
-	apic_write(APIC_REG_ICR_LO, ((uint64_t)APIC_ICR_DEST_SELF << 18) | VEC_CLASS4);
+	irq_set_handler(VEC_CLASS5, record_handler);
+	const uint64_t n4 = irq_count[VEC_CLASS4], n5 = irq_count[VEC_CLASS5];
+	/* Each reads back as written (x2APIC: no delivery-status bit, SDM 11.12.9), also from the virtual-APIC page. */
+	const uint64_t icr4 = ((uint64_t)APIC_ICR_DEST_SELF << 18) | VEC_CLASS4;
+	const uint64_t icr5 = ((uint64_t)APIC_ICR_DEST_SELF << 18) | VEC_CLASS5;
+	apic_write(APIC_REG_ICR_LO, icr4);
+	const uint64_t back4 = apic_read(APIC_REG_ICR_LO);
 	open_window();
-	test_report(name, irq_count[VEC_CLASS4] == n + 1 && !isr_has(VEC_CLASS4), "%llu interrupts",
-		    (unsigned long long)(irq_count[VEC_CLASS4] - n));
+	apic_write(APIC_REG_ICR_LO, icr5);
+	const uint64_t back5 = apic_read(APIC_REG_ICR_LO);
+	open_window();
+	test_report(name, irq_count[VEC_CLASS4] == n4 + 1 && irq_count[VEC_CLASS5] == n5 + 1 && !isr_has(VEC_CLASS4) &&
+				  !isr_has(VEC_CLASS5) && back4 == icr4 && back5 == icr5,
+		    "%llu + %llu interrupts, ICR read back %#llx, %#llx (wrote %#llx, %#llx)",
+		    (unsigned long long)(irq_count[VEC_CLASS4] - n4), (unsigned long long)(irq_count[VEC_CLASS5] - n5),
+		    (unsigned long long)back4, (unsigned long long)back5, (unsigned long long)icr4,
+		    (unsigned long long)icr5);
 }
 
 /*

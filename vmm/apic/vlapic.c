@@ -470,6 +470,9 @@ enum vlapic_result vlapic_msr_write(struct vlapic *a, uint32_t msr, uint64_t val
 			return VLAPIC_GP;
 		a->icr_hi = (uint32_t)(value >> X2APIC_ICR_DEST_SHIFT);
 		a->icr_lo = (uint32_t)value;
+		/* The page holds ICR for virtualized reads of 830H (SDM 30.5): it must be written again. */
+		mark_changed(a);
+		a->regs_changed = true;
 		icr_send(a, a->icr_lo, a->icr_hi, true);
 		return VLAPIC_OK;
 	}

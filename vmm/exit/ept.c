@@ -22,11 +22,14 @@ void handle_ept_violation(struct vcpu *v)
 
 	/* The xAPIC page is never mapped: its accesses are emulated (vmm/apic/xapic_mmio.c). */
 	if (!(q & EPT_QUAL_FETCH) && xapic_mmio_page(v, gpa)) {
-		if ((q & EPT_QUAL_LINEAR_VALID) && !(q & EPT_QUAL_LINEAR_IS_FINAL)) {
-			/* SDM 28.2.1, Table 28-7 bit 8: the guest's page walk, not its instruction, read the page. */
-			log_error("xAPIC page: the guest's page tables point into the APIC page (guest-physical %#llx, "
-				  "guest-linear %#llx): a page walk there is not emulated", (unsigned long long)gpa,
-				  (unsigned long long)vmcs_readnat(GUEST_LINEAR_ADDRESS));
+		if (!(q & EPT_QUAL_LINEAR_VALID) || !(q & EPT_QUAL_LINEAR_IS_FINAL)) {
+			/*
+			 * SDM 28.2.1, Table 28-7 bits 7-8: no linear address (a PAE PDPTE load) or one being
+			 * translated (a page walk): the guest's paging structures, not its instruction, read the page.
+			 */
+			log_error("xAPIC page: the guest's paging structures point into the APIC page (guest-physical %#llx%s): "
+				  "a page walk or PDPTE load there is not emulated", (unsigned long long)gpa,
+				  q & EPT_QUAL_LINEAR_VALID ? ", during a page walk" : ", with no linear address");
 			exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "guest stopped on an xAPIC page access by a page walk");
 			return;
 		}
