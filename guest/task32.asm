@@ -85,6 +85,7 @@
 %define PD_ENTRIES       1024
 %define PAGE_4M          0x400000
 %define ALT_WINDOW       0x40000000        ; mapped (to physical 0) only by task E's page directory
+%define PROBE_GDT_BASE   0x12345678        ; lgdt32_full_base: bits 31:24 set
 %define ALT_PDE          (ALT_WINDOW / PAGE_4M)
 %define MARKER           0x7A5C3E11
 
@@ -604,6 +605,18 @@ task32_test:
 	EXPECT eax, TYPE_TSS32_AVAIL
 	END_TEST "task_tss_not_mapped"
 
+	; ---- lgdt32_full_base: a 32-bit LGDT keeps all 32 bits of the base (SDM Vol. 2A LGDT; a 16-bit
+	; operand size would keep 24), o16 LGDT keeps 24; SGDT stores them. Nothing uses the GDT meanwhile.
+	cli
+	lgdt [probe_gdt_ptr]
+	sgdt [probe_out]
+	EXPECT [probe_out + 2], PROBE_GDT_BASE
+	o16 lgdt [probe_gdt_ptr]
+	sgdt [probe_out]
+	EXPECT [probe_out + 2], PROBE_GDT_BASE & 0xffffff
+	lgdt [gdt_ptr]
+	END_TEST "lgdt32_full_base"
+
 	; ---- summary and exit ----
 	mov esi, msg_summary
 	call print
@@ -798,6 +811,14 @@ align 8
 gdt_ptr:
 	dw GDT_ENTRIES * 8 - 1
 	dd gdt
+align 8
+probe_gdt_ptr:                      ; a base above 16 MiB: only its load and store are checked
+	dw 0xffff
+	dd PROBE_GDT_BASE
+align 8
+probe_out:
+	dw 0
+	dd 0
 align 8
 idt_ptr:
 	dw IDT_ENTRIES * 8 - 1

@@ -289,3 +289,12 @@ int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)
 	}
 	return 0;
 }
+
+unsigned vmm_guest_fetch_instruction(struct vcpu *v, uint8_t buf[X86_INSN_MAX])
+{
+	const uint64_t rip = vmcs_readnat(GUEST_CS_BASE) + vmcs_readnat(GUEST_RIP);
+	unsigned n = 0;
+	while (n < X86_INSN_MAX && vmm_guest_virt_read_implicit(v, rip + n, buf + n, 1, 0, 0) == GUEST_ACCESS_OK)
+		n++;
+	return n;
+}

@@ -11,7 +11,7 @@ import pytest
 
 CASES = ["task_jmp_tss", "task_call_iret", "task_call_gate", "task_int_gate", "task_exception_gate",
          "task_not_present", "task_busy_call", "task_short_limit", "task_bad_cs", "task_cr3",
-         "task_tss_not_mapped"]
+         "task_tss_not_mapped", "lgdt32_full_base"]
 
 
 @pytest.mark.parametrize("mem", ["ept", "shadow"])

@@ -3,6 +3,7 @@
  * handling that reads what the CPU reports (SDM Vol. 3C 28.2).  Input: a kind byte (I/O
  * qualification, control-register qualification, descriptor-table instruction information for
  * reason 46 or 47), the raw field, then a displacement and the 16 general-purpose registers.
+ * A fifth kind feeds instruction bytes to the LGDT/LIDT operand-size reader.
  * Properties: a field is accepted exactly when the SDM defines its encoding (sizes 1/2/4, CR 0/3/4/8,
  * CLTS/LMSW on CR0, address sizes 16/32/64, segments ES..GS, reserved bits clear); an accepted field
  * encodes back to the raw bits the decoder keeps; the decoded registers, scale and segment are in
@@ -12,7 +13,21 @@
 #include "fuzz.h"
 #include "vmm/exit_decode.h"
 
-enum kind { KIND_IO, KIND_CR, KIND_DT_GDTR_IDTR, KIND_DT_LDTR_TR, KIND_COUNT };
+enum kind { KIND_IO, KIND_CR, KIND_DT_GDTR_IDTR, KIND_DT_LDTR_TR, KIND_DT_OPSIZE, KIND_COUNT };
+
+/* Reference for exit_dt_operand_bytes: skip what the legacy-prefix list names, then 0F 01. */
+static void check_dt_opsize(const uint8_t *bytes, unsigned n, bool cs_d)
+{
+	static const uint8_t prefixes[] = { 0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67 };
+	unsigned i = 0;
+	bool o16 = false;
+	while (i < n && memchr(prefixes, bytes[i], sizeof(prefixes))) {
+		o16 = o16 || bytes[i] == 0x66;
+		i++;
+	}
+	const unsigned want = (i + 2 <= n && bytes[i] == 0x0f && bytes[i + 1] == 0x01) ? (cs_d != o16 ? 4 : 2) : 0;
+	FUZZ_CHECK(exit_dt_operand_bytes(bytes, n, cs_d) == want);
+}
 
 #define IO_RESERVED   (0xff80ull | 0xffffffff00000000ull)
 #define IO_REP        (1ull << 5)
@@ -99,6 +114,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case KIND_CR: check_cr(raw); break;
 	case KIND_DT_GDTR_IDTR: check_dt((uint32_t)raw, false, disp, gpr); break;
 	case KIND_DT_LDTR_TR: check_dt((uint32_t)raw, true, disp, gpr); break;
+	case KIND_DT_OPSIZE: {
+		uint8_t bytes[15];
+		const unsigned n = (unsigned)(raw % 16);
+		for (unsigned i = 0; i < n; i++)
+			bytes[i] = (uint8_t)(i < 8 ? disp >> (8 * i) : gpr[0] >> (8 * (i - 8)));
+		check_dt_opsize(bytes, n, (raw >> 8) & 1);
+		break;
+	}
 	case KIND_COUNT: break;
 	}
 	return 0;

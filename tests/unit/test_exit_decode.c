@@ -97,12 +97,31 @@ static void test_descriptor_table_info(void **s)
 	assert_false(exit_decode_dt_info(II(0, 1, SEG_DS, 0, 1, 0, 1, 0) | 1u << 10, false, &op));
 }
 
+/* LGDT/LIDT operand size outside 64-bit mode: CS.D toggled by 0x66, after any legacy prefixes. */
+static void test_dt_operand_bytes(void **s)
+{
+	(void)s;
+	static const uint8_t lgdt[] = { 0x0f, 0x01, 0x15, 0, 0, 0, 0 };          /* lgdt [disp32] */
+	static const uint8_t o16[] = { 0x66, 0x0f, 0x01, 0x15, 0, 0, 0, 0 };     /* o16 lgdt */
+	static const uint8_t seg_o16[] = { 0x2e, 0x66, 0x67, 0x0f, 0x01, 0x17 }; /* cs o16 a16 lgdt [bx] */
+	static const uint8_t other[] = { 0x66, 0x0f, 0x00, 0xd0 };               /* o16 lldt ax: not 0F 01 */
+	assert_int_equal(exit_dt_operand_bytes(lgdt, sizeof(lgdt), true), 4);
+	assert_int_equal(exit_dt_operand_bytes(lgdt, sizeof(lgdt), false), 2);
+	assert_int_equal(exit_dt_operand_bytes(o16, sizeof(o16), true), 2);
+	assert_int_equal(exit_dt_operand_bytes(o16, sizeof(o16), false), 4);
+	assert_int_equal(exit_dt_operand_bytes(seg_o16, sizeof(seg_o16), true), 2);
+	assert_int_equal(exit_dt_operand_bytes(other, sizeof(other), true), 0);
+	assert_int_equal(exit_dt_operand_bytes(o16, 2, true), 0); /* the bytes end unmapped */
+	assert_int_equal(exit_dt_operand_bytes(o16, 0, true), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_io),
 		cmocka_unit_test(test_cr),
 		cmocka_unit_test(test_descriptor_table_info),
+		cmocka_unit_test(test_dt_operand_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,22 +19,14 @@
 #include "vmm/vmcs.h"
 #include "vmm/xapic_mmio.h"
 
+_Static_assert(MMIO_INSN_MAX == X86_INSN_MAX, "one longest-instruction length");
+
 #define APIC_REG_ALIGN_MASK (APIC_REG_STRIDE - 1) /* registers are 16-byte aligned (SDM 11.4.1) */
 
 bool xapic_mmio_page(const struct vcpu *v, uint64_t gpa)
 {
 	return vlapic_mode(&v->lapic) == VLAPIC_XAPIC &&
 	       (gpa & ~(uint64_t)(APIC_MMIO_SIZE - 1)) == (v->lapic.apic_base & APIC_BASE_ADDR_MASK);
-}
-
-/* The instruction at CS:RIP, as many bytes as are mapped (up to 15). */
-static unsigned fetch_instruction(struct vcpu *v, uint8_t *buf)
-{
-	const uint64_t rip = vmcs_readnat(GUEST_CS_BASE) + vmcs_readnat(GUEST_RIP);
-	unsigned n = 0;
-	while (n < MMIO_INSN_MAX && vmm_guest_virt_read_implicit(v, rip + n, buf + n, 1, 0, 0) == GUEST_ACCESS_OK)
-		n++;
-	return n;
 }
 
 static void stop_unsupported(struct vcpu *v, uint64_t gpa, const uint8_t *bytes, unsigned n, const char *why)
@@ -72,7 +64,7 @@ void xapic_mmio_emulate(struct vcpu *v, uint64_t gpa)
 		exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "guest stopped on an xAPIC page access by event delivery");
 		return;
 	}
-	const unsigned n = fetch_instruction(v, bytes);
+	const unsigned n = vmm_guest_fetch_instruction(v, bytes);
 	const bool long_mode = (v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
 	const enum mmio_decode_result r = mmio_decode(bytes, n, long_mode, &insn);
 	if (r != MMIO_DECODE_OK) {

@@ -89,6 +89,19 @@ static bool guest_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t 
 	return guest_access(v, gva, (void *)buf, len, true, seg);
 }
 
+/*
+ * Outside 64-bit mode: 32-bit operand size?  From the instruction's bytes (CS.D and a 0x66 prefix),
+ * since Bochs 2.7 never sets the instruction information's operand-size bit; that bit if the bytes
+ * cannot be read.
+ */
+static bool legacy_operand_32bit(struct vcpu *v, const struct insn_operand *op)
+{
+	uint8_t bytes[X86_INSN_MAX];
+	const unsigned n = vmm_guest_fetch_instruction(v, bytes);
+	const unsigned size = exit_dt_operand_bytes(bytes, n, (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_DB) != 0);
+	return size ? size == 4 : op->operand_32bit;
+}
+
 /* LGDT/LIDT/SGDT/SIDT: a 2-byte limit then a 4- or 8-byte base (SDM Vol. 2A LGDT/LIDT). */
 static void gdtr_idtr_access(struct vcpu *v, const struct insn_operand *op)
 {
@@ -109,7 +122,7 @@ static void gdtr_idtr_access(struct vcpu *v, const struct insn_operand *op)
 		limit = (uint16_t)(mem[0] | mem[1] << 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			base |= (uint64_t)mem[2 + i] << (8 * i);
-		if (!long_mode_64bit(v) && !op->operand_32bit)
+		if (!long_mode_64bit(v) && !legacy_operand_32bit(v, op))
 			base &= BASE_24BIT_MASK; /* 16-bit operand size loads a 24-bit base */
 		if (!is_canonical(base)) {
 			vcpu_inject_gp0(v); /* SDM Vol. 2A LGDT/LIDT: #GP(0) for a non-canonical base in 64-bit mode */

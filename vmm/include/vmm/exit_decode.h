@@ -56,4 +56,13 @@ bool exit_decode_dt_info(uint32_t info, bool ldtr_tr, struct insn_operand *op);
  */
 uint64_t exit_operand_offset(const struct insn_operand *op, uint64_t displacement, const uint64_t gpr[16]);
 
+/*
+ * Operand size of LGDT/LIDT/SGDT/SIDT outside 64-bit mode, from the instruction's own bytes: the
+ * code segment's default (CS.D) toggled by a 0x66 prefix (SDM Vol. 2A 2.1.1, 3.3.5).  4 or 2
+ * (bytes of base the 16-bit operand size keeps 3 of), or 0 when the bytes are not a 0F 01
+ * instruction after legacy prefixes.  Bochs 2.7 leaves the operand-size bit of the instruction
+ * information (bit 11, Table 28-10) clear, so the monitor reads the instruction instead.
+ */
+unsigned exit_dt_operand_bytes(const uint8_t *bytes, unsigned n, bool cs_d);
+
 #endif

@@ -49,6 +49,9 @@ void vmm_guest_gpt_cpu(const struct vcpu *v, struct gpt_cpu *cpu);
  * (GDT, LDT, TSS: SDM Vol. 3A 4.6): supervisor accesses whatever the CPL, and SMAP
  * applies to them regardless of RFLAGS.AC.
  */
+/* The guest's instruction bytes at CS:RIP, as many as are mapped (up to X86_INSN_MAX): their count. */
+#define X86_INSN_MAX 15 /* the longest x86 instruction (SDM Vol. 2A 2.3.11) */
+unsigned vmm_guest_fetch_instruction(struct vcpu *v, uint8_t buf[X86_INSN_MAX]);
 int vmm_guest_virt_read_implicit(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, uint64_t *pf_addr,
 				 uint32_t *pf_error);
 int vmm_guest_virt_write_implicit(struct vcpu *v, uint64_t gva, const void *buf, uint64_t len, uint64_t *pf_addr,
