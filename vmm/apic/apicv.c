@@ -163,7 +163,9 @@ void apicv_after_exit(struct vcpu *v)
  * TPR shadow only: the monitor injected (vcpu_inject_pending_interrupt); now the page gets the
  * TPR if it changed, and the TPR threshold the class of the highest requested vector when only the TPR holds
  * it back, so that the guest lowering its TPR below that class exits (SDM 30.1.2).  Entry requires
- * threshold <= VTPR[7:4] (SDM 26.2.1.1), which holds: the class is at most the TPR's.
+ * threshold <= VTPR[7:4] (SDM 26.2.1.1), which holds: the class is at most the TPR's, and between
+ * two evaluations VTPR can only drop through a guest write that exits here (reason 43).  Anything
+ * added later that lowers VTPR without that exit must re-run this before the entry, or VM entry fails.
  */
 static void tpr_shadow_before_entry(struct vcpu *v, uint64_t now)
 {
