@@ -30,8 +30,8 @@ HV_MONITOR_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z norelro -z m
 # no switch statements turned into tables of pointers.
 HV_PRE_RELOCATION_CFLAGS := -fno-tree-switch-conversion -fno-jump-tables
 
-HV_C_SRCS := $(wildcard vmm/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c vmm/console/*.c vmm/apic/*.c)
-HV_ASM_SRCS := $(wildcard vmm/*.asm)
+HV_C_SRCS := $(wildcard vmm/*.c vmm/core/*.c vmm/vmx/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c vmm/console/*.c vmm/apic/*.c)
+HV_ASM_SRCS := $(wildcard vmm/*.asm vmm/vmx/*.asm)
 HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o) $(BUILD)/gen/font.o
 
 # The screen console's font: a PSF console font from Debian's console-setup-linux, converted

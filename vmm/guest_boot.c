@@ -99,7 +99,7 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 	log_info("guest command line: \"%s\"", cmdline);
 }
 
-int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vmcs_guest_start *start)
+int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_start *start)
 {
 	static struct elf_image img;
 	static struct info_writer info;
@@ -135,6 +135,7 @@ int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vmcs_gu
 	build_boot_info(&info, v);
 	if (vmm_guest_phys_write(v->mem, GUEST_BOOT_INFO_GPA, info.buf, info.len) != 0)
 		return HV_ERR_GENERIC;
+	start->mode = START_PROTECTED32_FLAT; /* Multiboot2 3.3 "I386 machine state" */
 	start->rip = img.entry_gpa;
 	start->rax = MB2_BOOTLOADER_MAGIC;
 	start->rbx = GUEST_BOOT_INFO_GPA;

@@ -13,7 +13,6 @@
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/status.h"
-#include "vmm/vmcs.h"
 
 /*
  * Refused hypercalls (a bad guest buffer): the first REFUSED_LOG_FIRST are logged one by one, then one
@@ -34,7 +33,8 @@ static int64_t refuse_buffer(struct vcpu *v, const char *call, uint64_t buf)
 	return HC_ERR_BAD_POINTER;
 }
 
-static int64_t hc_exit(struct vcpu *v)
+/* The guest's exit(status): the status the monitor stops it with (its verdict is the monitor's, not this). */
+static int hc_exit(struct vcpu *v)
 {
 	uint64_t status = v->regs.rbx;
 	if (status > HV_GUEST_STATUS_MAX) {
@@ -43,8 +43,7 @@ static int64_t hc_exit(struct vcpu *v)
 		status = HV_GUEST_STATUS_MAX;
 	}
 	log_info("guest called exit(%llu)", (unsigned long long)status);
-	vcpu_stop(v, (int)status);
-	return 0;
+	return (int)status;
 }
 
 static int64_t hc_get_stats(struct vcpu *v)
@@ -71,23 +70,24 @@ static int64_t hc_translate(struct vcpu *v)
 	return 0;
 }
 
-void handle_vmcall(struct vcpu *v)
+int handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 {
 	int64_t result;
-	if (vcpu_cpl() != 0) {
+	(void)e;
+	if (vcpu_cpl(v) != 0) {
 		/* User code may not talk to the monitor: VMCALL is undefined for it. */
 		vcpu_inject_ud(v);
-		return;
+		return EXIT_RESUME;
 	}
 	/* Outside 64-bit mode the registers are 32 bits wide: ignore stale upper halves. */
-	if (!((v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L))) {
+	if (!vcpu_long64(v)) {
 		v->regs.rax = (uint32_t)v->regs.rax;
 		v->regs.rbx = (uint32_t)v->regs.rbx;
 		v->regs.rcx = (uint32_t)v->regs.rcx;
 		v->regs.rdx = (uint32_t)v->regs.rdx;
 	}
 	switch (v->regs.rax) {
-	case HC_EXIT: result = hc_exit(v); break;
+	case HC_EXIT: v->hypercalls_done++; return hc_exit(v);
 	case HC_GET_STATS: result = hc_get_stats(v); break;
 	case HC_TRANSLATE: result = hc_translate(v); break;
 	default: result = HC_ERR_UNKNOWN_CALL; break;
@@ -96,4 +96,5 @@ void handle_vmcall(struct vcpu *v)
 		v->hypercalls_done++; /* the watchdog's sign of life: a refused call is none */
 	v->regs.rax = (uint64_t)result;
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }

@@ -14,12 +14,11 @@
 #include "vmm/ept_mtrr.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
-#include "vmm/tlb.h"
+#include "vmm/backend.h"
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
 #include "vmm/vcpu.h"
-#include "vmm/vmcs.h"
 
 #define PAGES_PER_2M (PAGE_SIZE_2M / PAGE_SIZE)
 #define PAGES_PER_1G (PAGE_SIZE_1G / PAGE_SIZE)
@@ -129,7 +128,7 @@ static int build_ept(struct vmm_memory *m, const struct vmx_caps *caps)
 	}
 	/* The EPT is new and no guest has run with it yet; flush anyway, as after every change (SDM 29.4.3.4). */
 	m->eptp = ept_pointer(&m->ept, caps->ept_ad);
-	tlb_flush_ept(caps, m->eptp);
+	backend_flush_second_level(caps, m->eptp);
 	return HV_OK;
 }
 
@@ -186,24 +185,22 @@ int vmm_guest_phys_write(struct vmm_memory *m, uint64_t gpa, const void *buf, ui
 	return guest_phys_write(&m->gm, gpa, buf, len) == 0 ? 0 : -1;
 }
 
-void vmm_guest_gpt_cpu(const struct vcpu *v, struct gpt_cpu *cpu)
+void vmm_guest_gpt_cpu(struct vcpu *v, struct gpt_cpu *cpu)
 {
-	static const uint32_t pdpte_fields[GPT_PAE_PDPTES] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2,
-								GUEST_PDPTE3 };
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->cr0 = v->guest_cr0;
 	cpu->cr4 = v->guest_cr4;
-	cpu->cr3 = v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3);
+	cpu->cr3 = v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vcpu_read(v, VCPU_CR3);
 	cpu->efer = v->guest_efer;
 	/* The guest's CPUID shows the CPU's own MAXPHYADDR and 1 GiB-page bit (vmm/exit/cpuid.c). */
 	cpu->maxphyaddr = v->caps->maxphyaddr;
 	cpu->page_1g = v->caps->page_1g;
-	cpu->rflags_ac = guest_rflags_ac_for_smap();
+	cpu->rflags_ac = guest_rflags_ac_for_smap(v);
 	/* PAE paging walks from the PDPTE registers, not from the PDPT in memory (SDM 4.4.1). */
 	if (gpt_mode_of(cpu) == GPT_MODE_PAE) {
 		cpu->pdptes_valid = true;
 		for (unsigned i = 0; i < GPT_PAE_PDPTES; i++)
-			cpu->pdpte[i] = v->mem_mode == HV_MEM_SHADOW ? v->pae_pdpte[i] : vmcs_read_any(pdpte_fields[i]);
+			cpu->pdpte[i] = v->mem_mode == HV_MEM_SHADOW ? v->pae_pdpte[i] : vcpu_read(v, (enum vcpu_reg)(VCPU_PDPTE0 + i));
 	}
 }
 
@@ -220,7 +217,7 @@ static int virt_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 	 * exit from ring 3, and must then obey the U/S bits like the CPU would
 	 * (CPL = SS.DPL, SDM Vol. 3A 5.5).  Hypercalls are refused outside ring 0.
 	 */
-	if (vcpu_cpl() == CPL_USER && !implicit)
+	if (vcpu_cpl(v) == CPL_USER && !implicit)
 		access |= GPT_ACCESS_USER;
 	if (implicit)
 		cpu.rflags_ac = false; /* SMAP stops implicit supervisor accesses to user pages whatever AC says */
@@ -292,7 +289,7 @@ int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)
 
 unsigned vmm_guest_fetch_instruction(struct vcpu *v, uint8_t buf[X86_INSN_MAX])
 {
-	const uint64_t rip = vmcs_readnat(GUEST_CS_BASE) + vmcs_readnat(GUEST_RIP);
+	const uint64_t rip = vcpu_read(v, VCPU_CS_BASE) + vcpu_read(v, VCPU_RIP);
 	unsigned n = 0;
 	while (n < X86_INSN_MAX && vmm_guest_virt_read_implicit(v, rip + n, buf + n, 1, 0, 0) == GUEST_ACCESS_OK)
 		n++;

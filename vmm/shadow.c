@@ -4,8 +4,6 @@
 #include <arch/msr.h>
 #include <arch/paging.h>
 #include <arch/segment.h>
-#include <arch/vmx.h>
-#include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
 #include "vmm/gpt.h"
@@ -15,9 +13,8 @@
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
 #include "vmm/shadow.h"
-#include "vmm/tlb.h"
+#include "vmm/backend.h"
 #include "vmm/status.h"
-#include "vmm/vmcs.h"
 #include "vmm/xapic_mmio.h"
 
 #define PAE_LEVELS        3
@@ -39,8 +36,6 @@
 enum leaf_size { LEAF_4K, LEAF_2M, LEAF_4M, LEAF_1G };
 static const uint64_t leaf_size_bytes[] = { PAGE_SIZE, PAGE_SIZE_2M, 2 * PAGE_SIZE_2M, PAGE_SIZE_1G };
 /* Only the vector, type, error-code and valid bits may be re-injected (SDM 25.8.3: bits 30:12 are 0). */
-#define INTR_INFO_REINJECT_MASK (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR_CODE | INTR_INFO_TYPE_MASK | \
-				 INTR_INFO_VECTOR_MASK)
 
 static uint64_t *table(uint64_t hpa) { return phys_to_virt(hpa & PTE_ADDR_MASK); }
 
@@ -96,7 +91,7 @@ static void free_root(struct shadow_state *s, struct shadow_root *r)
 static bool guest_paging(const struct vcpu *v) { return (v->guest_cr0 & CR0_PG) != 0; }
 static unsigned guest_levels(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) ? LONG_MODE_LEVELS : PAE_LEVELS; }
 
-static struct gpt_cpu guest_cpu(const struct vcpu *v)
+static struct gpt_cpu guest_cpu(struct vcpu *v)
 {
 	struct gpt_cpu c;
 	vmm_guest_gpt_cpu(v, &c);
@@ -145,14 +140,14 @@ int shadow_init(struct shadow_state *s, struct pmm *pmm, const uint64_t *frames,
 	return HV_OK;
 }
 
-void shadow_flush_all(struct vcpu *v)
+int shadow_flush_all(struct vcpu *v)
 {
 	struct shadow_state *s = v->shadow;
 	for (unsigned i = 0; i < SHADOW_MAX_ROOTS; i++)
 		free_root(s, &s->roots[i]);
 	s->current = -1;
 	s->stats.flushes++;
-	shadow_switch(v);
+	return shadow_switch(v);
 }
 
 static enum leaf_size leaf_size_of(uint64_t page_size)
@@ -272,7 +267,7 @@ static void revalidate(struct vcpu *v, struct shadow_root *r, uint64_t tbl, unsi
 	}
 }
 
-void shadow_switch(struct vcpu *v)
+int shadow_switch(struct vcpu *v)
 {
 	struct shadow_state *s = v->shadow;
 	int idx = -1;
@@ -280,9 +275,9 @@ void shadow_switch(struct vcpu *v)
 	s->stats.cr3_switches++;
 	if (!guest_paging(v)) {
 		s->current = -1;
-		vmcs_writenat(GUEST_CR3, s->identity_root);
-		tlb_flush_guest(v);
-		return;
+		vcpu_write(v, VCPU_CR3, s->identity_root);
+		vcpu_request_tlb_flush(v);
+		return EXIT_RESUME;
 	}
 	for (int i = 0; i < SHADOW_MAX_ROOTS; i++)
 		if (s->roots[i].used && s->roots[i].guest_cr3 == v->guest_cr3 && s->roots[i].levels == guest_levels(v))
@@ -295,45 +290,27 @@ void shadow_switch(struct vcpu *v)
 		idx = new_root(v);
 		if (idx < 0) {
 			s->current = -1;
-			exit_report_and_stop(v, HV_ERR_NO_MEMORY, "shadow paging: no memory below 4 GiB for a shadow root");
-			return;
+			return exit_report_and_stop(v, HV_ERR_NO_MEMORY,
+						    "shadow paging: no memory below 4 GiB for a shadow root");
 		}
 	}
 	s->current = idx;
 	s->roots[idx].last_use = ++s->clock;
-	vmcs_writenat(GUEST_CR3, s->roots[idx].top);
-	tlb_flush_guest(v);
+	vcpu_write(v, VCPU_CR3, s->roots[idx].top);
+	vcpu_request_tlb_flush(v);
+	return EXIT_RESUME;
 }
 
 static void drop_page(struct vcpu *v, uint64_t gva);
 
-/* Re-inject an event whose delivery the #PF exit interrupted (SDM Vol. 3C 28.2.4, 27.6). */
-static void reinject_vectoring_event(uint32_t idt_info)
-{
-	if (!(idt_info & INTR_INFO_VALID))
-		return;
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, idt_info & INTR_INFO_REINJECT_MASK);
-	if (idt_info & INTR_INFO_DELIVER_ERROR_CODE)
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(IDT_VECTORING_ERROR_CODE));
-	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
-}
-
-/* The guest's own fault: deliver it as the CPU would have (CR2 and error code). */
-static void reflect_fault(struct vcpu *v, uint64_t gva, uint32_t error_code, uint32_t idt_info)
+/*
+ * The guest's own fault: deliver it as the CPU would have (CR2 and error code).  An event whose
+ * delivery the fault interrupted is already queued again: the two combine as the CPU's would
+ * (vcpu_inject_exception: #PF while delivering #PF is #DF, while delivering #DF a triple fault).
+ */
+static void reflect_fault(struct vcpu *v, uint64_t gva, uint32_t error_code)
 {
 	v->shadow->stats.reflected_faults++;
-	if ((idt_info & INTR_INFO_VALID) && INTR_INFO_TYPE(idt_info) == INTR_TYPE_HARD_EXCEPTION) {
-		/* A fault while delivering a fault (SDM Vol. 3A 6.15, Table 6-5). */
-		if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_DF) {
-			exit_report_and_stop(v, HV_ERR_TRIPLE_FAULT,
-					     "guest triple fault: a page fault while delivering a double fault");
-			return;
-		}
-		if ((idt_info & INTR_INFO_VECTOR_MASK) == VECTOR_PF) {
-			vcpu_inject_exception(v, VECTOR_DF, true, 0);
-			return;
-		}
-	}
 	vcpu_inject_pf(v, gva, error_code);
 }
 
@@ -343,7 +320,7 @@ static void reflect_fault(struct vcpu *v, uint64_t gva, uint32_t error_code, uin
  * (shadow_handle_debug_exception).  Works where the monitor trap flag does not (Bochs 2.7 never
  * delivers MTF exits).  The guest's own TF is remembered and given back.
  */
-static void single_step_override(struct vcpu *v, uint64_t gva, uint32_t idt_info)
+static void single_step_override(struct vcpu *v, uint64_t gva, bool delivering)
 {
 	struct shadow_state *s = v->shadow;
 	/*
@@ -351,8 +328,8 @@ static void single_step_override(struct vcpu *v, uint64_t gva, uint32_t idt_info
 	 * shadow (VM entry with TF=1 there needs a pending BS, SDM 27.3.1.5): the leaf then lives until
 	 * the page's next fault or flush.
 	 */
-	if ((idt_info & INTR_INFO_VALID) ||
-	    (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+	if (delivering ||
+	    (vcpu_read(v, VCPU_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
 		if (!s->wp_override_warned) {
 			s->wp_override_warned = true;
 			log_warn("shadow: a CR0.WP=0 write to a user page during event delivery or in an interrupt "
@@ -360,12 +337,12 @@ static void single_step_override(struct vcpu *v, uint64_t gva, uint32_t idt_info
 		}
 		return;
 	}
-	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS);
+	const uint64_t rflags = vcpu_read(v, VCPU_RFLAGS);
 	s->step_active = true;
 	s->step_guest_tf = (rflags & RFLAGS_TF) != 0;
 	s->wp_override_gva = gva;
-	vmcs_writenat(GUEST_RFLAGS, rflags | RFLAGS_TF);
-	vmcs_write32(EXCEPTION_BITMAP, vmcs_read32(EXCEPTION_BITMAP) | (1u << VECTOR_DB));
+	vcpu_write(v, VCPU_RFLAGS, rflags | RFLAGS_TF);
+	backend_intercept_exception(v, VECTOR_DB, true);
 }
 
 /* The single-stepped instruction is over (or faulted): give the guest its TF back, drop the leaf. */
@@ -375,18 +352,18 @@ static void end_single_step(struct vcpu *v)
 	if (!s->step_active)
 		return;
 	s->step_active = false;
-	const uint64_t rflags = vmcs_readnat(GUEST_RFLAGS);
-	vmcs_writenat(GUEST_RFLAGS, s->step_guest_tf ? rflags | RFLAGS_TF : rflags & ~RFLAGS_TF);
-	vmcs_write32(EXCEPTION_BITMAP, vmcs_read32(EXCEPTION_BITMAP) & ~(1u << VECTOR_DB));
+	const uint64_t rflags = vcpu_read(v, VCPU_RFLAGS);
+	vcpu_write(v, VCPU_RFLAGS, s->step_guest_tf ? rflags | RFLAGS_TF : rflags & ~RFLAGS_TF);
+	backend_intercept_exception(v, VECTOR_DB, false);
 	drop_page(v, s->wp_override_gva);
 }
 
-void shadow_handle_page_fault(struct vcpu *v)
+int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e)
 {
 	struct shadow_state *s = v->shadow;
-	const uint64_t gva = v->exit_qualification; /* #PF exits: the faulting linear address (SDM 28.2.1) */
-	const uint32_t err = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
-	const uint32_t idt_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	const uint64_t gva = e->qualification; /* #PF exits: the faulting linear address (SDM 28.2.1) */
+	const uint32_t err = e->intr.event.error_code;
+	const bool delivering = e->vectoring.valid; /* queued again by the backend, delivered after the fill */
 	unsigned access = 0;
 	struct gpt_cpu cpu = guest_cpu(v);
 	struct gpt_ops ops;
@@ -404,41 +381,34 @@ void shadow_handle_page_fault(struct vcpu *v)
 	if (s->current < 0) {
 		log_error("shadow: page fault at %#llx with the guest's paging off: guest-physical memory outside "
 			  "its RAM [0, %#llx)", (unsigned long long)gva, (unsigned long long)s->guest_size);
-		exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest touched memory it does not have");
-		return;
+		return exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest touched memory it does not have");
 	}
 	guest_mem_gpt_ops(&v->mem->gm, &ops);
 	switch (gpt_translate(&cpu, &ops, gva, access, true, &w)) {
 	case GPT_OK:
 		break;
 	case GPT_PAGE_FAULT:
-		reflect_fault(v, gva, w.pf_error_code, idt_info);
-		return;
+		reflect_fault(v, gva, w.pf_error_code);
+		return EXIT_RESUME;
 	case GPT_NONCANONICAL:
 		vcpu_inject_gp0(v);
-		return;
+		return EXIT_RESUME;
 	default:
 		log_error("shadow: the guest's page tables for %#llx lie outside its RAM", (unsigned long long)gva);
-		exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest page tables point outside guest RAM");
-		return;
+		return exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest page tables point outside guest RAM");
 	}
-	if (!(access & GPT_ACCESS_FETCH) && xapic_mmio_page(v, w.gpa)) {
-		xapic_mmio_emulate(v, w.gpa); /* never mapped: each access is emulated (vmm/apic/xapic_mmio.c) */
-		return;
-	}
+	if (!(access & GPT_ACCESS_FETCH) && xapic_mmio_page(v, w.gpa))
+		return xapic_mmio_emulate(v, e, w.gpa); /* never mapped: each access is emulated (vmm/apic/xapic_mmio.c) */
 	if (guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &hpa) != 0) {
 		log_error("shadow: guest-virtual %#llx maps guest-physical %#llx, outside its RAM [0, %#llx)",
 			  (unsigned long long)gva, (unsigned long long)w.gpa, (unsigned long long)s->guest_size);
-		exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest touched memory it does not have");
-		return;
+		return exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest touched memory it does not have");
 	}
 	struct shadow_root *r = &s->roots[s->current];
 	uint64_t *slot = leaf_slot(s, r, gva, true);
 	if (!slot) {
 		/* Out of shadow pages: start over with an empty root and let the guest fault again. */
-		shadow_flush_all(v);
-		reinject_vectoring_event(idt_info);
-		return;
+		return shadow_flush_all(v);
 	}
 	const bool was_present = *slot & PTE_P;
 	const uint64_t leaf = shadow_leaf(v, &w, hpa & PAGE_MASK, access);
@@ -449,8 +419,8 @@ void shadow_handle_page_fault(struct vcpu *v)
 	 */
 	if (was_present && *slot == leaf && (err & PF_EC_PRESENT) && s->last_fill_gva == gva && s->last_fill == leaf) {
 		s->last_fill = 0;
-		reflect_fault(v, gva, err, idt_info);
-		return;
+		reflect_fault(v, gva, err);
+		return EXIT_RESUME;
 	}
 	s->last_fill_gva = gva;
 	s->last_fill = leaf;
@@ -461,13 +431,13 @@ void shadow_handle_page_fault(struct vcpu *v)
 	 * leaf may live for this one instruction only.
 	 */
 	if (w.user && !(leaf & PTE_U) && (v->guest_cr4 & (CR4_SMEP | CR4_SMAP)))
-		single_step_override(v, gva, idt_info);
+		single_step_override(v, gva, delivering);
 	if (leaf_size_of(w.page_size) > r->largest)
 		r->largest = leaf_size_of(w.page_size);
 	if (was_present)
-		tlb_flush_guest_addr(v, gva);
+		backend_flush_guest_addr(v, gva);
 	s->stats.fills++;
-	reinject_vectoring_event(idt_info);
+	return EXIT_RESUME;
 }
 
 /* Drop the shadow of [base, base + size), size >= 2 MiB and aligned: free whole page tables. */
@@ -500,15 +470,15 @@ static void drop_page(struct vcpu *v, uint64_t gva)
 		if (size == LEAF_4K) {
 			if (slot)
 				*slot = 0;
-			if (v->vpid && v->caps->invvpid_addr) {
-				tlb_flush_guest_addr(v, gva);
+			if (backend_can_flush_guest_addr(v)) {
+				backend_flush_guest_addr(v, gva);
 				return;
 			}
 		} else {
 			drop_range(s, r, gva & ~(leaf_size_bytes[size] - 1), leaf_size_bytes[size]);
 		}
 	}
-	tlb_flush_guest(v);
+	vcpu_request_tlb_flush(v);
 }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva)
@@ -519,16 +489,15 @@ void shadow_invlpg(struct vcpu *v, uint64_t gva)
 	drop_page(v, gva);
 }
 
-void shadow_handle_debug_exception(struct vcpu *v)
+int shadow_handle_debug_exception(struct vcpu *v, const struct vm_exit *e)
 {
 	struct shadow_state *s = v->shadow;
 	const bool guest_tf = s->step_guest_tf;
 	/* What the CPU would have put in DR6 (SDM 28.2.1, Table 28-1): the step's BS is ours unless the guest set TF. */
-	const uint64_t guest_bits = v->exit_qualification & (DR6_B0_B3 | DR6_BD | (guest_tf ? DR6_BS : 0));
+	const uint64_t guest_bits = e->qualification & (DR6_B0_B3 | DR6_BD | (guest_tf ? DR6_BS : 0));
 	if (!s->step_active) {
 		log_error("shadow: a #DB exit with no single-step of the monitor's in progress");
-		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "unexpected exception exit");
-		return;
+		return exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "unexpected exception exit");
 	}
 	end_single_step(v);
 	s->stats.single_steps++;
@@ -537,6 +506,7 @@ void shadow_handle_debug_exception(struct vcpu *v)
 		write_dr6(read_dr6() | guest_bits);
 		vcpu_inject_exception(v, VECTOR_DB, false, 0);
 	}
+	return EXIT_RESUME;
 }
 
 void shadow_report(const struct shadow_state *s)

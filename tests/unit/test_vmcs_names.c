@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include <arch/vmcs_fields.h>
-#include "vmm/vmcs.h"
+#include "vmcs.h" /* vmm/vmx/: the backend's own header */
 
 #define UNKNOWN_ERROR "unknown VM-instruction error"
 

@@ -41,7 +41,8 @@ UNIT_SRCS_test_cr_rules  := vmm/exit/cr_rules.c
 
 UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)/unit/test_boot_mb2
 UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
-UNIT_SRCS_test_vmcs_names := vmm/vmcs_names.c
+UNIT_SRCS_test_vmcs_names := vmm/vmx/vmcs_names.c
+UNIT_FLAGS_test_vmcs_names := -Ivmm/vmx # a test of the VT-x backend's own tables
 UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
 
 UNIT_TESTS += $(BUILD)/unit/test_dr_match $(BUILD)/unit/test_dtable_check
@@ -59,6 +60,16 @@ UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
 UNIT_SRCS_test_mmio_decode := vmm/apic/mmio_decode.c
 UNIT_TESTS += $(BUILD)/unit/test_exit_decode
 UNIT_SRCS_test_exit_decode := vmm/exit/exit_decode.c
+# The event-merging rules (SDM Vol. 3A Tables 6-4, 6-5), pure.
+UNIT_TESTS += $(BUILD)/unit/test_events
+UNIT_SRCS_test_events := vmm/core/event_merge.c
+# The exit handlers through exit_dispatch(), over a fake backend (tests/unit/fake_backend.c).
+UNIT_TESTS += $(BUILD)/unit/test_exit_handlers
+UNIT_SRCS_test_exit_handlers := tests/unit/fake_backend.c \
+	vmm/exit/dispatch.c vmm/exit/cpuid.c vmm/exit/msr.c vmm/exit/cr.c vmm/exit/cr_rules.c vmm/exit/io.c \
+	vmm/exit/dtable.c vmm/exit/dtable_check.c vmm/exit/exit_decode.c vmm/exit/misc.c vmm/exit/ept.c \
+	vmm/exit/task.c vmm/exit/task_check.c vmm/exit/vuart.c vmm/hypercall.c vmm/core/vcpu.c \
+	vmm/core/event_merge.c vmm/dr_match.c vmm/apic/vlapic.c vmm/mm/gpt.c
 
 # The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
 UNIT_TESTS += $(BUILD)/unit/test_efi_memmap
@@ -71,7 +82,7 @@ UNIT_CFLAGS  := -std=c11 -Wall -Wextra -Werror -g -Ivmm/include -Iarch/include
 UNIT_EXTRA_CFLAGS ?=
 UNIT_LDLIBS  := -lcmocka
 # Any header change rebuilds the tests (they are small).
-UNIT_HDRS     = $(wildcard vmm/include/vmm/*.h arch/include/arch/*.h tests/unit/*.h)
+UNIT_HDRS     = $(wildcard vmm/include/vmm/*.h vmm/vmx/*.h arch/include/arch/*.h tests/unit/*.h)
 
 .PHONY: unit-test unit-build
 

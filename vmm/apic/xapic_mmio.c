@@ -16,7 +16,6 @@
 #include "vmm/status.h"
 #include "vmm/vcpu.h"
 #include "vmm/vlapic.h"
-#include "vmm/vmcs.h"
 #include "vmm/xapic_mmio.h"
 
 _Static_assert(MMIO_INSN_MAX == X86_INSN_MAX, "one longest-instruction length");
@@ -29,7 +28,7 @@ bool xapic_mmio_page(const struct vcpu *v, uint64_t gpa)
 	       (gpa & ~(uint64_t)(APIC_MMIO_SIZE - 1)) == (v->lapic.apic_base & APIC_BASE_ADDR_MASK);
 }
 
-static void stop_unsupported(struct vcpu *v, uint64_t gpa, const uint8_t *bytes, unsigned n, const char *why)
+static int stop_unsupported(struct vcpu *v, uint64_t gpa, const uint8_t *bytes, unsigned n, const char *why)
 {
 	char hex[3 * MMIO_INSN_MAX + 1];
 	static const char digits[] = "0123456789abcdef";
@@ -42,11 +41,11 @@ static void stop_unsupported(struct vcpu *v, uint64_t gpa, const uint8_t *bytes,
 	hex[k ? k - 1 : 0] = 0;
 	log_error("xAPIC page: guest access at guest-physical %#llx by an instruction the monitor does not emulate "
 		  "(%s): RIP=%#llx bytes [%s]; only 32-bit MOV loads and stores (8B, 89, C7 /0) are emulated",
-		  (unsigned long long)gpa, why, (unsigned long long)vmcs_readnat(GUEST_RIP), hex);
-	exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "guest stopped on an unsupported xAPIC page access");
+		  (unsigned long long)gpa, why, (unsigned long long)vcpu_read(v, VCPU_RIP), hex);
+	return exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "guest stopped on an unsupported xAPIC page access");
 }
 
-void xapic_mmio_emulate(struct vcpu *v, uint64_t gpa)
+int xapic_mmio_emulate(struct vcpu *v, const struct vm_exit *e, uint64_t gpa)
 {
 	uint8_t bytes[MMIO_INSN_MAX];
 	struct mmio_insn insn;
@@ -55,22 +54,17 @@ void xapic_mmio_emulate(struct vcpu *v, uint64_t gpa)
 	 * frame pushed onto a stack on the page; the IDT-vectoring information is valid, SDM 28.2.4).
 	 * Decoding RIP would emulate the wrong access: stop, naming the event.
 	 */
-	const uint32_t idt_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-	if (idt_info & INTR_INFO_VALID) {
+	if (e->vectoring.valid) {
 		log_error("xAPIC page: guest access at guest-physical %#llx while delivering vector %u (type %u) at RIP=%#llx: "
 			  "the guest's IDT, GDT or stack lies on the APIC page; only MOV instructions are emulated there",
-			  (unsigned long long)gpa, idt_info & INTR_INFO_VECTOR_MASK, INTR_INFO_TYPE(idt_info),
-			  (unsigned long long)vmcs_readnat(GUEST_RIP));
-		exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "guest stopped on an xAPIC page access by event delivery");
-		return;
+			  (unsigned long long)gpa, e->vectoring.vector, e->vectoring.type,
+			  (unsigned long long)vcpu_read(v, VCPU_RIP));
+		return exit_report_and_stop(v, HV_ERR_GUEST_FAULT, "guest stopped on an xAPIC page access by event delivery");
 	}
 	const unsigned n = vmm_guest_fetch_instruction(v, bytes);
-	const bool long_mode = (v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
-	const enum mmio_decode_result r = mmio_decode(bytes, n, long_mode, &insn);
-	if (r != MMIO_DECODE_OK) {
-		stop_unsupported(v, gpa, bytes, n, r == MMIO_DECODE_TRUNCATED ? "its bytes end unmapped" : "another form");
-		return;
-	}
+	const enum mmio_decode_result r = mmio_decode(bytes, n, vcpu_long64(v), &insn);
+	if (r != MMIO_DECODE_OK)
+		return stop_unsupported(v, gpa, bytes, n, r == MMIO_DECODE_TRUNCATED ? "its bytes end unmapped" : "another form");
 	const uint32_t offset = (uint32_t)(gpa & (APIC_MMIO_SIZE - 1));
 	const uint64_t now = rdtsc();
 	/* A misaligned access is undefined (SDM 11.4.1): it reads 0 and writes nothing. */
@@ -83,4 +77,5 @@ void xapic_mmio_emulate(struct vcpu *v, uint64_t gpa)
 		vlapic_mmio_write(vcpu_lapic(v), offset, value, now);
 	}
 	vcpu_complete_instruction(v, insn.len);
+	return EXIT_RESUME;
 }

@@ -38,7 +38,9 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 		}
 	} else {
 		r = cpuid(leaf, subleaf);
-		if (leaf == CPUID_LEAF_FEATURES) {
+		/* A switch: most leaves pass unchanged after a few compares (the CPUID exit's fast path). */
+		switch (leaf) {
+		case CPUID_LEAF_FEATURES:
 			/* PDCM: IA32_PERF_CAPABILITIES is not offered (exit/msr.c), like the rest of the PMU. */
 			r.ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE |
 				   CPUID_1_ECX_PDCM);
@@ -61,7 +63,14 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 				r.edx |= CPUID_1_EDX_APIC;
 			if (v->mem_mode == HV_MEM_SHADOW)
 				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
-		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == 0) {
+			break;
+		case CPUID_LEAF_EXT_FEATURES:
+			if (subleaf == CPUID_7_SUBLEAF_1) {
+				r.eax &= ~CPUID_7_1_EAX_LAM; /* LAM's CR3/CR4 bits are refused like any reserved bit */
+				break;
+			}
+			if (subleaf != 0)
+				break;
 			r.ebx &= ~CPUID_7_EBX_INVPCID; /* not enabled in the VMCS: #UD */
 			/* Their CR4 bits (PKE, CET, LA57) are refused (exit/cr.c CR4_GUEST_VALID): hide them. */
 			r.ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_CET_SS | CPUID_7_ECX_LA57);
@@ -69,18 +78,24 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			/* RDPID is #UD while "enable RDTSCP" is 0 (SDM Vol. 3C 26.3; Vol. 2B RDPID). */
 			if (!v->rdtscp_enabled)
 				r.ecx &= ~CPUID_7_ECX_RDPID;
-		} else if (leaf == CPUID_LEAF_EXT_FEATURES && subleaf == CPUID_7_SUBLEAF_1) {
-			r.eax &= ~CPUID_7_1_EAX_LAM; /* LAM's CR3/CR4 bits are refused like any reserved bit */
-		} else if (leaf == CPUID_LEAF_PERFMON) {
+			break;
+		case CPUID_LEAF_PERFMON:
 			/*
 			 * No architectural performance monitoring (version 0, no counters, SDM Vol. 3B
 			 * 20.2.1): RDPMC exits and is #GP(0) (exit/misc.c) and the PMU MSRs are not offered.
 			 */
 			r.eax = r.ebx = r.ecx = r.edx = 0;
-		} else if (leaf == CPUID_LEAF_XSAVE && subleaf == CPUID_XSAVE_SUBLEAF_1) {
-			r.eax &= ~CPUID_D1_EAX_XSAVES; /* not enabled in the VMCS: #UD */
-		} else if (leaf == CPUID_LEAF_EXT_FEATURES_8001 && !v->rdtscp_enabled) {
-			r.edx &= ~CPUID_80000001_EDX_RDTSCP; /* #UD while "enable RDTSCP" is 0 (SDM 26.3) */
+			break;
+		case CPUID_LEAF_XSAVE:
+			if (subleaf == CPUID_XSAVE_SUBLEAF_1)
+				r.eax &= ~CPUID_D1_EAX_XSAVES; /* not enabled in the VMCS: #UD */
+			break;
+		case CPUID_LEAF_EXT_FEATURES_8001:
+			if (!v->rdtscp_enabled)
+				r.edx &= ~CPUID_80000001_EDX_RDTSCP; /* #UD while "enable RDTSCP" is 0 (SDM 26.3) */
+			break;
+		default:
+			break;
 		}
 	}
 	return r;
@@ -96,12 +111,14 @@ bool guest_cpuid_has(const struct vcpu *v, struct cpuid_feature f)
 	return (regs[f.reg] & f.bit) != 0;
 }
 
-void handle_cpuid(struct vcpu *v)
+int handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 {
+	(void)e;
 	const struct cpuid_regs r = guest_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
 	v->regs.rdx = r.edx;
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }

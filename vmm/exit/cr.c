@@ -8,20 +8,18 @@
 #include <arch/cr.h>
 #include <arch/msr.h>
 #include <arch/paging.h>
-#include <arch/vmx.h>
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/cr_rules.h"
 #include "vmm/exit_decode.h"
 #include "vmm/exits.h"
-#include "vmm/tlb.h"
+#include "vmm/backend.h"
 #include "vmm/gpt.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/shadow.h"
 #include "vmm/status.h"
 #include "vmm/vlapic.h"
-#include "vmm/vmcs.h"
 
 
 #define LMSW_BITS (CR0_PE | CR0_MP | CR0_EM | CR0_TS) /* LMSW loads CR0[3:0] only (SDM Vol. 2A LMSW) */
@@ -73,11 +71,11 @@ uint64_t efer_hardware_value(const struct vcpu *v)
 	return efer;
 }
 
-void efer_apply(const struct vcpu *v)
+void efer_apply(struct vcpu *v)
 {
 	const uint64_t hw = efer_hardware_value(v);
 	if (v->efer_switched) {
-		vmcs_write64(GUEST_IA32_EFER, hw);
+		vcpu_write(v, VCPU_IA32_EFER, hw);
 	} else {
 		/* LME/LMA follow the "IA-32e mode guest" control at entry (SDM 27.3.2.1); SCE/NXE are shared. */
 		uint64_t real = rdmsr(MSR_IA32_EFER);
@@ -89,9 +87,9 @@ void efer_apply(const struct vcpu *v)
 static bool guest_long_mode_active(const struct vcpu *v) { return (v->guest_efer & EFER_LMA) != 0; }
 
 /* 64-bit mode proper: IA-32e mode with a 64-bit code segment (not compatibility mode). */
-static bool guest_64bit_mode(const struct vcpu *v)
+static bool guest_64bit_mode(struct vcpu *v)
 {
-	return guest_long_mode_active(v) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
+	return vcpu_long64(v);
 }
 
 /*
@@ -104,7 +102,6 @@ static bool guest_64bit_mode(const struct vcpu *v)
  */
 static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
 {
-	static const uint32_t fields[GPT_PAE_PDPTES] = { GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3 };
 	uint64_t pdpte[GPT_PAE_PDPTES];
 	if (vmm_guest_phys_read(v->mem, cr3 & ~PAE_PDPT_ALIGN_MASK & 0xffffffffull, pdpte, sizeof(pdpte)) != 0)
 		return -1;
@@ -114,7 +111,7 @@ static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
 	for (unsigned i = 0; i < GPT_PAE_PDPTES; i++) {
 		v->pae_pdpte[i] = pdpte[i];
 		if (v->mem_mode == HV_MEM_EPT)
-			vmcs_write_any(fields[i], pdpte[i]);
+			vcpu_write(v, (enum vcpu_reg)(VCPU_PDPTE0 + i), pdpte[i]);
 	}
 	return 0;
 }
@@ -126,33 +123,31 @@ static bool pae_paging(const struct vcpu *v, uint64_t cr0, uint64_t cr4)
 	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !guest_long_mode_active(v);
 }
 
-static uint64_t guest_cr3(const struct vcpu *v)
+static uint64_t guest_cr3(struct vcpu *v)
 {
-	return v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3);
+	return v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vcpu_read(v, VCPU_CR3);
 }
 
 static void set_ia32e_mode(struct vcpu *v, bool on)
 {
-	uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS);
 	v->guest_efer = on ? v->guest_efer | EFER_LMA : v->guest_efer & ~EFER_LMA;
-	entry = on ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST;
-	vmcs_write32(VM_ENTRY_CONTROLS, entry);
+	backend_set_long_mode(v, on);
 }
 
 /* The architectural checks of a MOV to CR0 (vmm/exit/cr_rules.c); *value becomes what CR0 holds. */
-static bool cr0_write_allowed(const struct vcpu *v, uint64_t *value)
+static bool cr0_write_allowed(struct vcpu *v, uint64_t *value)
 {
 	const struct cr0_write_ctx c = { v->guest_cr0, v->guest_cr4, v->guest_efer, guest_64bit_mode(v) };
 	return cr0_write_check(&c, value);
 }
 
-static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
+static int emulate_write_cr0(struct vcpu *v, uint64_t value)
 {
 	const uint64_t old = v->guest_cr0;
 	const uint64_t efer = v->guest_efer;
 
 	if (!cr0_write_allowed(v, &value))
-		return false;
+		return EMULATE_FAULT;
 	if (!(old & CR0_PG) && (value & CR0_PG) && (efer & EFER_LME)) {
 		set_ia32e_mode(v, true);
 		log_debug("guest enabled paging with EFER.LME: IA-32e mode active");
@@ -161,85 +156,79 @@ static bool emulate_write_cr0(struct vcpu *v, uint64_t value)
 	}
 	if (pae_paging(v, value, v->guest_cr4) && ((old ^ value) & CR0_PDPTE_RELOAD_BITS) &&
 	    load_pae_pdptes(v, guest_cr3(v)) != 0)
-		return false;
+		return EMULATE_FAULT;
 	v->guest_cr0 = value;
-	vmcs_writenat(CR0_READ_SHADOW, value);
-	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, value));
+	vcpu_write(v, VCPU_CR0_READ_SHADOW, value);
+	vcpu_write(v, VCPU_CR0, cr0_hardware_value(v, value));
 	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & CR0_PG))
-		vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, v->guest_cr4)); /* SMEP/SMAP follow CR0.PG */
+		vcpu_write(v, VCPU_CR4, cr4_hardware_value(v, v->guest_cr4)); /* SMEP/SMAP follow CR0.PG */
 	efer_apply(v);
 	if ((old ^ value) & CR0_PAGING_BITS) {
+		vcpu_request_tlb_flush(v);
 		if (v->mem_mode == HV_MEM_SHADOW)
-			shadow_flush_all(v);
-		tlb_flush_guest(v);
+			return shadow_flush_all(v);
 	}
-	return true;
+	return EXIT_RESUME;
 }
 
-static bool emulate_write_cr4(struct vcpu *v, uint64_t value)
+static int emulate_write_cr4(struct vcpu *v, uint64_t value)
 {
 	const uint64_t old = v->guest_cr4;
 	if (value & ~CR4_GUEST_VALID)
-		return false;
+		return EMULATE_FAULT;
 	if (v->mem_mode == HV_MEM_SHADOW && (value & CR4_PCIDE))
-		return false; /* shadow roots are not PCID-tagged */
+		return EMULATE_FAULT; /* shadow roots are not PCID-tagged */
 	if (value & ~v->caps->raw.cr4_fixed1 & ~CR4_PCIDE)
-		return false; /* a bit the CPU cannot set in VMX operation (IA32_VMX_CR4_FIXED1, SDM A.8) */
+		return EMULATE_FAULT; /* a bit the CPU cannot set in VMX operation (IA32_VMX_CR4_FIXED1, SDM A.8) */
 	if (guest_long_mode_active(v) && !(value & CR4_PAE))
-		return false; /* SDM Vol. 3A 2.5: clearing PAE in IA-32e mode is #GP */
+		return EMULATE_FAULT; /* SDM Vol. 3A 2.5: clearing PAE in IA-32e mode is #GP */
 	/* Setting PCIDE needs IA-32e mode and CR3[11:0] = 0 (SDM Vol. 3A 2.5, 4.10.1). */
 	if ((value & CR4_PCIDE) && !(old & CR4_PCIDE) &&
-	    (!guest_long_mode_active(v) || (vmcs_readnat(GUEST_CR3) & ~PAGE_MASK)))
-		return false;
+	    (!guest_long_mode_active(v) || (vcpu_read(v, VCPU_CR3) & ~PAGE_MASK)))
+		return EMULATE_FAULT;
 	if (pae_paging(v, v->guest_cr0, value) && ((old ^ value) & CR4_PDPTE_RELOAD_BITS) &&
 	    load_pae_pdptes(v, guest_cr3(v)) != 0)
-		return false;
+		return EMULATE_FAULT;
 	v->guest_cr4 = value;
-	vmcs_writenat(CR4_READ_SHADOW, value);
-	vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, value));
+	vcpu_write(v, VCPU_CR4_READ_SHADOW, value);
+	vcpu_write(v, VCPU_CR4, cr4_hardware_value(v, value));
 	if ((old ^ value) & CR4_PAGING_BITS) {
+		vcpu_request_tlb_flush(v);
 		if (v->mem_mode == HV_MEM_SHADOW)
-			shadow_flush_all(v);
-		tlb_flush_guest(v);
+			return shadow_flush_all(v);
 	}
-	return true;
+	return EXIT_RESUME;
 }
 
-static bool emulate_write_cr3(struct vcpu *v, uint64_t value)
+static int emulate_write_cr3(struct vcpu *v, uint64_t value)
 {
 	const bool noflush = (v->guest_cr4 & CR4_PCIDE) && (value & CR3_PCID_NOFLUSH);
 	if (noflush)
 		value &= ~CR3_PCID_NOFLUSH;
 	/* In IA-32e mode, CR3 bits at and above MAXPHYADDR are reserved: #GP (SDM Vol. 2A, MOV to CR). */
 	if (guest_long_mode_active(v) && (value & (~0ull << v->caps->maxphyaddr)))
-		return false;
+		return EMULATE_FAULT;
 	if (pae_paging(v, v->guest_cr0, v->guest_cr4) && load_pae_pdptes(v, value) != 0)
-		return false;
+		return EMULATE_FAULT;
 	if (v->mem_mode == HV_MEM_SHADOW) {
 		v->guest_cr3 = value;
-		shadow_switch(v);
-		return true;
+		return shadow_switch(v);
 	}
-	vmcs_writenat(GUEST_CR3, value);
+	vcpu_write(v, VCPU_CR3, value);
 	if (!noflush)
-		tlb_flush_guest(v);
-	return true;
+		vcpu_request_tlb_flush(v);
+	return EXIT_RESUME;
 }
 
 /* The MOV-to-CR paths for other handlers (task switches load CR3 and set CR0.TS, SDM Vol. 3A 7.3). */
-bool cr_load_cr0(struct vcpu *v, uint64_t value) { return emulate_write_cr0(v, value); }
-bool cr_load_cr3(struct vcpu *v, uint64_t value) { return emulate_write_cr3(v, value); }
+int cr_load_cr0(struct vcpu *v, uint64_t value) { return emulate_write_cr0(v, value); }
+int cr_load_cr3(struct vcpu *v, uint64_t value) { return emulate_write_cr3(v, value); }
 
-void handle_cr_access(struct vcpu *v)
+int handle_cr_access(struct vcpu *v, const struct vm_exit *x)
 {
-	struct cr_exit e;
-	if (!exit_decode_cr(v->exit_qualification, &e)) {
-		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT,
-				     "control-register exit qualification uses an encoding the SDM does not define (Table 28-3)");
-		return;
-	}
+	const struct cr_exit e = x->cr;
 	const unsigned cr = e.cr, gpr = e.gpr;
-	bool ok = true;
+	int r = EXIT_RESUME;
 
 	switch (e.type) {
 	case CR_MOV_TO: {
@@ -251,18 +240,17 @@ void handle_cr_access(struct vcpu *v)
 			 * Shadow paging needs hardware paging on, hence protected mode: real mode cannot run.
 			 * (A value the CPU refuses, PE cleared with PG still set say, is the guest's #GP below.)
 			 */
-			exit_report_and_stop(v, HV_ERR_GUEST_FAULT,
-					     "the guest cleared CR0.PE: real mode is not supported under shadow paging (use mem=ept)");
-			return;
+			return exit_report_and_stop(v, HV_ERR_GUEST_FAULT,
+						    "the guest cleared CR0.PE: real mode is not supported under shadow paging (use mem=ept)");
 		}
 		switch (cr) {
-		case 0: ok = emulate_write_cr0(v, value); break;
-		case 3: ok = emulate_write_cr3(v, value); break;
-		case 4: ok = emulate_write_cr4(v, value); break;
-		case 8: ok = vlapic_write_cr8(vcpu_lapic(v), value); break; /* the vLAPIC's TPR */
+		case 0: r = emulate_write_cr0(v, value); break;
+		case 3: r = emulate_write_cr3(v, value); break;
+		case 4: r = emulate_write_cr4(v, value); break;
+		case 8: r = vlapic_write_cr8(vcpu_lapic(v), value) ? EXIT_RESUME : EMULATE_FAULT; break; /* the vLAPIC's TPR */
 		default:
-			exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV to a control register the monitor does not virtualize");
-			return;
+			return exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT,
+						    "MOV to a control register the monitor does not virtualize");
 		}
 		break;
 	}
@@ -271,26 +259,27 @@ void handle_cr_access(struct vcpu *v)
 			vcpu_gpr_write(v, gpr, vlapic_read_cr8(vcpu_lapic(v)));
 			break;
 		}
-		if (cr != 3) {
-			exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV from a control register that should not exit");
-			return;
-		}
-		vcpu_gpr_write(v, gpr, v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vmcs_readnat(GUEST_CR3));
+		if (cr != 3)
+			return exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "MOV from a control register that should not exit");
+		vcpu_gpr_write(v, gpr, guest_cr3(v));
 		break;
 	case CR_CLTS:
-		ok = emulate_write_cr0(v, v->guest_cr0 & ~CR0_TS);
+		r = emulate_write_cr0(v, v->guest_cr0 & ~CR0_TS);
 		break;
 	case CR_LMSW: {
 		/* LMSW can set PE but never clear it. */
 		uint64_t src = e.lmsw_source & LMSW_BITS;
-		ok = emulate_write_cr0(v, (v->guest_cr0 & ~(LMSW_BITS & ~CR0_PE)) | src);
+		r = emulate_write_cr0(v, (v->guest_cr0 & ~(LMSW_BITS & ~CR0_PE)) | src);
 		break;
 	}
 	}
-	if (!ok) {
+	if (r == EMULATE_FAULT) {
 		log_debug("guest MOV to CR%u with an invalid value: #GP injected", cr);
 		vcpu_inject_gp0(v);
-		return;
+		return EXIT_RESUME;
 	}
+	if (r != EXIT_RESUME)
+		return r;
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }

@@ -16,7 +16,6 @@
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/status.h"
-#include "vmm/vmcs.h"
 
 /* Instruction identities of the two exit reasons (SDM Tables 28-10, 28-11); the fields: vmm/exit_decode.h. */
 enum { ID_SGDT = 0, ID_SIDT = 1, ID_LGDT = 2, ID_LIDT = 3 };  /* reason 46 */
@@ -27,14 +26,9 @@ enum { ID_SLDT = 0, ID_STR = 1, ID_LLDT = 2, ID_LTR = 3 };   /* reason 47 */
 #define LIMIT_GRANULE_SHIFT 12
 #define LIMIT_GRANULE_FILL  0xfffu
 
-static const uint32_t seg_base_field[] = {
-	[SEG_ES] = GUEST_ES_BASE, [SEG_CS] = GUEST_CS_BASE, [SEG_SS] = GUEST_SS_BASE,
-	[SEG_DS] = GUEST_DS_BASE, [SEG_FS] = GUEST_FS_BASE, [SEG_GS] = GUEST_GS_BASE,
-};
-
-static bool long_mode_64bit(const struct vcpu *v)
+static bool long_mode_64bit(struct vcpu *v)
 {
-	return (v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
+	return vcpu_long64(v);
 }
 
 /* Effective linear address of the memory operand (SDM Vol. 1 3.7.5). */
@@ -45,10 +39,10 @@ static uint64_t operand_address(struct vcpu *v, const struct insn_operand *op)
 		gpr[op->base] = vcpu_gpr_read(v, op->base);
 	if (op->index_valid)
 		gpr[op->index] = vcpu_gpr_read(v, op->index);
-	uint64_t addr = exit_operand_offset(op, v->exit_qualification /* the displacement */, gpr);
+	uint64_t addr = exit_operand_offset(op, v->exit.qualification /* the displacement */, gpr);
 	/* In 64-bit mode only FS and GS have a base (SDM Vol. 1 3.4.2.1). */
 	if (!long_mode_64bit(v) || op->seg == SEG_FS || op->seg == SEG_GS)
-		addr += vmcs_read_any(seg_base_field[op->seg]);
+		addr += vcpu_read(v, vcpu_seg_reg(op->seg, SEGF_BASE));
 	return long_mode_64bit(v) ? addr : addr & 0xffffffffu;
 }
 
@@ -98,7 +92,7 @@ static bool legacy_operand_32bit(struct vcpu *v, const struct insn_operand *op)
 {
 	uint8_t bytes[X86_INSN_MAX];
 	const unsigned n = vmm_guest_fetch_instruction(v, bytes);
-	const unsigned size = exit_dt_operand_bytes(bytes, n, (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_DB) != 0);
+	const unsigned size = exit_dt_operand_bytes(bytes, n, (vcpu_read(v, VCPU_CS_AR_BYTES) & VMX_AR_DB) != 0);
 	return size ? size == 4 : op->operand_32bit;
 }
 
@@ -107,8 +101,8 @@ static void gdtr_idtr_access(struct vcpu *v, const struct insn_operand *op)
 {
 	const unsigned id = op->identity;
 	const bool is_idt = id == ID_SIDT || id == ID_LIDT;
-	const uint32_t base_field = is_idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE;
-	const uint32_t limit_field = is_idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT;
+	const enum vcpu_reg base_field = is_idt ? VCPU_IDTR_BASE : VCPU_GDTR_BASE;
+	const enum vcpu_reg limit_field = is_idt ? VCPU_IDTR_LIMIT : VCPU_GDTR_LIMIT;
 	const unsigned base_bytes = long_mode_64bit(v) ? 8 : 4;
 	const uint64_t addr = operand_address(v, op);
 	uint8_t mem[10] = { 0 };
@@ -128,8 +122,8 @@ static void gdtr_idtr_access(struct vcpu *v, const struct insn_operand *op)
 			vcpu_inject_gp0(v); /* SDM Vol. 2A LGDT/LIDT: #GP(0) for a non-canonical base in 64-bit mode */
 			return;
 		}
-		vmcs_write_any(base_field, base);
-		vmcs_write_any(limit_field, limit);
+		vcpu_write(v, base_field, base);
+		vcpu_write(v, limit_field, limit);
 		if (is_idt && !v->guest_idt_logged++)
 			log_info("guest installed its IDT at %#llx (limit %#x): its trap handlers are in place",
 				 (unsigned long long)base, limit);
@@ -138,8 +132,8 @@ static void gdtr_idtr_access(struct vcpu *v, const struct insn_operand *op)
 			       "guest loaded its %s at %#llx (limit %#x)", is_idt ? "IDT" : "GDT",
 			       (unsigned long long)base, limit);
 	} else {
-		uint64_t base = vmcs_read_any(base_field);
-		uint32_t limit = (uint32_t)vmcs_read_any(limit_field);
+		uint64_t base = vcpu_read(v, base_field);
+		uint32_t limit = (uint32_t)vcpu_read(v, limit_field);
 		mem[0] = (uint8_t)limit, mem[1] = (uint8_t)(limit >> 8);
 		for (unsigned i = 0; i < base_bytes; i++)
 			mem[2 + i] = (uint8_t)(base >> (8 * i));
@@ -155,21 +149,21 @@ static bool read_system_descriptor(struct vcpu *v, uint16_t sel, uint64_t desc[2
 {
 	const bool ia32e = (v->guest_efer & EFER_LMA) != 0;
 	desc[0] = desc[1] = 0;
-	*where = vmcs_readnat(GUEST_GDTR_BASE) + (sel & SELECTOR_INDEX_MASK);
+	*where = vcpu_read(v, VCPU_GDTR_BASE) + (sel & SELECTOR_INDEX_MASK);
 	return guest_read(v, *where, desc, ia32e ? 2 * sizeof(desc[0]) : sizeof(desc[0]), SEG_NONE);
 }
 
-static void load_segment_fields(uint32_t sel_field, uint32_t base_field, uint32_t limit_field, uint32_t ar_field,
-				uint16_t sel, const uint64_t desc[2], bool ia32e, uint32_t ar)
+static void load_segment(struct vcpu *v, enum vcpu_segment seg, uint16_t sel, const uint64_t desc[2], bool ia32e,
+			 uint32_t ar)
 {
 	uint64_t base = dt_descriptor_base(desc, ia32e);
 	uint32_t limit = (uint32_t)((desc[0] & 0xffffu) | (((desc[0] >> 48) & 0xfu) << 16));
 	if (ar & VMX_AR_G)
 		limit = (limit << LIMIT_GRANULE_SHIFT) | LIMIT_GRANULE_FILL;
-	vmcs_write_any(sel_field, sel);
-	vmcs_write_any(base_field, base);
-	vmcs_write_any(limit_field, limit);
-	vmcs_write_any(ar_field, ar);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_SELECTOR), sel);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_BASE), base);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_LIMIT), limit);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_AR_BYTES), ar);
 }
 
 /* Access rights in VMCS format from a descriptor: access byte and flags nibble (SDM 25.4.1). */
@@ -193,10 +187,10 @@ static void load_ldtr_tr(struct vcpu *v, enum dt_load op, uint16_t sel)
 	struct dt_fault f;
 	uint64_t desc[2], where = 0;
 
-	enum dt_verdict verdict = dt_check_selector(op, sel, vmcs_read32(GUEST_GDTR_LIMIT), ia32e, &f);
+	enum dt_verdict verdict = dt_check_selector(op, sel, (uint32_t)vcpu_read(v, VCPU_GDTR_LIMIT), ia32e, &f);
 	if (verdict == DT_NULL_LDT) {
-		vmcs_write16(GUEST_LDTR_SELECTOR, sel);
-		vmcs_write32(GUEST_LDTR_AR_BYTES, VMX_AR_UNUSABLE); /* a null selector leaves LDTR unusable */
+		vcpu_write(v, VCPU_LDTR_SELECTOR, sel);
+		vcpu_write(v, VCPU_LDTR_AR_BYTES, VMX_AR_UNUSABLE); /* a null selector leaves LDTR unusable */
 		vcpu_skip_instruction(v);
 		return;
 	}
@@ -210,15 +204,13 @@ static void load_ldtr_tr(struct vcpu *v, enum dt_load op, uint16_t sel)
 		return;
 	}
 	if (op == DT_LOAD_LLDT) {
-		load_segment_fields(GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR_BYTES, sel,
-				    desc, ia32e, descriptor_ar(desc[0]));
+		load_segment(v, SEG_LDTR, sel, desc, ia32e, descriptor_ar(desc[0]));
 	} else {
 		/* LTR marks the descriptor busy in the guest's GDT, as the CPU does (SDM Vol. 2A LTR). */
 		desc[0] |= DESC_TYPE_BUSY_BIT;
 		if (!guest_write(v, where, &desc[0], sizeof(desc[0]), SEG_NONE))
 			return;
-		load_segment_fields(GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES, sel, desc,
-				    ia32e, descriptor_ar(desc[0]));
+		load_segment(v, SEG_TR, sel, desc, ia32e, descriptor_ar(desc[0]));
 		log_debug("guest loaded its task register: selector %#x", sel);
 	}
 	vcpu_skip_instruction(v);
@@ -230,7 +222,7 @@ static void ldtr_tr_access(struct vcpu *v, const struct insn_operand *op)
 	uint16_t sel = 0;
 
 	if (id == ID_SLDT || id == ID_STR) {
-		sel = id == ID_SLDT ? vmcs_read16(GUEST_LDTR_SELECTOR) : vmcs_read16(GUEST_TR_SELECTOR);
+		sel = (uint16_t)vcpu_read(v, id == ID_SLDT ? VCPU_LDTR_SELECTOR : VCPU_TR_SELECTOR);
 		if (op->is_register)
 			vcpu_gpr_write(v, op->reg, sel);
 		else if (!store_selector(v, operand_address(v, op), sel, op->seg))
@@ -249,19 +241,11 @@ static void ldtr_tr_access(struct vcpu *v, const struct insn_operand *op)
 	load_ldtr_tr(v, id == ID_LLDT ? DT_LOAD_LLDT : DT_LOAD_LTR, sel);
 }
 
-void handle_descriptor_table(struct vcpu *v)
+int handle_descriptor_table(struct vcpu *v, const struct vm_exit *e)
 {
-	const uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	const bool ldtr_tr = v->exit_reason == EXIT_REASON_LDTR_TR_ACCESS;
-	struct insn_operand op;
-	if (!exit_decode_dt_info(info, ldtr_tr, &op)) {
-		log_error("descriptor-table exit: instruction information %#x uses an encoding the SDM does not define "
-			  "(Tables 28-10, 28-11)", info);
-		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "undecodable descriptor-table exit");
-		return;
-	}
-	if (ldtr_tr)
-		ldtr_tr_access(v, &op);
+	if (e->dt.ldtr_tr)
+		ldtr_tr_access(v, &e->dt.op);
 	else
-		gdtr_idtr_access(v, &op);
+		gdtr_idtr_access(v, &e->dt.op);
+	return EXIT_RESUME;
 }

@@ -17,18 +17,12 @@
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/status.h"
-#include "vmm/vmcs.h"
 #include "vmm/vuart.h"
 
 #define IO_ALL_ONES       0xffffffffu
 #define BYTE_BITS         8u
 #define BYTE_MASK         0xffu
 
-/* VM-exit instruction information for INS/OUTS (SDM Vol. 3C 28.2.5, Table 28-8). */
-#define IO_II_ADDR_SIZE(i) (((i) >> 7) & 0x7u)
-#define IO_II_SEGMENT(i)   (((i) >> 15) & 0x7u)
-enum { IO_ADDR_16 = 0, IO_ADDR_32 = 1, IO_ADDR_64 = 2 };
-enum { IO_SEG_ES = 0, IO_SEG_CS, IO_SEG_SS, IO_SEG_DS, IO_SEG_FS, IO_SEG_GS, IO_SEG_COUNT };
 
 /*
  * Elements one exit moves at most: a REP INS/OUTS with a larger count is
@@ -103,28 +97,21 @@ static void port_out(uint16_t port, unsigned size, uint32_t value)
 		log_debug("guest OUT %#x to unclaimed port %#x: dropped", value, port);
 }
 
-static const uint32_t io_seg_base[IO_SEG_COUNT] = {
-	[IO_SEG_ES] = GUEST_ES_BASE, [IO_SEG_CS] = GUEST_CS_BASE, [IO_SEG_SS] = GUEST_SS_BASE,
-	[IO_SEG_DS] = GUEST_DS_BASE, [IO_SEG_FS] = GUEST_FS_BASE, [IO_SEG_GS] = GUEST_GS_BASE,
-};
-
 /*
- * Address size and segment of an INS/OUTS: from the instruction information when the CPU
- * gives it (IA32_VMX_BASIC[54]), else the mode's default address size and DS (a segment
- * override on OUTS is then not seen).
+ * Address size (bytes) and segment of an INS/OUTS: from the instruction information when the CPU
+ * gives it (IA32_VMX_BASIC[54], decoded by the backend), else the mode's default address size and
+ * DS (a segment override on OUTS is then not seen).
  */
-static void string_io_operands(struct vcpu *v, bool in, bool long64, unsigned *addr_size, unsigned *seg)
+static void string_io_operands(struct vcpu *v, const struct vm_exit *e, bool long64, unsigned *addr_bytes,
+			       unsigned *seg)
 {
-	if (v->caps->raw.basic & VMX_BASIC_INS_OUTS_INFO) {
-		const uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-		*addr_size = IO_II_ADDR_SIZE(info);
-		*seg = in ? IO_SEG_ES : IO_II_SEGMENT(info);
+	if (e->string_info_valid) {
+		*addr_bytes = e->string_addr_bytes;
+		*seg = e->string_seg;
 	} else {
-		*addr_size = long64 ? IO_ADDR_64 : (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_DB) ? IO_ADDR_32 : IO_ADDR_16;
-		*seg = in ? IO_SEG_ES : IO_SEG_DS;
+		*addr_bytes = long64 ? 8 : (vcpu_read(v, VCPU_CS_AR_BYTES) & VMX_AR_DB) ? 4 : 2;
+		*seg = e->io.in ? SEG_ES : SEG_DS;
 	}
-	if (*seg >= IO_SEG_COUNT)
-		*seg = IO_SEG_DS;
 }
 
 /*
@@ -134,14 +121,14 @@ static void string_io_operands(struct vcpu *v, bool in, bool long64, unsigned *a
  * and leave the registers at that element, as the CPU does; the monitor moves at most
  * STRING_IO_BATCH elements per exit and lets the CPU re-execute the rest.
  */
-static void handle_string_io(struct vcpu *v, uint16_t port, unsigned size, bool in, bool rep)
+static int handle_string_io(struct vcpu *v, const struct vm_exit *e, uint16_t port, unsigned size, bool in, bool rep)
 {
-	const bool long64 = (v->guest_efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
-	unsigned addr_size, seg;
-	string_io_operands(v, in, long64, &addr_size, &seg);
-	const uint64_t amask = addr_size == IO_ADDR_64 ? ~0ull : addr_size == IO_ADDR_32 ? 0xffffffffull : 0xffffull;
-	const uint64_t base = (!long64 || seg == IO_SEG_FS || seg == IO_SEG_GS) ? vmcs_read_any(io_seg_base[seg]) : 0;
-	const bool down = (vmcs_readnat(GUEST_RFLAGS) & RFLAGS_DF) != 0;
+	const bool long64 = vcpu_long64(v);
+	unsigned addr_bytes, seg;
+	string_io_operands(v, e, long64, &addr_bytes, &seg);
+	const uint64_t amask = addr_bytes == 8 ? ~0ull : addr_bytes == 4 ? 0xffffffffull : 0xffffull;
+	const uint64_t base = (!long64 || seg == SEG_FS || seg == SEG_GS) ? vcpu_read(v, vcpu_seg_reg(seg, SEGF_BASE)) : 0;
+	const bool down = (vcpu_read(v, VCPU_RFLAGS) & RFLAGS_DF) != 0;
 	uint64_t *index = in ? &v->regs.rdi : &v->regs.rsi;
 	uint64_t count = rep ? v->regs.rcx & amask : 1;
 	unsigned done = 0;
@@ -153,11 +140,11 @@ static void handle_string_io(struct vcpu *v, uint16_t port, unsigned size, bool 
 		if (!long64)
 			gva &= 0xffffffffull;
 		if (long64 && (!is_canonical(gva) || !is_canonical(gva + size - 1))) {
-			if (seg == IO_SEG_SS)
+			if (seg == SEG_SS)
 				vcpu_inject_exception(v, VECTOR_SS, true, 0);
 			else
 				vcpu_inject_gp0(v);
-			return;
+			return EXIT_RESUME;
 		}
 		if (in) {
 			value = port_in(port, size);
@@ -167,13 +154,12 @@ static void handle_string_io(struct vcpu *v, uint16_t port, unsigned size, bool 
 		}
 		if (r == GUEST_ACCESS_PAGE_FAULT) {
 			vcpu_inject_pf(v, pf_addr, pf_error);
-			return;
+			return EXIT_RESUME;
 		}
 		if (r != GUEST_ACCESS_OK) {
 			log_error("guest %s at guest-virtual %#llx: outside guest RAM", in ? "INS" : "OUTS",
 				  (unsigned long long)gva);
-			exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "string I/O outside guest RAM");
-			return;
+			return exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "string I/O outside guest RAM");
 		}
 		if (!in)
 			port_out(port, size, value);
@@ -185,26 +171,20 @@ static void handle_string_io(struct vcpu *v, uint16_t port, unsigned size, bool 
 			v->regs.rcx = (v->regs.rcx & ~amask) | (count & amask);
 	}
 	if (count)
-		return; /* REP not finished: RIP stays, the CPU executes the instruction again */
+		return EXIT_RESUME; /* REP not finished: RIP stays, the CPU executes the instruction again */
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }
 
-void handle_io(struct vcpu *v)
+int handle_io(struct vcpu *v, const struct vm_exit *e)
 {
-	struct io_exit io;
-	if (!exit_decode_io(v->exit_qualification, &io)) {
-		exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT,
-				     "I/O exit qualification uses an encoding the SDM does not define (Table 28-5)");
-		return;
-	}
+	const struct io_exit io = e->io;
 	const unsigned size = io.size;
 	const uint16_t port = io.port;
 	const uint32_t mask = size == 4 ? IO_ALL_ONES : (1u << (size * BYTE_BITS)) - 1;
 
-	if (io.string) {
-		handle_string_io(v, port, size, io.in, io.rep);
-		return;
-	}
+	if (io.string)
+		return handle_string_io(v, e, port, size, io.in, io.rep);
 	if (io.in) {
 		const uint32_t value = port_in(port, size);
 		/* IN writes AL/AX/EAX; a 32-bit IN zero-extends into RAX (SDM Vol. 1 3.4.1.1). */
@@ -214,4 +194,5 @@ void handle_io(struct vcpu *v)
 	}
 	vcpu_note_io_access(v, port, size); /* I/O breakpoints (SDM Vol. 3B 18.2.4) */
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }

@@ -13,16 +13,15 @@
 #include <arch/msr.h>
 #include <arch/paging.h>
 #include <arch/vmx_controls.h>
-#include "vmm/apicv.h"
+#include "vmm/backend.h"
 #include "vmm/exits.h"
 #include "vmm/guest_cpuid.h"
 #include "vmm/log.h"
 #include "vmm/shadow.h"
 #include "vmm/vlapic.h"
-#include "vmm/vmcs.h"
 
 enum msr_kind {
-	MSR_KIND_VMCS,      /* kept in a guest-state field of the VMCS */
+	MSR_KIND_REGISTER,      /* kept in a guest-state field of the VMCS */
 	MSR_KIND_HARDWARE,  /* the guest's value lives in the real MSR: the monitor never uses it */
 	MSR_KIND_READ_ONLY, /* reads return a fixed value; writes #GP */
 	MSR_KIND_SPECIAL,   /* EFER, PAT, TSC: handled in code below */
@@ -45,7 +44,7 @@ enum msr_needs {
 struct msr_rule {
 	uint32_t index;
 	enum msr_kind kind;
-	uint32_t vmcs_field;  /* MSR_KIND_VMCS */
+	enum vcpu_reg reg;    /* MSR_KIND_REGISTER: the guest register that holds it */
 	uint64_t value;       /* MSR_KIND_READ_ONLY */
 	bool canonical;       /* writes must be canonical addresses */
 	uint64_t reserved;    /* bits a write must leave 0 (else #GP, before the real MSR could fault) */
@@ -78,9 +77,9 @@ static const struct msr_rule msr_rules[] = {
 	{ MSR_IA32_CSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0, MSR_NEEDS_LONG_MODE },
 	{ MSR_IA32_FMASK, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD, MSR_NEEDS_LONG_MODE }, /* SDM Vol. 4 Table 2-2 */
 	{ MSR_IA32_TSC_AUX, MSR_KIND_HARDWARE, 0, 0, false, HIGH_DWORD, MSR_NEEDS_RDTSCP_OR_RDPID }, /* idem */
-	{ MSR_IA32_SYSENTER_CS, MSR_KIND_VMCS, GUEST_SYSENTER_CS, 0, false, 0, MSR_NEEDS_SEP },
-	{ MSR_IA32_SYSENTER_ESP, MSR_KIND_VMCS, GUEST_SYSENTER_ESP, 0, true, 0, MSR_NEEDS_SEP },
-	{ MSR_IA32_SYSENTER_EIP, MSR_KIND_VMCS, GUEST_SYSENTER_EIP, 0, true, 0, MSR_NEEDS_SEP },
+	{ MSR_IA32_SYSENTER_CS, MSR_KIND_REGISTER, VCPU_SYSENTER_CS, 0, false, 0, MSR_NEEDS_SEP },
+	{ MSR_IA32_SYSENTER_ESP, MSR_KIND_REGISTER, VCPU_SYSENTER_ESP, 0, true, 0, MSR_NEEDS_SEP },
+	{ MSR_IA32_SYSENTER_EIP, MSR_KIND_REGISTER, VCPU_SYSENTER_EIP, 0, true, 0, MSR_NEEDS_SEP },
 	/* No MTRRs are offered to the guest: write-back by default, no ranges. */
 	{ MSR_IA32_MTRRCAP, MSR_KIND_READ_ONLY, 0, 0, false, 0, MSR_NEEDS_MTRR },
 	{ MSR_IA32_MTRR_DEF_TYPE, MSR_KIND_READ_ONLY, 0, MTRR_DEF_E | MTRR_DEF_TYPE_WB, false, 0, MSR_NEEDS_MTRR },
@@ -169,7 +168,7 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 		const enum vlapic_mode before = vlapic_mode(a);
 		if (!vlapic_set_base(a, value, guest_phys_mask(v), now))
 			return false; /* reserved bit or a forbidden mode switch: #GP (SDM 11.12.5) */
-		apicv_update(v); /* hardware virtualization follows x2APIC mode */
+		backend_apic_mode_changed(v); /* hardware virtualization follows x2APIC mode */
 		static unsigned mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
 		if (vlapic_mode(a) != before)
 			hv_log(mode_changes_logged++ < APIC_MODE_LOG_INFO ? HV_LOG_INFO : HV_LOG_DEBUG,"guest local APIC: %s mode (IA32_APIC_BASE %#llx)",
@@ -184,14 +183,14 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 	}
 	if (vlapic_msr_write(a, index, value, now) != VLAPIC_OK)
 		return false;
-	apicv_update(v); /* an SVR write may switch APIC virtualization on or off */
+	backend_apic_mode_changed(v); /* an SVR write may switch APIC virtualization on or off */
 	return true;
 }
 
 static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 {
 	switch (r->kind) {
-	case MSR_KIND_VMCS: *value = vmcs_read_any(r->vmcs_field); return true;
+	case MSR_KIND_REGISTER: *value = vcpu_read(v, r->reg); return true;
 	case MSR_KIND_HARDWARE: *value = rdmsr(r->index); return true;
 	case MSR_KIND_READ_ONLY: *value = r->value; return true;
 	case MSR_KIND_APIC: return read_apic_msr(v, (uint32_t)v->regs.rcx, value);
@@ -199,7 +198,7 @@ static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 		if (r->index == MSR_IA32_EFER)
 			*value = v->guest_efer;
 		else if (r->index == MSR_IA32_PAT)
-			*value = v->pat_switched ? vmcs_read64(GUEST_IA32_PAT) : rdmsr(MSR_IA32_PAT);
+			*value = v->pat_switched ? vcpu_read(v, VCPU_IA32_PAT) : rdmsr(MSR_IA32_PAT);
 		else
 			*value = rdtsc();
 		return true;
@@ -207,78 +206,86 @@ static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
 	return false;
 }
 
-static bool write_efer(struct vcpu *v, uint64_t value)
+static int write_efer(struct vcpu *v, uint64_t value)
 {
 	const uint64_t old = v->guest_efer;
 	if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
-		return false;
+		return EMULATE_FAULT;
 	if ((value & EFER_NXE) && !(cpuid(CPUID_LEAF_EXT_FEATURES_8001, 0).edx & CPUID_80000001_EDX_NX))
-		return false;
+		return EMULATE_FAULT;
 	if (((old ^ value) & EFER_LME) && (v->guest_cr0 & CR0_PG))
-		return false; /* SDM Vol. 3A 10.8.5: LME cannot change while paging is on */
+		return EMULATE_FAULT; /* SDM Vol. 3A 10.8.5: LME cannot change while paging is on */
 	/* LMA is the CPU's to set (on CR0.PG with LME): keep the current value. */
 	v->guest_efer = (value & EFER_GUEST_WRITABLE) | (old & EFER_LMA);
 	efer_apply(v);
-	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & EFER_NXE))
-		shadow_flush_all(v); /* NX in shadow leaves follows EFER.NXE */
 	if ((value ^ old) & EFER_SCE)
 		log_debug("guest %s SYSCALL (EFER.SCE)", value & EFER_SCE ? "enabled" : "disabled");
-	return true;
+	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & EFER_NXE))
+		return shadow_flush_all(v); /* NX in shadow leaves follows EFER.NXE */
+	return EXIT_RESUME;
 }
 
-static bool write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
+/* EXIT_RESUME, EMULATE_FAULT (#GP), or a status to stop with. */
+static int write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
 {
 	if ((r->canonical && !is_canonical(value)) || (value & r->reserved))
-		return false;
+		return EMULATE_FAULT;
 	switch (r->kind) {
-	case MSR_KIND_VMCS: vmcs_write_any(r->vmcs_field, value); return true;
+	case MSR_KIND_REGISTER: vcpu_write(v, r->reg, value); return EXIT_RESUME;
 	case MSR_KIND_HARDWARE:
 		wrmsr(r->index, value);
 		if (r->index == MSR_IA32_LSTAR)
 			hv_log(v->lstar_logged++ ? HV_LOG_DEBUG : HV_LOG_INFO,
 			       "guest installed its SYSCALL entry point at %#llx (IA32_LSTAR)", (unsigned long long)value);
-		return true;
-	case MSR_KIND_READ_ONLY: return false;
-	case MSR_KIND_APIC: return write_apic_msr(v, (uint32_t)v->regs.rcx, value);
+		return EXIT_RESUME;
+	case MSR_KIND_READ_ONLY: return EMULATE_FAULT;
+	case MSR_KIND_APIC: return write_apic_msr(v, (uint32_t)v->regs.rcx, value) ? EXIT_RESUME : EMULATE_FAULT;
 	case MSR_KIND_SPECIAL:
 		if (r->index == MSR_IA32_EFER)
 			return write_efer(v, value);
 		if (r->index == MSR_IA32_PAT && pat_valid(value)) {
 			if (v->pat_switched)
-				vmcs_write64(GUEST_IA32_PAT, value);
+				vcpu_write(v, VCPU_IA32_PAT, value);
 			else
 				wrmsr(MSR_IA32_PAT, value);
-			return true;
+			return EXIT_RESUME;
 		}
-		return false; /* TSC writes are not virtualized */
+		return EMULATE_FAULT; /* TSC writes are not virtualized */
 	}
-	return false;
+	return EMULATE_FAULT;
 }
 
-void handle_rdmsr(struct vcpu *v)
+int handle_rdmsr(struct vcpu *v, const struct vm_exit *e)
 {
+	(void)e;
 	const uint32_t index = (uint32_t)v->regs.rcx;
 	const struct msr_rule *r = find_rule(v, index);
 	uint64_t value;
 	if (!r || !read_msr(v, r, &value)) {
 		log_debug("guest RDMSR %#x: not offered, #GP injected", index);
 		vcpu_inject_gp0(v);
-		return;
+		return EXIT_RESUME;
 	}
 	v->regs.rax = (uint32_t)value;
 	v->regs.rdx = value >> 32;
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }
 
-void handle_wrmsr(struct vcpu *v)
+int handle_wrmsr(struct vcpu *v, const struct vm_exit *e)
 {
+	(void)e;
 	const uint32_t index = (uint32_t)v->regs.rcx;
 	const uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
 	const struct msr_rule *r = find_rule(v, index);
-	if (!r || !write_msr(v, r, value)) {
+	const int result = r ? write_msr(v, r, value) : EMULATE_FAULT;
+	if (result == EMULATE_FAULT) {
 		log_debug("guest WRMSR %#x <- %#llx: refused, #GP injected", index, (unsigned long long)value);
 		vcpu_inject_gp0(v);
-		return;
+		return EXIT_RESUME;
 	}
+	if (result != EXIT_RESUME)
+		return result;
 	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
 }

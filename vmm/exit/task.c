@@ -36,31 +36,22 @@
 #include "vmm/memory.h"
 #include "vmm/status.h"
 #include "vmm/task.h"
-#include "vmm/vmcs.h"
 
 /* DR7 L0-L3: cleared by the processor at every task switch (SDM Vol. 3B 18.2.4). */
 #define DR7_LOCAL_ENABLES 0x55ull
 /* Interruptibility state (SDM Vol. 3C 25.4.2, Table 25-3): a task switch ends STI / MOV SS blocking. */
 #define INTERRUPTIBILITY_STI    (1u << 0)
 #define INTERRUPTIBILITY_MOV_SS (1u << 1)
-#define DOUBLE_FAULT_ERROR_CODE 0u
 
-/* One segment register's VMCS fields. */
-struct seg_fields {
-	uint32_t sel, base, limit, ar;
-};
-#define SEG_FIELDS(name) { GUEST_##name##_SELECTOR, GUEST_##name##_BASE, GUEST_##name##_LIMIT, GUEST_##name##_AR_BYTES }
-static const struct seg_fields ldtr_fields = SEG_FIELDS(LDTR), tr_fields = SEG_FIELDS(TR);
-static const struct seg_fields cs_fields = SEG_FIELDS(CS), ss_fields = SEG_FIELDS(SS);
 /* The data segments in the order their descriptors are qualified (SDM Vol. 3A Table 7-1 row 14). */
-static const struct seg_fields data_fields[] = { SEG_FIELDS(DS), SEG_FIELDS(ES), SEG_FIELDS(FS), SEG_FIELDS(GS) };
+static const enum vcpu_segment data_segs[] = { SEG_DS, SEG_ES, SEG_FS, SEG_GS };
 enum { DATA_DS, DATA_ES, DATA_FS, DATA_GS, DATA_SEGMENTS };
 
 /* The switch in progress. */
 struct task_switch {
 	enum task_source src;
 	uint16_t new_sel, old_sel;
-	uint32_t idt_info;     /* IDT-vectoring information (valid when through the IDT) */
+	struct event event;    /* the event delivered through a task gate (valid when through the IDT) */
 	bool ext;              /* delivering an event external to the program: EXT in error codes */
 	uint64_t new_desc;     /* the new TSS descriptor as read from the GDT */
 	struct seg_desc new_tss_desc;
@@ -85,51 +76,35 @@ static bool sys_access(struct vcpu *v, uint64_t gva, void *buf, uint64_t len, bo
 	return false;
 }
 
-static bool is_contributory(unsigned vector)
-{
-	return vector == VECTOR_DE || (vector >= VECTOR_TS && vector <= VECTOR_GP);
-}
-
 /*
- * Deliver a fault of the switch.  Before the commit point, a fault while the
- * switch delivers a hardware exception combines with it (SDM Vol. 3A 6.15, Table 6-5).
+ * Deliver a fault of the switch.  Before the commit point, a fault while the switch delivers a
+ * hardware exception combines with it (SDM Vol. 3A 6.15, Table 6-5): the event is queued first, and
+ * vcpu_inject_exception combines the two into a double fault, or a triple fault.
  */
 static void deliver_fault(struct vcpu *v, const struct task_switch *ts, const struct task_fault *f, bool committed)
 {
-	const unsigned first = ts->idt_info & INTR_INFO_VECTOR_MASK;
-	if (!committed && ts->ext && (ts->idt_info & INTR_INFO_VALID) &&
-	    INTR_INFO_TYPE(ts->idt_info) == INTR_TYPE_HARD_EXCEPTION) {
-		if (first == VECTOR_DF) {
-			exit_report_and_stop(v, HV_ERR_TRIPLE_FAULT,
-					     "guest triple fault: a fault in the task switch delivering a double fault");
-			return;
-		}
-		if ((is_contributory(first) && is_contributory(f->vector)) ||
-		    (first == VECTOR_PF && (is_contributory(f->vector) || f->vector == VECTOR_PF))) {
-			vcpu_inject_exception(v, VECTOR_DF, true, DOUBLE_FAULT_ERROR_CODE);
-			return;
-		}
-	}
+	if (!committed && ts->ext)
+		v->events.exception = ts->event;
 	log_debug("task switch to %#x: %s (vector %u), error code %#x, in the %s task", ts->new_sel,
 		  exception_name(f->vector), f->vector, f->error_code, committed ? "new" : "old");
 	vcpu_inject_exception(v, f->vector, true, f->error_code);
 }
 
-static void stop_unsupported(struct vcpu *v, const char *what)
+static int stop_unsupported(struct vcpu *v, const char *what)
 {
-	exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, what);
+	return exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, what);
 }
 
 /* Read or write the GDT descriptor of sel (already checked against the GDT limit). */
 static bool gdt_descriptor(struct vcpu *v, uint16_t sel, uint64_t *raw, bool write)
 {
-	return sys_access(v, vmcs_readnat(GUEST_GDTR_BASE) + (sel & SELECTOR_INDEX_MASK), raw, sizeof(*raw), write);
+	return sys_access(v, vcpu_read(v, VCPU_GDTR_BASE) + (sel & SELECTOR_INDEX_MASK), raw, sizeof(*raw), write);
 }
 
 /* SDM Vol. 3A 7.3 steps 1-3: find and check the new TSS (old task's context). */
 static bool check_new_tss(struct vcpu *v, struct task_switch *ts)
 {
-	const uint32_t gdt_limit = vmcs_read32(GUEST_GDTR_LIMIT);
+	const uint32_t gdt_limit = (uint32_t)vcpu_read(v, VCPU_GDTR_LIMIT);
 	struct task_fault f;
 
 	ts->new_desc = 0;
@@ -145,32 +120,32 @@ static bool check_new_tss(struct vcpu *v, struct task_switch *ts)
 }
 
 /* The EIP the old task resumes at: after the instruction, unless a hardware event interrupted it. */
-static uint32_t old_task_eip(const struct task_switch *ts)
+static uint32_t old_task_eip(struct vcpu *v, const struct task_switch *ts)
 {
-	const uint64_t rip = vmcs_readnat(GUEST_RIP);
+	const uint64_t rip = vcpu_read(v, VCPU_RIP);
 	if (ts->src == TASK_SRC_IDT_GATE && ts->ext)
 		return (uint32_t)rip; /* a fault or interrupt: the instruction has not run (SDM Vol. 3A 6.5) */
-	return (uint32_t)(rip + vmcs_read32(VM_EXIT_INSTRUCTION_LEN)); /* 28.2.5: CALL, JMP, IRET, INT n */
+	return (uint32_t)(rip + v->exit.insn_len); /* 28.2.5: CALL, JMP, IRET, INT n */
 }
 
 /* SDM Vol. 3A 7.3 steps 5-6: the old task's state into its TSS (EIP through GS only). */
 static bool save_old_task(struct vcpu *v, const struct task_switch *ts)
 {
 	struct tss32 old;
-	uint64_t eflags = vmcs_readnat(GUEST_RFLAGS);
+	uint64_t eflags = vcpu_read(v, VCPU_RFLAGS);
 	if (ts->src == TASK_SRC_IRET)
 		eflags &= ~RFLAGS_NT; /* step 5: IRET clears NT in the saved image */
 	memset(&old, 0, sizeof(old));
-	old.eip = old_task_eip(ts);
+	old.eip = old_task_eip(v, ts);
 	old.eflags = (uint32_t)eflags;
 	old.eax = (uint32_t)v->regs.rax, old.ecx = (uint32_t)v->regs.rcx;
 	old.edx = (uint32_t)v->regs.rdx, old.ebx = (uint32_t)v->regs.rbx;
-	old.esp = (uint32_t)vmcs_readnat(GUEST_RSP), old.ebp = (uint32_t)v->regs.rbp;
+	old.esp = (uint32_t)vcpu_read(v, VCPU_RSP), old.ebp = (uint32_t)v->regs.rbp;
 	old.esi = (uint32_t)v->regs.rsi, old.edi = (uint32_t)v->regs.rdi;
-	old.es = vmcs_read16(GUEST_ES_SELECTOR), old.cs = vmcs_read16(GUEST_CS_SELECTOR);
-	old.ss = vmcs_read16(GUEST_SS_SELECTOR), old.ds = vmcs_read16(GUEST_DS_SELECTOR);
-	old.fs = vmcs_read16(GUEST_FS_SELECTOR), old.gs = vmcs_read16(GUEST_GS_SELECTOR);
-	return sys_access(v, vmcs_readnat(GUEST_TR_BASE) + TSS32_DYNAMIC_START, (uint8_t *)&old + TSS32_DYNAMIC_START,
+	old.es = (uint16_t)vcpu_read(v, VCPU_ES_SELECTOR), old.cs = (uint16_t)vcpu_read(v, VCPU_CS_SELECTOR);
+	old.ss = (uint16_t)vcpu_read(v, VCPU_SS_SELECTOR), old.ds = (uint16_t)vcpu_read(v, VCPU_DS_SELECTOR);
+	old.fs = (uint16_t)vcpu_read(v, VCPU_FS_SELECTOR), old.gs = (uint16_t)vcpu_read(v, VCPU_GS_SELECTOR);
+	return sys_access(v, vcpu_read(v, VCPU_TR_BASE) + TSS32_DYNAMIC_START, (uint8_t *)&old + TSS32_DYNAMIC_START,
 			  TSS32_DYNAMIC_END - TSS32_DYNAMIC_START, true);
 }
 
@@ -180,7 +155,7 @@ static bool link_and_mark(struct vcpu *v, struct task_switch *ts)
 	const uint64_t busy = (uint64_t)SEG_TYPE_TSS_BUSY_FLAG << DESC_TYPE_SHIFT;
 	if (ts->src == TASK_SRC_JMP || ts->src == TASK_SRC_IRET) {
 		uint64_t old_desc;
-		if (!task_selector_in_table(ts->old_sel, vmcs_read32(GUEST_GDTR_LIMIT))) {
+		if (!task_selector_in_table(ts->old_sel, (uint32_t)vcpu_read(v, VCPU_GDTR_LIMIT))) {
 			struct task_fault f = { true, VECTOR_TS, task_selector_error_code(ts->old_sel, ts->ext) };
 			deliver_fault(v, ts, &f, false);
 			return false;
@@ -206,20 +181,20 @@ static bool link_and_mark(struct vcpu *v, struct task_switch *ts)
 	return true;
 }
 
-static void load_segment(const struct seg_fields *s, uint16_t sel, uint64_t raw)
+static void load_segment(struct vcpu *v, enum vcpu_segment seg, uint16_t sel, uint64_t raw)
 {
 	struct seg_desc d;
 	desc_decode(raw, &d);
-	vmcs_write_any(s->sel, sel);
-	vmcs_write_any(s->base, d.base);
-	vmcs_write_any(s->limit, d.limit);
-	vmcs_write_any(s->ar, desc_vmx_ar(raw));
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_SELECTOR), sel);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_BASE), d.base);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_LIMIT), d.limit);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_AR_BYTES), desc_vmx_ar(raw));
 }
 
-static void load_unusable(const struct seg_fields *s, uint16_t sel)
+static void load_unusable(struct vcpu *v, enum vcpu_segment seg, uint16_t sel)
 {
-	vmcs_write_any(s->sel, sel);
-	vmcs_write_any(s->ar, VMX_AR_UNUSABLE);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_SELECTOR), sel);
+	vcpu_write(v, vcpu_seg_reg(seg, SEGF_AR_BYTES), VMX_AR_UNUSABLE);
 }
 
 /* The new task's LDT, once loaded, for selectors with TI = 1. */
@@ -244,9 +219,9 @@ static bool fetch_descriptor(struct vcpu *v, uint16_t sel, const struct ldt_view
 			return true;
 		base = ldt->base;
 	} else {
-		if (!task_selector_in_table(sel, vmcs_read32(GUEST_GDTR_LIMIT)))
+		if (!task_selector_in_table(sel, (uint32_t)vcpu_read(v, VCPU_GDTR_LIMIT)))
 			return true;
-		base = vmcs_readnat(GUEST_GDTR_BASE);
+		base = vcpu_read(v, VCPU_GDTR_BASE);
 	}
 	if (!sys_access(v, base + (sel & SELECTOR_INDEX_MASK), raw, sizeof(*raw), false))
 		return false;
@@ -261,7 +236,7 @@ static bool mark_accessed(struct vcpu *v, uint16_t sel, const struct ldt_view *l
 	if (*raw & accessed)
 		return true;
 	*raw |= accessed;
-	return sys_access(v, ((sel & SELECTOR_TI) ? ldt->base : vmcs_readnat(GUEST_GDTR_BASE)) + (sel & SELECTOR_INDEX_MASK),
+	return sys_access(v, ((sel & SELECTOR_TI) ? ldt->base : vcpu_read(v, VCPU_GDTR_BASE)) + (sel & SELECTOR_INDEX_MASK),
 			  raw, sizeof(*raw), true);
 }
 
@@ -292,10 +267,10 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 	if (!task_selector_null(t->ldt_selector)) {
 		struct seg_desc d;
 		desc_decode(raw, &d);
-		load_segment(&ldtr_fields, t->ldt_selector, raw);
+		load_segment(v, SEG_LDTR, t->ldt_selector, raw);
 		ldt = (struct ldt_view){ true, d.base, d.limit };
 	} else {
-		load_unusable(&ldtr_fields, t->ldt_selector);
+		load_unusable(v, SEG_LDTR, t->ldt_selector);
 	}
 
 	if (!fetch_descriptor(v, t->cs, &ldt, &cs_raw, &have) || !fetch_descriptor(v, t->ss, &ldt, &ss_raw, &have_ss))
@@ -305,8 +280,8 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 		goto fault;
 	if (!mark_accessed(v, t->cs, &ldt, &cs_raw) || !mark_accessed(v, t->ss, &ldt, &ss_raw))
 		goto memory_fault;
-	load_segment(&cs_fields, t->cs, cs_raw);
-	load_segment(&ss_fields, t->ss, ss_raw);
+	load_segment(v, SEG_CS, t->cs, cs_raw);
+	load_segment(v, SEG_SS, t->ss, ss_raw);
 
 	for (unsigned loaded = 0; loaded < DATA_SEGMENTS; loaded++) {
 		const uint16_t sel = data_sel[loaded];
@@ -315,12 +290,12 @@ static bool load_new_segments(struct vcpu *v, struct task_switch *ts)
 		if (!task_check_segment(TASK_SEG_DATA, sel, have ? &raw : NULL, cpl, ts->ext, &f))
 			goto fault;
 		if (task_selector_null(sel)) {
-			load_unusable(&data_fields[loaded], sel);
+			load_unusable(v, data_segs[loaded], sel);
 			continue;
 		}
 		if (!mark_accessed(v, sel, &ldt, &raw))
 			goto memory_fault;
-		load_segment(&data_fields[loaded], sel, raw);
+		load_segment(v, data_segs[loaded], sel, raw);
 	}
 	return true;
 
@@ -331,80 +306,81 @@ memory_fault:
 }
 
 /* SDM Vol. 3A 6.12.2: an exception with an error code, delivered to a task, pushes it on the new task's stack. */
-static void push_error_code(struct vcpu *v)
+static void push_error_code(struct vcpu *v, uint32_t error_code)
 {
-	uint32_t error_code = vmcs_read32(IDT_VECTORING_ERROR_CODE);
-	uint32_t esp = (uint32_t)vmcs_readnat(GUEST_RSP) - sizeof(error_code);
-	uint64_t linear = (uint32_t)(vmcs_readnat(GUEST_SS_BASE) + esp);
+	uint32_t esp = (uint32_t)vcpu_read(v, VCPU_RSP) - sizeof(error_code);
+	uint64_t linear = (uint32_t)(vcpu_read(v, VCPU_SS_BASE) + esp);
 	if (!sys_access(v, linear, &error_code, sizeof(error_code), true))
 		return;
-	vmcs_writenat(GUEST_RSP, esp);
+	vcpu_write(v, VCPU_RSP, esp);
 }
 
-void handle_task_switch(struct vcpu *v)
+int handle_task_switch(struct vcpu *v, const struct vm_exit *e)
 {
 	struct task_switch ts;
-	const uint32_t tr_ar = vmcs_read32(GUEST_TR_AR_BYTES);
-	unsigned type;
+	const uint32_t tr_ar = (uint32_t)vcpu_read(v, VCPU_TR_AR_BYTES);
+	int r;
 
 	memset(&ts, 0, sizeof(ts));
-	ts.src = (enum task_source)TASK_QUAL_SOURCE(v->exit_qualification);
-	ts.new_sel = TASK_QUAL_SELECTOR(v->exit_qualification);
-	ts.old_sel = vmcs_read16(GUEST_TR_SELECTOR);
-	if (ts.src == TASK_SRC_IDT_GATE) {
-		ts.idt_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-		type = INTR_INFO_TYPE(ts.idt_info);
+	ts.src = (enum task_source)e->task.source;
+	ts.new_sel = e->task.selector;
+	ts.old_sel = (uint16_t)vcpu_read(v, VCPU_TR_SELECTOR);
+	if (ts.src == TASK_SRC_IDT_GATE && e->vectoring.valid) {
+		/* The switch is this event's delivery: the backend did not queue it again. */
+		ts.event = e->vectoring;
 		/* EXT: an interrupt, NMI or hardware exception, not INT n / INT3 / INTO / INT1 (SDM Vol. 3A 6.13). */
-		ts.ext = (ts.idt_info & INTR_INFO_VALID) && type != INTR_TYPE_SOFT_INTERRUPT &&
-			 type != INTR_TYPE_SOFT_EXCEPTION && type != INTR_TYPE_PRIV_SOFT_EXCEPTION;
+		ts.ext = ts.event.type != EVENT_SOFT_INTERRUPT && ts.event.type != EVENT_SOFT_EXCEPTION &&
+			 ts.event.type != EVENT_PRIV_SOFT_EXCEPTION;
 	}
 	if (v->guest_efer & EFER_LMA) {
 		/* IA-32e mode has no task switching: the processor raises #GP itself (SDM 26.4.2). */
-		stop_unsupported(v, "task-switch exit in IA-32e mode");
-		return;
+		return stop_unsupported(v, "task-switch exit in IA-32e mode");
 	}
 	if (!check_new_tss(v, &ts))
-		return;
-	if (!task_tss_is_32bit(ts.new_tss_desc.type) || !task_tss_is_32bit(tr_ar & VMX_AR_TYPE_MASK)) {
-		stop_unsupported(v, "task switch with a 16-bit TSS: not emulated by this monitor");
-		return;
-	}
+		return EXIT_RESUME;
+	if (!task_tss_is_32bit(ts.new_tss_desc.type) || !task_tss_is_32bit(tr_ar & VMX_AR_TYPE_MASK))
+		return stop_unsupported(v, "task switch with a 16-bit TSS: not emulated by this monitor");
 	if (!sys_access(v, ts.new_tss_desc.base, &ts.tss, sizeof(ts.tss), false))
-		return;
-	if (ts.tss.eflags & RFLAGS_VM) {
-		stop_unsupported(v, "task switch to a virtual-8086 task (EFLAGS.VM = 1 in its TSS): not emulated");
-		return;
-	}
+		return EXIT_RESUME;
+	if (ts.tss.eflags & RFLAGS_VM)
+		return stop_unsupported(v, "task switch to a virtual-8086 task (EFLAGS.VM = 1 in its TSS): not emulated");
 	if (!save_old_task(v, &ts) || !link_and_mark(v, &ts))
-		return;
+		return EXIT_RESUME;
 
 	/* Commit point, SDM Vol. 3A 7.3 step 9: TR now names the new task, whatever faults next. */
-	load_segment(&tr_fields, ts.new_sel, ts.new_desc);
+	load_segment(v, SEG_TR, ts.new_sel, ts.new_desc);
 	log_debug("task switch (%s) from TSS %#x to TSS %#x, EIP %#x",
 		  ts.src == TASK_SRC_CALL ? "CALL" : ts.src == TASK_SRC_IRET ? "IRET" : ts.src == TASK_SRC_JMP ? "JMP" : "IDT gate",
 		  ts.old_sel, ts.new_sel, ts.tss.eip);
 
 	/* Step 10 (SDM Vol. 3A 2.5): CR0.TS is set at every task switch. */
-	if (!cr_load_cr0(v, v->guest_cr0 | CR0_TS)) {
-		stop_unsupported(v, "task switch: setting CR0.TS failed");
-		return;
-	}
+	r = cr_load_cr0(v, v->guest_cr0 | CR0_TS);
+	if (r == EMULATE_FAULT)
+		return stop_unsupported(v, "task switch: setting CR0.TS failed");
+	if (r != EXIT_RESUME)
+		return r;
 	/* Step 12: EIP, EFLAGS, the general registers; CR3 when paging is on. */
-	vmcs_writenat(GUEST_RIP, ts.tss.eip);
-	vmcs_writenat(GUEST_RFLAGS, (ts.tss.eflags & ~RFLAGS_RESERVED_ZERO) | RFLAGS_RESERVED1);
+	vcpu_write(v, VCPU_RIP, ts.tss.eip);
+	vcpu_write(v, VCPU_RFLAGS, (ts.tss.eflags & ~RFLAGS_RESERVED_ZERO) | RFLAGS_RESERVED1);
 	v->regs.rax = ts.tss.eax, v->regs.rcx = ts.tss.ecx, v->regs.rdx = ts.tss.edx, v->regs.rbx = ts.tss.ebx;
 	v->regs.rbp = ts.tss.ebp, v->regs.rsi = ts.tss.esi, v->regs.rdi = ts.tss.edi;
-	vmcs_writenat(GUEST_RSP, ts.tss.esp);
-	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	vmcs_writenat(GUEST_DR7, vmcs_readnat(GUEST_DR7) & ~DR7_LOCAL_ENABLES);
-	if ((v->guest_cr0 & CR0_PG) && !cr_load_cr3(v, ts.tss.cr3)) {
-		vcpu_inject_gp0(v); /* a CR3 (or PAE PDPTEs) MOV to CR3 would refuse */
-		return;
+	vcpu_write(v, VCPU_RSP, ts.tss.esp);
+	vcpu_write(v, VCPU_INTERRUPTIBILITY_INFO,
+		   vcpu_read(v, VCPU_INTERRUPTIBILITY_INFO) & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	vcpu_write(v, VCPU_DR7, vcpu_read(v, VCPU_DR7) & ~DR7_LOCAL_ENABLES);
+	if (v->guest_cr0 & CR0_PG) {
+		r = cr_load_cr3(v, ts.tss.cr3);
+		if (r == EMULATE_FAULT) {
+			vcpu_inject_gp0(v); /* a CR3 (or PAE PDPTEs) MOV to CR3 would refuse */
+			return EXIT_RESUME;
+		}
+		if (r != EXIT_RESUME)
+			return r;
 	}
 	/* Step 13: LDTR and the segment descriptors, qualified in the new task's context. */
 	if (!load_new_segments(v, &ts))
-		return;
-	if (ts.ext && (ts.idt_info & INTR_INFO_DELIVER_ERROR_CODE))
-		push_error_code(v);
+		return EXIT_RESUME;
+	if (ts.ext && ts.event.has_error_code)
+		push_error_code(v, ts.event.error_code);
+	return EXIT_RESUME;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "vmm/vcpu_regs.h" /* enum vcpu_segment */
 
 /* I/O instruction (exit reason 30; SDM Table 28-5). */
 struct io_exit {
@@ -87,7 +88,6 @@ static inline bool exit_decode_cr(uint64_t q, struct cr_exit *cr)
  * VM-exit instruction information of LGDT/LIDT/SGDT/SIDT and LLDT/LTR/SLDT/STR (exit reasons 46
  * and 47; SDM Tables 28-10 and 28-11): the operand, in a register or in memory.
  */
-enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 struct insn_operand {
 	uint8_t identity;    /* which instruction: 0-3, as the table of the exit reason lists them */
 	bool is_register;    /* reason 47 only: the operand is the register `reg` */

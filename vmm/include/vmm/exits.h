@@ -1,68 +1,73 @@
 /*
- * VM-exit handling: a dispatch table indexed by basic exit reason
- * (vmm/exit/dispatch.c); each handler lives with its concern in vmm/exit/.
+ * VM-exit handling: the backend decodes each exit into a neutral record (vmm/vm_exit.h); the
+ * dispatch table (vmm/exit/dispatch.c), indexed by exit kind, picks one small handler, which
+ * lives with its concern in vmm/exit/ and returns EXIT_RESUME or the status to stop the guest with.
  */
 #ifndef VMM_EXITS_H
 #define VMM_EXITS_H
 
 #include <stdint.h>
 #include "vmm/vcpu.h"
+#include "vmm/vm_exit.h"
 
-typedef void (*exit_handler_fn)(struct vcpu *v);
+typedef int (*exit_handler_fn)(struct vcpu *v, const struct vm_exit *e);
 
-/* Handle the current exit (v->exit_reason already read). */
-void exit_dispatch(struct vcpu *v);
+/* Handle the decoded exit: EXIT_RESUME or a status. */
+int exit_dispatch(struct vcpu *v, const struct vm_exit *e);
+/* Every exit kind has a handler (checked once at start-up). */
+bool exit_handlers_complete(void);
+
+/* An emulation helper's third outcome besides EXIT_RESUME and a status: the instruction faults (#GP(0)). */
+#define EMULATE_FAULT (-2)
 
 /* Handlers, by concern. */
-void handle_cpuid(struct vcpu *v);                      /* exit/cpuid.c */
-void handle_rdmsr(struct vcpu *v);                      /* exit/msr.c */
-void handle_wrmsr(struct vcpu *v);
-void handle_io(struct vcpu *v);                         /* exit/io.c */
-void handle_cr_access(struct vcpu *v);                  /* exit/cr.c */
-void handle_descriptor_table(struct vcpu *v);           /* exit/dtable.c */
-void handle_hlt(struct vcpu *v);                        /* exit/misc.c */
-void handle_cache_flush(struct vcpu *v);
-void handle_xsetbv(struct vcpu *v);
-void handle_invlpg(struct vcpu *v);
-void handle_rdpmc(struct vcpu *v);
-void handle_vmx_instruction(struct vcpu *v);
-void handle_monitor_mwait(struct vcpu *v);
-void handle_external_interrupt(struct vcpu *v);
-void handle_triple_fault(struct vcpu *v);
-void handle_preemption_timer(struct vcpu *v);
-void handle_interrupt_window(struct vcpu *v);
-void handle_nmi_window(struct vcpu *v);
-/* The VMX-preemption timer: armed before each entry for the watchdog or the vLAPIC timer (exit/misc.c). */
-#define PREEMPTION_TIMER_VALUE_MAX 0xffffffffull
-void preemption_timer_program(struct vcpu *v, uint64_t now);
-void preemption_timer_after_exit(struct vcpu *v);
-void handle_monitor_trap_flag(struct vcpu *v);
-/*
- * After each exit (exit_cycles: the monitor's time on it): console output or a successful hypercall since the
- * last refill restarts the watchdog, anything else counts against it (exit/misc.c).
- */
-void watchdog_note_progress(struct vcpu *v, uint64_t exit_cycles);
-void handle_exception_nmi(struct vcpu *v);
-void handle_ept_violation(struct vcpu *v);              /* exit/ept.c */
-void handle_ept_misconfig(struct vcpu *v);
-void handle_vmcall(struct vcpu *v);                     /* hypercall.c */
-void handle_task_switch(struct vcpu *v);                /* exit/task.c */
+int handle_cpuid(struct vcpu *v, const struct vm_exit *e);                 /* exit/cpuid.c */
+int handle_rdmsr(struct vcpu *v, const struct vm_exit *e);                 /* exit/msr.c */
+int handle_wrmsr(struct vcpu *v, const struct vm_exit *e);
+int handle_io(struct vcpu *v, const struct vm_exit *e);                    /* exit/io.c */
+int handle_cr_access(struct vcpu *v, const struct vm_exit *e);             /* exit/cr.c */
+int handle_descriptor_table(struct vcpu *v, const struct vm_exit *e);      /* exit/dtable.c */
+int handle_hlt(struct vcpu *v, const struct vm_exit *e);                   /* exit/misc.c */
+int handle_cache_flush(struct vcpu *v, const struct vm_exit *e);
+int handle_xsetbv(struct vcpu *v, const struct vm_exit *e);
+int handle_invlpg(struct vcpu *v, const struct vm_exit *e);
+int handle_rdpmc(struct vcpu *v, const struct vm_exit *e);
+int handle_virt_instruction(struct vcpu *v, const struct vm_exit *e);
+int handle_monitor_mwait(struct vcpu *v, const struct vm_exit *e);
+int handle_external_interrupt(struct vcpu *v, const struct vm_exit *e);
+int handle_nmi(struct vcpu *v, const struct vm_exit *e);
+int handle_exception(struct vcpu *v, const struct vm_exit *e);
+int handle_triple_fault(struct vcpu *v, const struct vm_exit *e);
+int handle_timer(struct vcpu *v, const struct vm_exit *e);
+int handle_interrupt_window(struct vcpu *v, const struct vm_exit *e);
+int handle_nmi_window(struct vcpu *v, const struct vm_exit *e);
+int handle_tpr_below_threshold(struct vcpu *v, const struct vm_exit *e);
+int handle_single_step_trap(struct vcpu *v, const struct vm_exit *e);
+int handle_nested_page_fault(struct vcpu *v, const struct vm_exit *e);     /* exit/ept.c */
+int handle_nested_page_misconfig(struct vcpu *v, const struct vm_exit *e);
+int handle_hypercall(struct vcpu *v, const struct vm_exit *e);             /* hypercall.c */
+int handle_task_switch(struct vcpu *v, const struct vm_exit *e);           /* exit/task.c */
 
-/* Control-register policy (exit/cr.c), also used to build the initial VMCS. */
+/*
+ * After each exit (now: the TSC once it is handled): console output or a successful hypercall since
+ * the last look moves the watchdog's deadline to watchdog= million cycles from now (exit/misc.c).
+ */
+void watchdog_note_progress(struct vcpu *v, uint64_t now);
+
+/* Control-register policy (exit/cr.c), also used to build the initial guest state. */
 uint64_t cr0_hardware_value(const struct vcpu *v, uint64_t guest_cr0);
 uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4);
 uint64_t efer_hardware_value(const struct vcpu *v);
-/* Give the hardware the guest's EFER: the VMCS field, or the real MSR without EFER switching. */
-void efer_apply(const struct vcpu *v);
+/* Give the hardware the guest's EFER: the guest register, or the real MSR without EFER switching. */
+void efer_apply(struct vcpu *v);
 /*
- * Load CR0 or CR3 exactly as an emulated MOV to CR would (checks, shadows, PDPTEs,
- * shadow-paging switch, TLB flushes); false when the value would #GP.
+ * Load CR0 or CR3 exactly as an emulated MOV to CR would (checks, shadows, PDPTEs, shadow-paging
+ * switch, TLB flushes): EXIT_RESUME, EMULATE_FAULT when the value would #GP, or a status to stop with.
  */
-bool cr_load_cr0(struct vcpu *v, uint64_t value);
-bool cr_load_cr3(struct vcpu *v, uint64_t value);
+int cr_load_cr0(struct vcpu *v, uint64_t value);
+int cr_load_cr3(struct vcpu *v, uint64_t value);
 
-
-/* Stop the guest with a full report of the current exit (unexpected or fatal). */
-void exit_report_and_stop(struct vcpu *v, int status, const char *what);
+/* Report the current exit in full (unexpected or fatal) and return `status`, for a handler to return. */
+int exit_report_and_stop(struct vcpu *v, int status, const char *what);
 
 #endif

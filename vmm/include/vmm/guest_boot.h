@@ -4,7 +4,7 @@
 
 #include "vmm/bootinfo.h"
 #include "vmm/vcpu.h"
-#include "vmm/vmcs_setup.h"
+#include "vmm/start_state.h"
 
 /* Guest-physical page holding the guest's Multiboot2 information (below the image at 1 MiB). */
 #define GUEST_BOOT_INFO_GPA 0x8000ull
@@ -16,6 +16,6 @@
  * options>", basic memory info, memory map) and fill the start state.
  * Returns HV_OK, or HV_ERR_BAD_GUEST with the reason printed.
  */
-int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vmcs_guest_start *start);
+int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_start *start);
 
 #endif

@@ -42,7 +42,7 @@ int vmm_guest_virt_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t
  * support, RFLAGS.AC, and in PAE paging the PDPTE registers.
  */
 struct gpt_cpu;
-void vmm_guest_gpt_cpu(const struct vcpu *v, struct gpt_cpu *cpu);
+void vmm_guest_gpt_cpu(struct vcpu *v, struct gpt_cpu *cpu);
 
 /*
  * Guest-virtual reads and writes for the processor's implicit supervisor-mode accesses to system structures

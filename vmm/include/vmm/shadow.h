@@ -63,16 +63,19 @@ struct shadow_state {
 /* Build the identity root (needs guest RAM); returns HV_OK or a status. */
 int shadow_init(struct shadow_state *s, struct pmm *pmm, const uint64_t *frames, uint64_t guest_size);
 
-/* The guest loaded CR3 (or changed paging mode): select or build the root, load GUEST_CR3. */
-void shadow_switch(struct vcpu *v);
+/*
+ * The guest loaded CR3 (or changed paging mode): select or build the root, load the hardware CR3.
+ * EXIT_RESUME, or the status to stop with (no memory for a root).
+ */
+int shadow_switch(struct vcpu *v);
 /* Paging-mode or permission-relevant change (CR0.PG/WP, CR4.PAE/PSE/SMEP/SMAP, EFER.LMA/NXE): drop every root. */
-void shadow_flush_all(struct vcpu *v);
+int shadow_flush_all(struct vcpu *v);
 /* A #PF exit in shadow mode: fill the shadow or reflect the fault into the guest. */
-void shadow_handle_page_fault(struct vcpu *v);
+int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e);
 /* The guest executed INVLPG addr. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva);
 /* A #DB exit: the one instruction a CR0.WP=0 override leaf was made for has run; drop it. */
-void shadow_handle_debug_exception(struct vcpu *v);
+int shadow_handle_debug_exception(struct vcpu *v, const struct vm_exit *e);
 /* Print the shadow statistics (memory used included). */
 void shadow_report(const struct shadow_state *s);
 

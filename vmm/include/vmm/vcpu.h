@@ -7,7 +7,9 @@
 #include "vmm/cmdline.h"
 #include "vmm/gpt.h"
 #include "vmm/hypercall.h"
+#include "vmm/vcpu_regs.h"
 #include "vmm/vlapic.h"
+#include "vmm/vm_exit.h"
 #include "vmm/vmx_caps.h"
 
 /* Guest general-purpose registers saved by vmm/vmx_entry.asm (RSP and RIP live in the VMCS). */
@@ -23,6 +25,33 @@ struct guest_regs {
 _Static_assert(__builtin_offsetof(struct guest_regs, rax) == GUEST_REGS_RAX, "guest_regs layout");
 _Static_assert(__builtin_offsetof(struct guest_regs, cr2) == GUEST_REGS_CR2, "guest_regs layout");
 
+/*
+ * The guest state the backend keeps (VT-x: in the VMCS), cached for one exit: each register is read
+ * from the backend at most once per exit (valid), and the ones written go back before the next
+ * entry (dirty).  The backend empties the cache at every exit and writes the dirty ones back just
+ * before entry (vmm/vmx/regs.c).
+ */
+struct vcpu_reg_cache {
+	uint64_t value[VCPU_REG_COUNT];
+	uint64_t valid, dirty; /* bit n: register n */
+};
+
+/*
+ * Events to deliver (SDM Vol. 3A 6.9 priorities; Vol. 3C 27.6 injection).  The backend injects at
+ * most one per entry, in this order: the exception (a handler's, or one whose delivery an exit
+ * interrupted), an NMI or an interrupt whose delivery an exit interrupted, then the vLAPIC's NMI and
+ * highest interrupt.  Nothing else writes the entry-interruption fields (vmm/vmx/events.c).
+ */
+struct vcpu_events {
+	struct event exception;  /* a hardware or software exception (or a re-delivered INT n) */
+	struct event interrupt;  /* an external interrupt already accepted by the vLAPIC (ISR set), re-delivered */
+	bool nmi_redeliver;      /* an NMI whose delivery an exit cut short */
+	unsigned requests;       /* VCPU_REQ_* */
+	bool queued;             /* an event above was queued since the last entry: the backend looks */
+};
+#define VCPU_REQ_TLB_FLUSH    (1u << 0) /* flush the guest's linear translations before entry */
+#define VCPU_REQ_TRIPLE_FAULT (1u << 1) /* an exception while delivering a double fault: the vCPU shuts down */
+
 /* GPR numbering used by exit qualifications and instruction information (SDM Table 28-3). */
 enum gpr_index {
 	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
@@ -37,18 +66,16 @@ enum apicv_level { APICV_OFF, APICV_TPR_SHADOW, APICV_FULL };
 
 struct vcpu {
 	struct guest_regs regs;
+	struct vcpu_reg_cache rc;
+	struct vcpu_events events;
+	struct vm_exit exit;     /* the current exit, decoded by the backend */
 	bool launched;
-	bool done;          /* set by a handler to end the guest */
-	int status;         /* the status to power off with once done */
 	uint16_t vpid;      /* 0: VPID not used */
 	uint32_t mem_mode;  /* enum hv_mem_mode actually in use (shadow when the CPU has no EPT) */
 	bool efer_switched; /* VM entry/exit load and save IA32_EFER (else SCE/NXE live in the real MSR) */
 	bool pat_switched;  /* VM entry/exit load and save IA32_PAT (else the real MSR is the guest's) */
 	bool rdtscp_enabled; /* secondary control "enable RDTSCP": RDTSCP/RDPID work (else #UD, hidden in CPUID) */
 
-	/* The current exit, read once per exit by the dispatcher. */
-	uint32_t exit_reason;   /* basic exit reason */
-	uint64_t exit_qualification;
 	uint64_t pending_dbg;   /* breakpoints the emulated instruction hit (pending-debug-exception bits) */
 
 	/* The guest's own view of CR0/CR4/EFER (what it wrote; the monitor owns every bit). */
@@ -66,13 +93,12 @@ struct vcpu {
 	uint64_t exit_tsc;            /* TSC when the current exit reached the monitor */
 	uint64_t guest_idt_logged;    /* first LIDT logged at info level, later ones at debug */
 	uint64_t guest_gdt_logged, lstar_logged;
-	uint64_t preemption_timer_ticks;
-	uint64_t watchdog_mcycles;    /* what the watchdog really waits: watchdog=, capped by the 32-bit timer */
-	bool watchdog_across_exits;   /* the timer's remainder is saved at exits (the watchdog sees spins with exits) */
+	uint64_t preemption_timer_ticks; /* break=exit_storm / no_hlt_exiting: the fixed timer reload */
+	uint64_t watchdog_cycles;     /* watchdog= in TSC cycles; 0: no watchdog */
+	uint64_t watchdog_deadline;   /* TSC: the guest is stopped if it shows no sign of life by then */
 	uint64_t hypercalls_done;     /* hypercalls that succeeded (progress for the watchdog) */
 	uint64_t hypercalls_refused;  /* refused for a bad guest buffer (logged at a bounded rate) */
 	uint64_t watchdog_mark;       /* console bytes + successful hypercalls when the watchdog was last refilled */
-	uint64_t watchdog_left;       /* watchdog time left (preemption-timer ticks) when it counts across exits */
 
 	/* Interrupts: the virtual local APIC and what the VMX-preemption timer is armed for. */
 	struct vlapic lapic;
@@ -86,7 +112,6 @@ struct vcpu {
 	bool events_waiting;          /* an NMI or interrupt waits for a window: look again before each entry */
 	uint8_t *msr_bitmap;          /* the MSR bitmap (x2APIC MSRs pass through while apicv_active) */
 	bool preemption_timer;        /* pin-based "activate VMX-preemption timer" is on */
-	uint32_t timer_programmed;    /* the value written before the last VM entry */
 	bool timer_is_watchdog;       /* it was the watchdog's deadline (else the vLAPIC timer's) */
 	uint64_t interrupts_injected; /* external interrupts injected from the vLAPIC */
 	uint64_t nmis_injected;       /* NMIs injected from the vLAPIC */
@@ -111,6 +136,35 @@ static inline struct vlapic *vcpu_lapic(struct vcpu *v)
 	return &v->lapic;
 }
 
+/* The backend's side of the register cache (VT-x: VMREAD of the register's VMCS field). */
+uint64_t backend_reg_read(struct vcpu *v, enum vcpu_reg r);
+
+/* A guest register, through the cache. */
+static inline uint64_t vcpu_read(struct vcpu *v, enum vcpu_reg r)
+{
+	const uint64_t bit = 1ull << r;
+	if (__builtin_expect(!(v->rc.valid & bit), 0)) {
+		v->rc.value[r] = backend_reg_read(v, r);
+		v->rc.valid |= bit;
+	}
+	return v->rc.value[r];
+}
+
+static inline void vcpu_write(struct vcpu *v, enum vcpu_reg r, uint64_t value)
+{
+	static const uint8_t bits[VCPU_REG_COUNT] = {
+#define VCPU_REG_WIDTH(name, b) [VCPU_##name] = b,
+		VCPU_REGS(VCPU_REG_WIDTH)
+#undef VCPU_REG_WIDTH
+	};
+	const uint64_t bit = 1ull << r;
+	if (bits[r] < 64)
+		value &= (1ull << bits[r]) - 1; /* as the backend will keep it */
+	v->rc.value[r] = value;
+	v->rc.valid |= bit;
+	v->rc.dirty |= bit;
+}
+
 /* General-purpose register by SDM number (RSP is read from / written to the VMCS). */
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned gpr);
 void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value);
@@ -119,7 +173,7 @@ void vcpu_gpr_write(struct vcpu *v, unsigned gpr, uint64_t value);
  * Complete the exiting instruction: advance RIP (VM_EXIT_INSTRUCTION_LEN), clear RF and blocking by
  * STI / MOV SS, and make its debug traps (noted breakpoints, single step) pending for the guest.
  */
-void vcpu_skip_instruction(struct vcpu *v);
+static inline void vcpu_skip_instruction(struct vcpu *v);
 /* The same, for an instruction the monitor decoded itself (exits without an instruction length). */
 void vcpu_complete_instruction(struct vcpu *v, unsigned len);
 
@@ -130,40 +184,58 @@ void vcpu_complete_instruction(struct vcpu *v, unsigned len);
 void vcpu_note_data_access(struct vcpu *v, uint64_t gva, uint64_t len, bool write);
 void vcpu_note_io_access(struct vcpu *v, uint16_t port, unsigned size);
 
-/* Inject a hardware exception into the guest at the next VM entry (SDM 27.6). */
+/*
+ * Queue a hardware exception for the next VM entry.  When one is already queued (a handler's, or an
+ * event whose delivery this exit interrupted) the two combine as the CPU combines them (SDM Vol. 3A
+ * 6.15, Table 6-5): a double fault, a triple fault (the vCPU shuts down: VCPU_REQ_TRIPLE_FAULT), or
+ * the new one delivered first (vmm/events.c).
+ */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code);
 /*
- * Before each VM entry (SDM Vol. 3C 27.6): inject the vLAPIC's highest deliverable interrupt when
- * RFLAGS.IF = 1, no STI / MOV SS blocking and no other event is being injected; else ask for an
- * interrupt-window exit while one is pending.
+ * An event whose delivery an exit interrupted (SDM 28.2.4) is delivered again at the next entry
+ * (27.6): an exception or software event in the exception slot, an NMI or external interrupt in
+ * their own (the backend calls this while decoding the exit).
  */
-void vcpu_inject_pending_interrupt(struct vcpu *v);
-/*
- * Before each VM entry, first: inject the vLAPIC's pending NMI unless an event is being injected or
- * NMI, STI or MOV SS blocking holds; else ask for an NMI-window exit (with "virtual NMIs").
- */
-void vcpu_inject_pending_nmi(struct vcpu *v);
-/* After an exception or EPT-violation exit: NMI blocking again if a faulting IRET had lifted it. */
-void vcpu_restore_nmi_blocking(struct vcpu *v);
-/* An event whose delivery a VM exit interrupted is delivered again at the next entry (SDM 28.2.4, 27.6). */
-void vcpu_reinject_vectoring_event(struct vcpu *v);
+void vcpu_requeue_event(struct vcpu *v, const struct event *e);
 /* Convenience: #GP(0), #UD, #PF with CR2. */
 void vcpu_inject_gp0(struct vcpu *v);
 void vcpu_inject_ud(struct vcpu *v);
 void vcpu_inject_pf(struct vcpu *v, uint64_t cr2, uint32_t error_code);
 
 /* The guest's current privilege level: SS.DPL (SDM Vol. 3A 5.5). */
-unsigned vcpu_cpl(void);
+unsigned vcpu_cpl(struct vcpu *v);
+/* The guest runs 64-bit code: IA-32e mode and CS.L (SDM Vol. 3A 5.2.1). */
+bool vcpu_long64(struct vcpu *v);
 /*
  * RFLAGS.AC as SMAP sees it: it lets supervisor accesses reach user pages only at CPL < 3
  * (SDM Vol. 3A 4.6.1; the monitor only walks for explicit accesses of the guest's instructions).
  */
-bool guest_rflags_ac_for_smap(void);
+bool guest_rflags_ac_for_smap(struct vcpu *v);
 
-/* Stop the guest: report, then power off with `status` once the run loop sees it. */
-void vcpu_stop(struct vcpu *v, int status);
+/* Ask for a flush of the guest's linear translations before the next entry (one flush however many ask). */
+static inline void vcpu_request_tlb_flush(struct vcpu *v)
+{
+	v->events.requests |= VCPU_REQ_TLB_FLUSH;
+}
 
-/* vmm/vmx_entry.asm: enter the guest; returns 0 after a VM exit, else the VMX failure (enum vmx_result). */
-int vmx_enter_guest(struct guest_regs *regs, int launched);
+/*
+ * The common case inline (most instruction exits): RIP, RFLAGS and the interruptibility state are in
+ * the cache (the backend preloads them for instruction exits), and there is no RF, TF, STI / MOV SS
+ * blocking or noted breakpoint to take care of: RIP moves on, and that is all.
+ */
+#define VCPU_SKIP_FAST_VALID ((1ull << VCPU_RIP) | (1ull << VCPU_RFLAGS) | (1ull << VCPU_INTERRUPTIBILITY_INFO))
+#define VCPU_SKIP_RFLAGS_SLOW ((1ull << 16) | (1ull << 8)) /* RF, TF (SDM Vol. 3A 2.3) */
+#define VCPU_SKIP_BLOCKING_SLOW 0x3u /* blocking by STI, by MOV SS (SDM Table 25-3) */
+static inline void vcpu_skip_instruction(struct vcpu *v)
+{
+	if (__builtin_expect((v->rc.valid & VCPU_SKIP_FAST_VALID) == VCPU_SKIP_FAST_VALID &&
+			     !(v->rc.value[VCPU_RFLAGS] & VCPU_SKIP_RFLAGS_SLOW) &&
+			     !(v->rc.value[VCPU_INTERRUPTIBILITY_INFO] & VCPU_SKIP_BLOCKING_SLOW) && !v->pending_dbg, 1)) {
+		v->rc.value[VCPU_RIP] += v->exit.insn_len;
+		v->rc.dirty |= 1ull << VCPU_RIP;
+		return;
+	}
+	vcpu_complete_instruction(v, v->exit.insn_len);
+}
 
 #endif

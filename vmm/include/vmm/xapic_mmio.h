@@ -6,10 +6,11 @@
 #include <stdint.h>
 
 struct vcpu;
+struct vm_exit;
 
 /* True if gpa is in the vLAPIC's page and the APIC is in xAPIC mode. */
 bool xapic_mmio_page(const struct vcpu *v, uint64_t gpa);
 /* Emulate the access of the instruction at RIP to gpa, or stop the guest naming its bytes. */
-void xapic_mmio_emulate(struct vcpu *v, uint64_t gpa);
+int xapic_mmio_emulate(struct vcpu *v, const struct vm_exit *e, uint64_t gpa);
 
 #endif

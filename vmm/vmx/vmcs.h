@@ -27,20 +27,27 @@ void vmx_instruction_failed(const char *op, enum vmx_result r);
 extern unsigned vmcs_access_failure_count;
 static inline unsigned vmcs_access_failures(void) { return vmcs_access_failure_count; }
 
+/*
+ * VMREAD/VMWRITE with one branch for both failures (CF or ZF set: "jbe", SDM 31.2); the slow path
+ * runs the instruction again to tell VMfailInvalid from VMfailValid for the report (a repeated
+ * VMREAD or VMWRITE of the same field changes nothing).
+ */
 static inline uint64_t vmcs_read_any(uint32_t field)
 {
-	uint64_t v = 0;
-	enum vmx_result r = vmx_vmread(field, &v);
-	if (__builtin_expect(r != VMX_SUCCEED, 0))
-		vmcs_access_failed("VMREAD", field, r);
+	uint64_t v;
+	_Bool failed;
+	__asm__ volatile("vmread %2, %1" : "=@ccbe"(failed), "=r"(v) : "r"((uint64_t)field) : "memory");
+	if (__builtin_expect(failed, 0))
+		vmcs_access_failed("VMREAD", field, vmx_vmread(field, &v));
 	return v;
 }
 
 static inline void vmcs_write_any(uint32_t field, uint64_t value)
 {
-	enum vmx_result r = vmx_vmwrite(field, value);
-	if (__builtin_expect(r != VMX_SUCCEED, 0))
-		vmcs_access_failed("VMWRITE", field, r);
+	_Bool failed;
+	__asm__ volatile("vmwrite %2, %1" : "=@ccbe"(failed) : "r"((uint64_t)field), "rm"(value) : "memory");
+	if (__builtin_expect(failed, 0))
+		vmcs_access_failed("VMWRITE", field, vmx_vmwrite(field, value));
 }
 
 /* The typed accessors take constant fields only (use vmcs_read_any/vmcs_write_any otherwise). */

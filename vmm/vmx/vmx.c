@@ -7,8 +7,8 @@
 #include "vmm/log.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
-#include "vmm/vmcs.h"
-#include "vmm/vmx.h"
+#include "vmcs.h"
+#include "vmx.h"
 
 void vmx_report_failure(const char *instruction, int result)
 {

@@ -11,16 +11,15 @@
 #include "vmm/log.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
-#include "vmm/vmcs.h"
-#include "vmm/tlb.h"
-#include "vmm/vmcs_setup.h"
-#include "vmm/apicv.h"
-#include "vmm/vmx.h"
+#include "vmcs.h"
+#include "tlb.h"
+#include "vmcs_setup.h"
+#include "apicv.h"
+#include "vmx.h"
 
 extern char vmx_exit_entry[]; /* vmm/vmx_entry.asm */
 
 #define IO_BITMAP_PAGES 2   /* A: ports 0000-7fff, B: 8000-ffff (SDM 25.6.4) */
-#define PREEMPTION_TIMER_MAX  0xffffffffull
 #define EXIT_STORM_TICKS      20000ull   /* break=exit_storm: a timer exit every 20000 ticks */
 #define HLT_WAKE_TICKS        1000000ull /* break=no_hlt_exiting: wakes a guest halted with interrupts off */
 #define MCYCLES               1000000ull
@@ -146,15 +145,9 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		pin_req |= PIN_PROCESS_POSTED_INTERRUPTS;
 	}
 
-	/*
-	 * The watchdog counts the guest's own time (SDM 26.5.1: the timer counts down only in VMX
-	 * non-root operation) since its last sign of life, across exits: "save VMX-preemption timer
-	 * value" keeps the remainder at each exit (SDM 28.3.4), and watchdog_note_progress() refills it.
-	 */
+	/* The watchdog is a TSC deadline the preemption timer is armed for (timer.c, exit/misc.c). */
 	const bool watchdog_role = v->cfg->watchdog && v->cfg->brk != HV_BREAK_EXIT_STORM &&
 				   v->cfg->brk != HV_BREAK_NO_HLT_EXITING;
-	if (watchdog_role)
-		exit_opt |= EXIT_SAVE_VMX_PREEMPTION_TIMER;
 
 	if (adjust(v, VMX_CTL_PIN, pin_req, pin_opt, &pin) || adjust(v, VMX_CTL_PROC, proc_req, 0, &proc) ||
 	    adjust(v, VMX_CTL_PROC2, proc2_req, proc2_opt, &proc2) ||
@@ -174,14 +167,10 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
 		log_warn("no VMX-preemption timer: the guest watchdog is off");
-	/* Saving the timer without the timer is a VM-entry failure (SDM 27.2.1.2). */
-	if (!(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
-		exit &= ~EXIT_SAVE_VMX_PREEMPTION_TIMER;
-	v->watchdog_across_exits = watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER) &&
-				   (exit & EXIT_SAVE_VMX_PREEMPTION_TIMER);
-	if (watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER) && !v->watchdog_across_exits)
-		log_warn("no \"save VMX-preemption timer value\" control: the watchdog restarts at every VM entry, "
-			 "so it catches only a guest that spins without exits");
+	if (watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER)) {
+		v->watchdog_cycles = v->cfg->watchdog * MCYCLES;
+		v->watchdog_deadline = rdtsc() + v->watchdog_cycles;
+	}
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
@@ -230,18 +219,10 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vpid);
 	}
 	if (pin & PIN_ACTIVATE_PREEMPTION_TIMER) {
-		uint64_t ticks = v->cfg->brk == HV_BREAK_EXIT_STORM      ? EXIT_STORM_TICKS
-				 : v->cfg->brk == HV_BREAK_NO_HLT_EXITING ? HLT_WAKE_TICKS
-				 : (v->cfg->watchdog * MCYCLES) >> v->caps->preemption_timer_rate;
-		v->preemption_timer_ticks = ticks > PREEMPTION_TIMER_MAX ? PREEMPTION_TIMER_MAX : ticks;
-		v->watchdog_mcycles = (v->preemption_timer_ticks << v->caps->preemption_timer_rate) / MCYCLES;
-		if (ticks > PREEMPTION_TIMER_MAX)
-			log_warn("watchdog=%llu is more than the 32-bit VMX-preemption timer holds at this CPU's rate "
-				 "(TSC >> %u): the watchdog fires after %llu million TSC cycles instead",
-				 (unsigned long long)v->cfg->watchdog, v->caps->preemption_timer_rate,
-				 (unsigned long long)v->watchdog_mcycles);
+		/* The break modes' fixed reload; otherwise timer.c arms it before each entry. */
+		v->preemption_timer_ticks = v->cfg->brk == HV_BREAK_EXIT_STORM ? EXIT_STORM_TICKS
+					    : v->cfg->brk == HV_BREAK_NO_HLT_EXITING ? HLT_WAKE_TICKS : 0;
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->preemption_timer_ticks);
-		v->watchdog_left = v->preemption_timer_ticks;
 	}
 	vmcs_write64(VMCS_LINK_POINTER, VMCS_LINK_POINTER_NONE);
 	return HV_OK;
@@ -288,7 +269,7 @@ static void setup_host_state(const struct vcpu *v)
 	} while (0)
 
 /* 32-bit protected mode, paging off, flat segments: the state a Multiboot loader leaves (Multiboot2 3.3). */
-static void setup_guest_state(struct vcpu *v, const struct vmcs_guest_start *start)
+static void setup_guest_state(struct vcpu *v, const struct vcpu_start *start)
 {
 	const uint32_t code = SEG_TYPE_CODE_XR_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G;
 	const uint32_t data = SEG_TYPE_DATA_RW_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G;
@@ -332,6 +313,7 @@ static void setup_guest_state(struct vcpu *v, const struct vmcs_guest_start *sta
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	v->regs.rax = start->rax;
 	v->regs.rbx = start->rbx;
+	v->regs.rsi = start->rsi;
 
 	if (v->cfg->brk == HV_BREAK_GUEST_STATE) {
 		/* Test only: RFLAGS bit 1 must be 1 (SDM 27.3.1.4); clearing it must fail the VM entry. */
@@ -340,12 +322,16 @@ static void setup_guest_state(struct vcpu *v, const struct vmcs_guest_start *sta
 	}
 }
 
-int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vmcs_guest_start *start)
+int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start)
 {
 	uint64_t vmcs = alloc_filled_pages(pmm, 1, 0);
 	enum vmx_result r;
 	int status;
 
+	if (start->mode != START_PROTECTED32_FLAT) {
+		log_error("the guest loader asked for start mode %u, which the VT-x backend cannot set up", start->mode);
+		return HV_ERR_BAD_GUEST;
+	}
 	if (vmcs == PMM_NO_MEMORY)
 		return HV_ERR_NO_MEMORY;
 	*(uint32_t *)phys_to_virt(vmcs) = v->caps->revision; /* SDM 25.2 */

@@ -3,7 +3,7 @@
  * x2APIC mode and software-enabled (apicv=1, the default): all of it (APICV_FULL) where the CPU
  * offers TPR shadow, "virtualize x2APIC mode", APIC-register virtualization and virtual-interrupt
  * delivery and memory is virtualized with EPT, else the TPR shadow alone (APICV_TPR_SHADOW) where
- * the CPU has it; apicv=0 keeps the software path (vcpu_inject_pending_interrupt) on the same CPU.
+ * the CPU has it; apicv=0 keeps the software path (vmx_deliver_interrupt) on the same CPU.
  */
 #ifndef VMM_APICV_H
 #define VMM_APICV_H
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct vcpu;
+#include "vmm/vcpu.h"
 struct vmx_caps;
 struct hv_config;
 struct pmm;
@@ -23,9 +23,14 @@ int apicv_setup(struct vcpu *v, struct pmm *pmm);
 /* After a change of the vLAPIC's mode: on in x2APIC mode, off otherwise (controls, MSR bitmap). */
 void apicv_update(struct vcpu *v);
 /* Around each VM entry: the CPU's changes back into the vLAPIC; the vLAPIC into the page, RVI/SVI. */
-void apicv_after_exit(struct vcpu *v);
-void apicv_before_entry(struct vcpu *v, uint64_t now);
-/* Exit reason 43: the guest lowered its TPR below the threshold (APICV_TPR_SHADOW). */
-void handle_tpr_below_threshold(struct vcpu *v);
+static inline void apicv_after_exit(struct vcpu *v)
+{
+	if (v->apicv_active)
+		v->lapic_page_stale = true; /* read back when needed (vcpu_lapic) */
+}
+/* busy: an event is being injected at this entry already (events.c). */
+void apicv_before_entry(struct vcpu *v, uint64_t now, bool busy);
+/* events.c: the vLAPIC's highest deliverable interrupt, injected or waited for (used by the TPR-shadow level). */
+void vmx_deliver_interrupt(struct vcpu *v, bool busy);
 
 #endif

@@ -2,9 +2,9 @@
 #include <arch/paging.h>
 #include <arch/vmx.h>
 #include "vmm/log.h"
-#include "vmm/tlb.h"
+#include "tlb.h"
 #include "vmm/vcpu.h"
-#include "vmm/vmcs.h"
+#include "vmcs.h"
 #include "vmm/vmx_caps.h"
 
 static void check(const char *op, enum vmx_result r)

@@ -1,7 +1,7 @@
 /* Names from the definition tables in arch/include/arch/vmcs_fields.h (pure; unit-tested). */
 #include <stddef.h>
 #include <arch/vmcs_fields.h>
-#include "vmm/vmcs.h"
+#include "vmcs.h"
 
 const char *vmcs_field_name(uint32_t encoding)
 {

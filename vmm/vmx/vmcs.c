@@ -1,7 +1,7 @@
 /* VMCS access failures and the full VMCS dump. */
 #include <arch/vmcs_fields.h>
 #include "vmm/log.h"
-#include "vmm/vmcs.h"
+#include "vmcs.h"
 
 unsigned vmcs_access_failure_count;
 

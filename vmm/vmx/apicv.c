@@ -23,7 +23,7 @@
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
-#include "vmm/apicv.h"
+#include "apicv.h"
 #include "vmm/cmdline.h"
 #include "vmm/log.h"
 #include "vmm/paging.h"
@@ -31,7 +31,7 @@
 #include "vmm/status.h"
 #include "vmm/vcpu.h"
 #include "vmm/vlapic.h"
-#include "vmm/vmcs.h"
+#include "vmcs.h"
 #include "vmm/vmx_caps.h"
 
 #define APICV_PROC2 (CPU2_VIRTUALIZE_X2APIC_MODE | CPU2_APIC_REGISTER_VIRTUALIZATION | CPU2_VIRTUAL_INTERRUPT_DELIVERY)
@@ -153,14 +153,9 @@ void apicv_update(struct vcpu *v)
 	log_debug("APIC virtualization %s", active ? "on (x2APIC mode)" : "off");
 }
 
-void apicv_after_exit(struct vcpu *v)
-{
-	if (v->apicv_active)
-		v->lapic_page_stale = true; /* read back when needed (vcpu_lapic) */
-}
 
 /*
- * TPR shadow only: the monitor injected (vcpu_inject_pending_interrupt); now the page gets the
+ * TPR shadow only: the monitor injected (vmx_deliver_interrupt); now the page gets the
  * TPR if it changed, and the TPR threshold the class of the highest requested vector when only the TPR holds
  * it back, so that the guest lowering its TPR below that class exits (SDM 30.1.2).  Entry requires
  * threshold <= VTPR[7:4] (SDM 26.2.1.1), which holds: the class is at most the TPR's, and between
@@ -185,10 +180,10 @@ static void tpr_shadow_before_entry(struct vcpu *v, uint64_t now)
 	}
 }
 
-void apicv_before_entry(struct vcpu *v, uint64_t now)
+void apicv_before_entry(struct vcpu *v, uint64_t now, bool busy)
 {
 	if (v->apicv == APICV_TPR_SHADOW) {
-		vcpu_inject_pending_interrupt(v);
+		vmx_deliver_interrupt(v, busy);
 		tpr_shadow_before_entry(v, now);
 		return;
 	}
@@ -207,9 +202,6 @@ void apicv_before_entry(struct vcpu *v, uint64_t now)
 	 * A halted guest wakes for a deliverable interrupt; the CPU then delivers it (SDM 30.2.1).  Only
 	 * a change can make one deliverable: the HLT exit halts only with nothing deliverable (misc.c).
 	 */
-	if (vlapic_pending_vector(a) != VLAPIC_NO_VECTOR && vmcs_read32(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT)
-		vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	if (vlapic_pending_vector(a) != VLAPIC_NO_VECTOR && vcpu_read(v, VCPU_ACTIVITY_STATE) == VCPU_ACTIVITY_HLT)
+		vcpu_write(v, VCPU_ACTIVITY_STATE, VCPU_ACTIVITY_ACTIVE);
 }
-
-/* TPR below threshold (SDM 30.1.2, trap-like: the TPR write is done): look again at what to inject. */
-void handle_tpr_below_threshold(struct vcpu *v) { vcpu_lapic(v)->events_changed = true; }

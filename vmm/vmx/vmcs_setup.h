@@ -5,21 +5,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "vmm/pmm.h"
+#include "vmm/start_state.h"
 #include "vmm/vcpu.h"
 
-struct vmcs_guest_start {
-	uint64_t rip;      /* 32-bit entry point */
-	uint64_t rax, rbx; /* Multiboot2 magic and information address */
-	uint64_t eptp;     /* 0 in shadow mode */
-	uint64_t cr3;      /* shadow mode: the monitor's table for the guest's paging-off phase */
-};
 
 /*
  * Allocate and load a VMCS, compute every control from the capability MSRs,
  * fill the host state from the monitor's own tables and the guest state for
  * 32-bit protected mode with paging off.  Returns HV_OK or a status.
  */
-int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vmcs_guest_start *start);
+int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start);
 
 /*
  * Check the current VMCS guest state against the VM-entry rules of SDM 27.3.1

@@ -10,8 +10,8 @@
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/format.h"
-#include "vmm/vmcs.h"
-#include "vmm/vmcs_setup.h"
+#include "vmcs.h"
+#include "vmcs_setup.h"
 
 #define FAIL(...) do { hv_snprintf(buf, n, __VA_ARGS__); return 1; } while (0)
 #define DESC_LIMIT_16BIT 0xffffu

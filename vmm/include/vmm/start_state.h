@@ -1,0 +1,28 @@
+/*
+ * The state a guest loader asks its first vCPU to start in, independent of the backend, which turns
+ * it into its own fields (VT-x: vmm/vmx/vmcs_setup.c).  A new guest format adds a loader that fills
+ * this; nothing in the backend knows about Multiboot.
+ */
+#ifndef VMM_START_STATE_H
+#define VMM_START_STATE_H
+
+#include <stdint.h>
+
+enum start_mode {
+	/*
+	 * 32-bit protected mode, paging off, flat 4 GiB code and data segments (CS 0x08, data 0x10),
+	 * interrupts off: the state the Multiboot2 specification gives an i386 kernel (3.3 "I386
+	 * machine state"), and the Linux 32-bit boot protocol's.
+	 */
+	START_PROTECTED32_FLAT,
+};
+
+struct vcpu_start {
+	enum start_mode mode;
+	uint64_t rip;
+	uint64_t rax, rbx, rsi; /* Multiboot2: magic and information address; Linux: RSI = boot_params */
+	uint64_t eptp;          /* second-level root: EPT mode only */
+	uint64_t cr3;           /* shadow mode: the monitor's table for the guest's paging-off phase */
+};
+
+#endif

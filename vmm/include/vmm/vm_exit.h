@@ -1,0 +1,104 @@
+/*
+ * One VM exit, decoded once by the backend (VT-x: vmm/vmx/exit.c) into a record that names no
+ * VMCS field: what happened (the kind), the exiting instruction's length, and the decoded
+ * operands of the kinds that have them.  Handlers (vmm/exit/) take (vcpu, exit) and return
+ * EXIT_RESUME or the status to stop the guest with.
+ */
+#ifndef VMM_VM_EXIT_H
+#define VMM_VM_EXIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/exit_decode.h"
+
+/* What the guest did, independent of the backend; the dispatch table is indexed by it. */
+#define EXIT_KINDS(X)                                                                           \
+	X(UNKNOWN)            /* nothing the monitor handles: stopped as unexpected */         \
+	X(UNDECODABLE)        /* operands in an encoding the SDM does not define: `undecodable` says */ \
+	X(EXCEPTION)          /* an intercepted guest exception */                              \
+	X(NMI)                /* a host NMI while the guest ran */                              \
+	X(EXTERNAL_INTERRUPT) /* a host interrupt while the guest ran */                        \
+	X(TRIPLE_FAULT)                                                                         \
+	X(TASK_SWITCH)                                                                          \
+	X(CPUID) X(HLT) X(CACHE_FLUSH) X(INVLPG) X(RDPMC) X(HYPERCALL)                          \
+	X(VIRT_INSTRUCTION)   /* a virtualization instruction of the guest (VMX or SVM): #UD */ \
+	X(CR_ACCESS) X(IO) X(RDMSR) X(WRMSR) X(MONITOR_MWAIT) X(DESCRIPTOR_TABLE)              \
+	X(NESTED_PAGE_FAULT)  /* second-level translation refused an access (EPT violation) */ \
+	X(NESTED_PAGE_MISCONFIG)                                                                \
+	X(TIMER)              /* the backend's guest timer expired (VMX-preemption timer) */    \
+	X(INTERRUPT_WINDOW) X(NMI_WINDOW)                                                       \
+	X(TPR_BELOW_THRESHOLD) /* the TPR shadow fell below the threshold */                    \
+	X(XSETBV) X(SINGLE_STEP_TRAP) /* monitor trap flag */
+
+enum exit_kind {
+#define EXIT_KIND_ENUM(name) EXIT_##name,
+	EXIT_KINDS(EXIT_KIND_ENUM)
+#undef EXIT_KIND_ENUM
+	EXIT_KIND_COUNT
+};
+
+/* Name of an exit kind ("CPUID"). */
+const char *exit_kind_name(enum exit_kind kind);
+
+/* A handler's verdict: resume the guest, or a status (enum hv_status, >= 0) to stop it with. */
+#define EXIT_RESUME (-1)
+
+/* An event (interrupt, NMI, exception) as the CPU delivers it (types: SDM Vol. 3C Table 25-17). */
+enum event_type {
+	EVENT_EXTERNAL_INTERRUPT = 0, EVENT_NMI = 2, EVENT_HARD_EXCEPTION = 3, EVENT_SOFT_INTERRUPT = 4,
+	EVENT_PRIV_SOFT_EXCEPTION = 5, EVENT_SOFT_EXCEPTION = 6,
+};
+struct event {
+	bool valid;
+	uint8_t type;          /* enum event_type */
+	uint8_t vector;
+	bool has_error_code;
+	uint32_t error_code;
+	uint32_t insn_len;     /* software interrupts and exceptions: their instruction's length (SDM 27.6.1.3) */
+};
+
+/* Access to a guest-physical address that second-level translation refused (SDM Table 28-7). */
+struct npf_exit {
+	uint64_t gpa;
+	uint64_t gla;          /* valid when gla_valid */
+	bool read, write, fetch;
+	bool readable, writable, executable; /* what the entry allowed */
+	bool gla_valid;        /* a linear address was being accessed (else: a PDPTE load) */
+	bool gla_is_final;     /* the access was to that address (else: to a paging structure of its walk) */
+	bool nmi_unblocking;   /* "NMI unblocking due to IRET" (SDM 28.2.3) */
+};
+
+struct vm_exit {
+	enum exit_kind kind;
+	uint32_t reason;        /* the backend's own reason (VT-x: basic exit reason), for statistics and reports */
+	uint32_t insn_len;      /* exits caused by an instruction: its length */
+	uint64_t qualification; /* the backend's raw qualification, for reports and the kinds that use it as is */
+	const char *undecodable; /* EXIT_UNDECODABLE: why the backend could not decode the operands */
+	/* An event whose delivery this exit interrupted (SDM 28.2.4); the backend queues it again. */
+	struct event vectoring;
+	union {
+		struct io_exit io;  /* IO; string forms also: */
+		struct cr_exit cr;  /* CR_ACCESS */
+		struct npf_exit npf; /* NESTED_PAGE_FAULT, NESTED_PAGE_MISCONFIG (gpa only) */
+		struct {            /* EXCEPTION, NMI, EXTERNAL_INTERRUPT */
+			struct event event;
+			bool nmi_unblocking; /* a faulting IRET had unblocked NMIs (SDM 28.2.2) */
+		} intr;
+		struct {            /* DESCRIPTOR_TABLE */
+			struct insn_operand op;
+			uint32_t info;  /* the raw instruction information, for reports */
+			bool ldtr_tr;   /* LLDT/LTR/SLDT/STR (else LGDT/LIDT/SGDT/SIDT) */
+			bool decoded;   /* the instruction information has an encoding the SDM defines */
+		} dt;
+		struct {            /* TASK_SWITCH (SDM Table 28-2) */
+			uint16_t selector;
+			uint8_t source; /* enum task_switch_source (vmm/task.h) */
+		} task;
+		uint64_t linear;    /* INVLPG: the address; EXCEPTION #PF: CR2 in qualification */
+	};
+	/* INS/OUTS (IO with io.string): address size (2, 4, 8 bytes) and segment; 0 when not given. */
+	uint8_t string_addr_bytes, string_seg;
+	bool string_info_valid;
+};
+
+#endif
