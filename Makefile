@@ -20,7 +20,7 @@ FREESTANDING_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -nostdlib -fn
 HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 # The monitor runs wherever its loader puts it (linker.ld): position-independent code
 # (-fpie: RIP-relative addressing, no GOT), linked as a PIE without a dynamic linker; its
-# only dynamic relocations are R_X86_64_RELATIVE, which it applies itself (vmm/reloc_self.c).
+# only dynamic relocations are R_X86_64_RELATIVE, which it applies itself (vmm/platform/reloc_self.c).
 # -z text refuses relocations in read-only segments; -z norelro keeps linker.ld's layout.
 HV_CFLAGS := $(filter-out -fno-pic -fno-pie,$(FREESTANDING_CFLAGS)) -fpie \
 	-Ivmm/include -Iarch/include -Ivmm/include/libc
@@ -30,8 +30,9 @@ HV_MONITOR_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z norelro -z m
 # no switch statements turned into tables of pointers.
 HV_PRE_RELOCATION_CFLAGS := -fno-tree-switch-conversion -fno-jump-tables
 
-HV_C_SRCS := $(wildcard vmm/*.c vmm/core/*.c vmm/vmx/*.c vmm/lib/*.c vmm/mm/*.c vmm/exit/*.c vmm/console/*.c vmm/apic/*.c)
-HV_ASM_SRCS := $(wildcard vmm/*.asm vmm/vmx/*.asm)
+HV_DIRS := vmm vmm/lib vmm/platform vmm/mm/host vmm/mm/guest vmm/dev vmm/core vmm/mmu vmm/exit vmm/loader vmm/vmx
+HV_C_SRCS := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c))
+HV_ASM_SRCS := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.asm))
 HV_OBJS := $(HV_C_SRCS:%.c=$(BUILD)/%.o) $(HV_ASM_SRCS:%.asm=$(BUILD)/%.asm.o) $(BUILD)/gen/font.o
 
 # The screen console's font: a PSF console font from Debian's console-setup-linux, converted
@@ -61,7 +62,7 @@ $(BUILD)/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf -w+all -w+error -MD $(@:.o=.d) -MP $< -o $@
 
-$(BUILD)/vmm/reloc_self.o $(BUILD)/vmm/lib/elf_rela.o: HV_CFLAGS += $(HV_PRE_RELOCATION_CFLAGS)
+$(BUILD)/vmm/platform/reloc_self.o $(BUILD)/vmm/lib/elf_rela.o: HV_CFLAGS += $(HV_PRE_RELOCATION_CFLAGS)
 
 # The monitor's objects are rebuilt when its compiler flags change (make tracks files, not flags:
 # objects from before the switch to -fpie would not link).

@@ -25,7 +25,7 @@ TOTAL_RE = re.compile(r"VM-exit statistics \((\d+) exits, (\d+) TSC cycles")
 SHADOW_MEM_RE = re.compile(r"memory (\d+) KiB now, (\d+) KiB peak")
 SHADOW_FILLS_RE = re.compile(r"shadow paging: (\d+) fills, (\d+) guest faults reflected, (\d+) CR3 switches")
 STATUS_RE = re.compile(r"HV-EXIT status=(\d+)")
-# What apicv=1 got (vmm/apic/apicv.c logs it): full APIC virtualization, the TPR shadow alone, or none.
+# What apicv=1 got (vmm/vmx/apicv.c logs it): full APIC virtualization, the TPR shadow alone, or none.
 APICV_LEVELS = (("full", "virtual-interrupt delivery while the guest is in x2APIC mode"),
                 ("TPR shadow", "APIC virtualization: TPR shadow and x2APIC virtualization while"))
 

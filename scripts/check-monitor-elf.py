@@ -8,7 +8,7 @@ The monitor runs wherever its loader puts it (linker.ld).  That works only when:
     program interpreter (PT_INTERP), with one PT_DYNAMIC segment;
   - its dynamic section asks for nothing but RELA relocations (no DT_NEEDED, DT_REL,
     DT_TEXTREL or DT_JMPREL), and every entry is R_X86_64_RELATIVE (or R_X86_64_NONE) with
-    its 8-byte field inside the image: vmm/reloc_self.c applies exactly those;
+    its 8-byte field inside the image: vmm/platform/reloc_self.c applies exactly those;
   - GRUB can load it through the Multiboot2 address tag, which copies the file's bytes as they
     are: the PT_LOAD segments lie in the file in memory order, at the same distances (p_offset -
     p_vaddr is the same for all), the Multiboot2 header starts the first one, within the first
@@ -94,7 +94,7 @@ def main():
             addr = struct.unpack_from("<IIII", data, pos + 8)
         pos += (tsize + 7) & ~7
     if MB2_TAG_RELOCATABLE not in tags or addr is None:
-        fail(path, "the Multiboot2 header lacks its address tag or its relocatable tag (vmm/entry.asm)")
+        fail(path, "the Multiboot2 header lacks its address tag or its relocatable tag (vmm/platform/entry.asm)")
     header_addr, load_addr, load_end_addr, bss_end_addr = addr
     if header_addr != 0 or load_addr != 0 or load_end_addr > file_end or bss_end_addr < image_end:
         fail(path, f"the Multiboot2 address tag says header 0x{header_addr:x}, load [0x{load_addr:x}, "
@@ -134,7 +134,7 @@ def main():
                 continue
             if rtype != R_X86_64_RELATIVE or rsym != 0:
                 fail(path, f"relocation {i} at 0x{r_offset:x} has type {rtype} symbol {rsym}: only "
-                           "R_X86_64_RELATIVE without a symbol is applied (vmm/reloc_self.c); "
+                           "R_X86_64_RELATIVE without a symbol is applied (vmm/platform/reloc_self.c); "
                            "is some code built without -fpie?")
             if r_offset + FIELD_SIZE > image_end:
                 fail(path, f"relocation {i} writes at 0x{r_offset:x}, outside the image")

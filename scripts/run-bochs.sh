@@ -294,7 +294,7 @@ if [ $timed_out = 1 ]; then
 	if [ $verdict_rc = 0 ]; then
 		# In Bochs the power-off routine must end the emulator (Shutdown port): a machine
 		# still running after the verdict means that routine is broken, so this stays a timeout.
-		say "the monitor said HV-EXIT status=$verdict but Bochs did not stop: hv_power_off failed (vmm/power.c)"
+		say "the monitor said HV-EXIT status=$verdict but Bochs did not stop: hv_power_off failed (vmm/platform/power.c)"
 	fi
 	say "TIMEOUT after $timeout_s s (serial log: $log, Bochs log: ${log%.log}.bochs.log)"
 	exit $EXIT_TIMEOUT

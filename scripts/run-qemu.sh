@@ -57,7 +57,7 @@ EXIT_TIMEOUT=124
 EXIT_NO_VERDICT=125
 # GPT (UEFI spec, chapter 5): header in LBA 1; PartitionEntryLBA at byte 72 of it;
 # StartingLBA at byte 32 of a partition entry.
-# Printed by vmm/power.c after the verdict, when the machine did not power off.
+# Printed by vmm/platform/power.c after the verdict, when the machine did not power off.
 ISO_GFXPAYLOAD=1024x768x32 # --iso --screendump: GRUB's graphics mode (a VBE mode of -vga std)
 HALTED_PATTERN='^\[hv\] halted: ' # at the start of a line (a guest's lines start with "[guest] ")
 # Printed by boot/efi when it gives up before reaching the monitor.
@@ -358,7 +358,7 @@ if [ -n "$screendump" ]; then
 fi
 if [ $timed_out = 1 ]; then
 	say "the monitor printed HV-EXIT status=$verdict but QEMU did not exit within $timeout_s s:" \
-		"hv_power_off failed (vmm/power.c; is isa-debug-exit at $DEBUG_EXIT_IOBASE?)"
+		"hv_power_off failed (vmm/platform/power.c; is isa-debug-exit at $DEBUG_EXIT_IOBASE?)"
 	exit $EXIT_TIMEOUT
 fi
 # isa-debug-exit makes QEMU exit (N << 1) | 1: only the monitor can write that port.

@@ -2,8 +2,8 @@
 # The monitor's verdict from a serial log, shared by run-bochs.sh and run-qemu.sh.
 #
 # The monitor ends every run with exactly one line "HV-EXIT status=N (text)" at the start of a
-# line (vmm/power.c).  The guest cannot forge it: the virtual UART prefixes each guest line with
-# "[guest] " (vmm/exit/vuart.c), so no guest output starts a line.  The harnesses also check the
+# line (vmm/platform/power.c).  The guest cannot forge it: the virtual UART prefixes each guest line with
+# "[guest] " (vmm/dev/vuart.c), so no guest output starts a line.  The harnesses also check the
 # verdict against a channel only the monitor reaches (Bochs's port 0xe9, QEMU's isa-debug-exit),
 # since the guest has no access to real I/O ports (vmm/exit/io.c).
 #

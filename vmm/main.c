@@ -23,7 +23,7 @@
 
 #define LOW_MEMORY_END (1ull << 20)       /* the first MiB is never allocated */
 #define BOOT_MAP_END   (4ull << 30)       /* entry.asm's boot page tables identity-map [0, 4 GiB) */
-#define MAPPED_EVERYWHERE UINT64_MAX      /* vmm/paging.c maps the framebuffer wherever it is */
+#define MAPPED_EVERYWHERE UINT64_MAX      /* vmm/mm/host/paging.c maps the framebuffer wherever it is */
 
 struct bootinfo hv_bootinfo;
 const uint64_t hv_bootinfo_size = sizeof(struct bootinfo);

@@ -1,7 +1,7 @@
 /*
  * What the loader checks before it leaves the firmware, while the firmware's
  * console still shows text: does this CPU offer VT-x and is it enabled
- * (the same verdict the monitor reaches later, vmm/vmx_support.c), and is
+ * (the same verdict the monitor reaches later, vmm/platform/vmx_support.c), and is
  * Secure Boot on.  Every finding goes to the screen (ConOut) and to COM1.
  */
 #include <arch/cpuid.h>

@@ -32,7 +32,7 @@ EFI_C_SRCS := $(wildcard boot/efi/*.c)
 # the command-line parser (efi_wait=, serial=, and the problems shown before the firmware is left),
 # the IA32_FEATURE_CONTROL verdict and hypervisor names, the check of the monitor's relocations
 # (vmm/include/vmm/elf_rela.h), and their small libc.
-EFI_SHARED_SRCS := vmm/cmdline.c vmm/vmx_support.c vmm/lib/elf_rela.c vmm/lib/format.c vmm/lib/string.c
+EFI_SHARED_SRCS := vmm/platform/cmdline.c vmm/platform/vmx_support.c vmm/lib/elf_rela.c vmm/lib/format.c vmm/lib/string.c
 EFI_SHARED_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector -fpic -mno-red-zone \
 	-Ivmm/include -Iarch/include -Ivmm/include/libc -Wall -Wextra -Werror -MMD -MP
 EFI_SHARED_OBJS := $(EFI_SHARED_SRCS:%.c=$(EFI_DIR)/shared/%.o)

@@ -89,7 +89,7 @@ EFI_STATUS monitor_load(const UINT8 *file, UINTN size, struct monitor_image *out
 
 /*
  * CPUID.1:ECX.VMX and IA32_FEATURE_CONTROL, decided as the monitor decides
- * (vmm/vmx_support.c).  Prints the verdict; TRUE when the monitor will stop
+ * (vmm/platform/vmx_support.c).  Prints the verdict; TRUE when the monitor will stop
  * for it (no VT-x, or VT-x disabled in the firmware setup).
  */
 BOOLEAN check_vmx(void);

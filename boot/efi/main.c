@@ -209,7 +209,7 @@ static const char *com_name(UINT16 port)
 }
 
 /*
- * The monitor's options, parsed as the monitor will parse them (vmm/cmdline.c): their problems
+ * The monitor's options, parsed as the monitor will parse them (vmm/platform/cmdline.c): their problems
  * on screen now, where the monitor's serial-only report may never be seen, and where its serial
  * output will go.  Returns the number of problems (the monitor stops with status 65 for any).
  */

@@ -9,7 +9,7 @@
  *
  * The image's relocations are checked here, strictly (only
  * R_X86_64_RELATIVE, each inside the image), so that a bad image is refused
- * on screen; the monitor applies them itself at entry (vmm/reloc_self.c), as
+ * on screen; the monitor applies them itself at entry (vmm/platform/reloc_self.c), as
  * it must under GRUB, which applies none.
  */
 #include "loader.h"

@@ -26,7 +26,7 @@ def verdict_line(status):
     """The monitor's verdict line for a status, anchored at the start of a serial line.
 
     Only the monitor starts a line with "HV-EXIT": guest output is prefixed "[guest] " by the
-    virtual UART (vmm/exit/vuart.c).  The harness's exit status is the authority (it also checks
+    virtual UART (vmm/dev/vuart.c).  The harness's exit status is the authority (it also checks
     the monitor's out-of-band copy); this pattern only keeps expectations from matching a forgery.
     """
     return rf"(?m)(?<=\n)HV-EXIT status={status} \([^()\r\n]*\)\r*$"

@@ -44,7 +44,7 @@ APIC_TESTS = ["apic_x2apic_registers", "apic_xapic_mmio_registers", "apic_masked
               "sched_sleep_blocks_idle_halts"]
 
 
-# What apicv=1 gets (vmm/apic/apicv.c): all four controls with EPT where the CPU has virtual-interrupt
+# What apicv=1 gets (vmm/vmx/apicv.c): all four controls with EPT where the CPU has virtual-interrupt
 # delivery, else the TPR shadow alone (Sandy Bridge has no virtual-interrupt delivery; shadow paging
 # does not use it).
 APICV_LOG = {

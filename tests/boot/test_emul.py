@@ -6,7 +6,7 @@ import pytest
 
 from conftest import STATUS
 
-# vmm/hypercall.c: the first 8 refusals are logged one by one, then one summary line per 1000.
+# vmm/exit/hypercall.c: the first 8 refusals are logged one by one, then one summary line per 1000.
 REFUSED_LOG_FIRST = 8
 REFUSED_LOG_PERIOD = 1000
 

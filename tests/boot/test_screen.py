@@ -1,10 +1,10 @@
-"""The monitor's screen console (vmm/console/): its log on the framebuffer, read back from QEMU.
+"""The monitor's screen console (vmm/platform/fbcon.c, screen.c): its log on the framebuffer, read back from QEMU.
 
 scripts/run-qemu.sh --screendump gives the machine a display (-vga std) and, once the monitor has
 halted after its verdict, writes the screen as a PPM.  QEMU TCG has no VT-x, so the monitor ends
 with "no VT-x" (status 70): these tests render the expected lines with the same PSF font the
 monitor was built with (Makefile FONT_PSF, read by scripts/psf.py) and the console's palette
-(vmm/console/fbcon.c), and look for them pixel for pixel on the screen's text rows.
+(vmm/platform/fbcon.c), and look for them pixel for pixel on the screen's text rows.
 
 Run: /usr/bin/python3 -m pytest -v tests/boot/test_screen.py  (after 'make')
 """
@@ -19,7 +19,7 @@ from test_qemu import BUILD, ROOT, QemuRun, hv_status
 sys.path.insert(0, str(ROOT / "scripts"))
 import psf  # noqa: E402
 
-FBCON_C = ROOT / "vmm" / "console" / "fbcon.c"
+FBCON_C = ROOT / "vmm" / "platform" / "fbcon.c"
 FBCON_H = ROOT / "vmm" / "include" / "vmm" / "fbcon.h"
 MAKEFILE = ROOT / "Makefile"
 BYTES_PER_RGB = 3
@@ -32,7 +32,7 @@ def _font():
 
 
 def _palette():
-    """fbcon_palette[] from vmm/console/fbcon.c: colour name -> (r, g, b) bytes."""
+    """fbcon_palette[] from vmm/platform/fbcon.c: colour name -> (r, g, b) bytes."""
     text = FBCON_C.read_text()
     pal = {name: bytes(int(v, 16) for v in (r, g, b)) for name, r, g, b in
            re.findall(r"\[(FBCON_\w+)\]\s*=\s*\{\s*(0x\w+),\s*(0x\w+),\s*(0x\w+)\s*\}", text)}

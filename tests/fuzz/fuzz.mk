@@ -18,26 +18,27 @@ FUZZ_MK         := $(lastword $(MAKEFILE_LIST))
 
 FUZZ_NAMES := cmdline boot_mb2 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic \
 	exit_decode
-FUZZ_SRCS_cmdline     := vmm/cmdline.c vmm/lib/format.c
-FUZZ_SRCS_boot_mb2    := vmm/boot_mb2.c
+FUZZ_SRCS_cmdline     := vmm/platform/cmdline.c vmm/lib/format.c
+FUZZ_SRCS_boot_mb2    := vmm/loader/boot_mb2.c
 FUZZ_SRCS_efi_cmdline := boot/efi/cmdline.c
 FUZZ_SRCS_efi_memmap  := boot/efi/memmap.c
-FUZZ_SRCS_elf         := vmm/elf.c
-FUZZ_SRCS_gpt         := vmm/mm/gpt.c
-FUZZ_SRCS_ept         := vmm/mm/ept.c vmm/mm/ept_mtrr.c vmm/mm/mtrr.c
-FUZZ_SRCS_memmap      := vmm/mm/memmap.c
-FUZZ_SRCS_pmm         := vmm/mm/pmm.c vmm/mm/memmap.c
+FUZZ_SRCS_elf         := vmm/loader/elf.c
+FUZZ_SRCS_gpt         := vmm/mm/guest/gpt.c
+FUZZ_SRCS_ept         := vmm/mm/guest/ept.c vmm/mm/guest/ept_mtrr.c vmm/mm/guest/mtrr.c
+FUZZ_SRCS_memmap      := vmm/mm/host/memmap.c
+FUZZ_SRCS_pmm         := vmm/mm/host/pmm.c vmm/mm/host/memmap.c
 FUZZ_SRCS_dtable_check := vmm/exit/dtable_check.c
-FUZZ_SRCS_mmio_decode := vmm/apic/mmio_decode.c
-FUZZ_SRCS_vlapic      := vmm/apic/vlapic.c
-FUZZ_SRCS_exit_decode := vmm/exit/exit_decode.c
-FUZZ_SRCS_vmx_caps    := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
+FUZZ_SRCS_mmio_decode := vmm/dev/mmio_decode.c
+FUZZ_SRCS_vlapic      := vmm/dev/vlapic.c
+FUZZ_SRCS_exit_decode := vmm/vmx/exit_decode.c vmm/exit/operand.c
+FUZZ_SRCS_vmx_caps    := vmm/platform/vmx_caps.c vmm/platform/vmx_support.c vmm/lib/format.c
 # The loader's files are #included by their harnesses, over the host stand-ins of gnu-efi
 # (tests/efi_host/efi_host.h): not compiled apart.
 FUZZ_LINK_efi_cmdline :=
 FUZZ_LINK_efi_memmap  :=
 FUZZ_FLAGS_efi_cmdline := -fshort-wchar -Itests/efi_host
 FUZZ_FLAGS_efi_memmap  := -fshort-wchar -Itests/efi_host
+FUZZ_FLAGS_exit_decode := -Ivmm/vmx # the VT-x backend's decoders
 
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS  = $(wildcard vmm/include/vmm/*.h arch/include/arch/*.h tests/fuzz/*.h tests/efi_host/*.h)

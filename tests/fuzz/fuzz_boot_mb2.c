@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the Multiboot2 boot-information parser (vmm/boot_mb2.c).
+ * libFuzzer harness: the Multiboot2 boot-information parser (vmm/loader/boot_mb2.c).
  * The input is the information structure itself, placed in a buffer of exactly
  * its size (so AddressSanitizer sees any read past it) at an 8-byte boundary
  * (Multiboot2 spec 3.6: the structure and its tags are 8-byte aligned).
@@ -13,7 +13,7 @@
 #include "vmm/boot.h"
 
 #define MB2_HEADER_SIZE   8u
-#define MB2_INFO_MAX_SIZE (1u << 20) /* as vmm/boot_mb2.c */
+#define MB2_INFO_MAX_SIZE (1u << 20) /* as vmm/loader/boot_mb2.c */
 
 static struct bootinfo bi;
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the monitor's command-line parser (vmm/cmdline.c).
+ * libFuzzer harness: the monitor's command-line parser (vmm/platform/cmdline.c).
  * The input is the command line (a NUL is appended).
  * Properties: at most HV_CMDLINE_MAX_ERRORS reports, each a non-empty line
  * shorter than the parser's message buffer, and exactly as many as problems
@@ -13,7 +13,7 @@
 #include "fuzz.h"
 #include "vmm/cmdline.h"
 
-#define MSG_MAX       384 /* vmm/cmdline.c: one report line */
+#define MSG_MAX       384 /* vmm/platform/cmdline.c: one report line */
 #define SIZE_GRANULE  4096ull
 #define CMDLINE_LIMIT 4096 /* longer inputs add nothing but time */
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the guest ELF64 loader (vmm/elf.c).
+ * libFuzzer harness: the guest ELF64 loader (vmm/loader/elf.c).
  * Input: 4 bytes of guest memory size (mem_limit, in units of 256 bytes: up to 1 TiB), then the image.
  * Properties of an accepted image: 1..ELF_MAX_SEGMENTS segments, each with
  * file data inside the image, filesz <= memsz, [paddr, paddr + memsz) inside

@@ -1,6 +1,6 @@
 /*
- * libFuzzer harness: the EPT builder (vmm/mm/ept.c) with host memory types
- * (vmm/mm/ept_mtrr.c over vmm/mm/mtrr.c).
+ * libFuzzer harness: the EPT builder (vmm/mm/guest/ept.c) with host memory types
+ * (vmm/mm/guest/ept_mtrr.c over vmm/mm/guest/mtrr.c).
  *
  * Input: the EPT capabilities (2 MiB / 1 GiB leaves, execute-only, MAXPHYADDR),
  * a table budget (alloc_table fails once it is spent), an MTRR state (enable

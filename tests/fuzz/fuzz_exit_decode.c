@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the VM-exit information decoders (vmm/exit/exit_decode.c), the part of exit
+ * libFuzzer harness: the VM-exit information decoders (vmm/vmx/exit_decode.c and vmm/exit/operand.c), the part of exit
  * handling that reads what the CPU reports (SDM Vol. 3C 28.2).  Input: a kind byte (I/O
  * qualification, control-register qualification, descriptor-table instruction information for
  * reason 46 or 47), the raw field, then a displacement and the 16 general-purpose registers.
@@ -11,7 +11,8 @@
  */
 #include <stdbool.h>
 #include "fuzz.h"
-#include "vmm/exit_decode.h"
+#include "exit_decode.h" /* vmm/vmx/: the backend's decoders */
+#include "vmm/operand.h"
 
 enum kind { KIND_IO, KIND_CR, KIND_DT_GDTR_IDTR, KIND_DT_LDTR_TR, KIND_DT_OPSIZE, KIND_COUNT };
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the guest page-table walker (vmm/mm/gpt.c).
+ * libFuzzer harness: the guest page-table walker (vmm/mm/guest/gpt.c).
  * Random paging structures in a fake guest memory (as tests/unit/test_gpt.c
  * fakes it): GMEM_SIZE bytes taken from the input, seen at every guest-physical
  * address below GMEM_ALIAS_LIMIT (the address folded modulo GMEM_SIZE, so

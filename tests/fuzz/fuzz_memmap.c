@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: memory-map normalisation (vmm/mm/memmap.c).
+ * libFuzzer harness: memory-map normalisation (vmm/mm/host/memmap.c).
  * Input: a capacity, then up to MAX_IN ranges (base, length, type), with
  * bases and lengths drawn so that ranges often overlap and touch, and now and
  * then reach the top of the 64-bit space (wrapping ranges included).

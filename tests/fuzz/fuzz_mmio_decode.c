@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the xAPIC-page instruction decoder (vmm/apic/mmio_decode.c), which reads
+ * libFuzzer harness: the xAPIC-page instruction decoder (vmm/dev/mmio_decode.c), which reads
  * bytes the guest controls (the instruction at its RIP).
  * Input: a mode byte (64-bit code or not), then up to 15 instruction bytes, copied into a heap
  * buffer of exactly that size so that ASan sees any read past them.

@@ -1,6 +1,6 @@
 /*
- * libFuzzer harness: the frame allocator (vmm/mm/pmm.c), fed by
- * memmap_normalize (vmm/mm/memmap.c) as the monitor does, or by a raw map.
+ * libFuzzer harness: the frame allocator (vmm/mm/host/pmm.c), fed by
+ * memmap_normalize (vmm/mm/host/memmap.c) as the monitor does, or by a raw map.
  * Memory lies in a WINDOW_PAGES window; the harness models every page as
  * unmanaged, free or allocated.
  *

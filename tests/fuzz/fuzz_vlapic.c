@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the virtual local APIC model (vmm/apic/vlapic.c), driven by a guest's
+ * libFuzzer harness: the virtual local APIC model (vmm/dev/vlapic.c), driven by a guest's
  * register accesses and time: every input byte sequence is a list of operations (xAPIC MMIO and
  * x2APIC MSR reads and writes at any offset with any value, IA32_APIC_BASE and IA32_TSC_DEADLINE
  * writes, time advancing by any amount, interrupts arriving, the CPU taking the pending one, EOI).

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness: the VMX capability decoder (vmm/vmx_caps.c, vmm/vmx_support.c), the one
+ * libFuzzer harness: the VMX capability decoder (vmm/platform/vmx_caps.c, vmm/platform/vmx_support.c), the one
  * exit-independent decoder of values the monitor does not control (under a
  * nested hypervisor the VMX capability MSRs are whatever it reports).
  * Input: the raw capability MSRs, the requested controls, IA32_FEATURE_CONTROL.
@@ -17,7 +17,7 @@
 #include "vmm/vmx_caps.h"
 #include "vmm/vmx_support.h"
 
-#define REPORT_LINE_MAX   160 /* vmm/vmx_caps.c's line buffer */
+#define REPORT_LINE_MAX   160 /* vmm/platform/vmx_caps.c's line buffer */
 #define BASIC_TRUE_CTLS   (1ull << 55)
 #define REVISION_MASK     0x7fffffffull
 #define REGION_SIZE_SHIFT 32

@@ -93,7 +93,7 @@ const char *backend_exit_reason_name(uint32_t reason)
 
 bool backend_failed(void) { return false; }
 
-/* ---- the log (vmm/log.c) ---- */
+/* ---- the log (vmm/platform/log.c) ---- */
 
 static enum hv_log_level fake_log_level = HV_LOG_DEBUG;
 void log_set_level(enum hv_log_level level) { fake_log_level = level; }
@@ -130,7 +130,7 @@ void hv_print_colour(enum fbcon_colour colour, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* vmm/cpu.c's table of names (that file runs on the CPU it describes). */
+/* vmm/platform/cpu.c's table of names (that file runs on the CPU it describes). */
 const char *exception_name(unsigned vector)
 {
 	switch (vector) {
@@ -141,14 +141,14 @@ const char *exception_name(unsigned vector)
 	}
 }
 
-/* ---- shadow paging (vmm/shadow.c needs frames and the frame allocator): calls counted ---- */
+/* ---- shadow paging (vmm/mmu/shadow.c needs frames and the frame allocator): calls counted ---- */
 
 int shadow_switch(struct vcpu *v) { (void)v; fake.shadow_switch_calls++; return EXIT_RESUME; }
 int shadow_flush_all(struct vcpu *v) { (void)v; fake.shadow_flush_all_calls++; return EXIT_RESUME; }
 
-int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e)
+int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t *mmio_gpa)
 {
-	(void)v, (void)e;
+	(void)v, (void)e, (void)mmio_gpa;
 	fake.shadow_page_fault_calls++;
 	return EXIT_RESUME;
 }
@@ -167,7 +167,7 @@ int shadow_handle_debug_exception(struct vcpu *v, const struct vm_exit *e)
 	return EXIT_RESUME;
 }
 
-/* ---- the xAPIC page (vmm/apic/xapic_mmio.c decodes guest instructions): never the page here ---- */
+/* ---- the xAPIC page (vmm/exit/xapic_mmio.c decodes guest instructions): never the page here ---- */
 
 bool xapic_mmio_page(const struct vcpu *v, uint64_t gpa)
 {
@@ -182,7 +182,7 @@ int xapic_mmio_emulate(struct vcpu *v, const struct vm_exit *e, uint64_t gpa)
 	return EXIT_RESUME;
 }
 
-/* ---- guest memory (vmm/memory.c): fake_ram, GVA == GPA ---- */
+/* ---- guest memory (vmm/mmu/memory.c): fake_ram, GVA == GPA ---- */
 
 static bool in_ram(uint64_t addr, uint64_t len)
 {

@@ -1,5 +1,5 @@
 /*
- * Host unit tests for vmm/boot_mb2.c: Multiboot2 boot information -> struct bootinfo.
+ * Host unit tests for vmm/loader/boot_mb2.c: Multiboot2 boot information -> struct bootinfo.
  * The information structures are built by hand as the Multiboot2 specification
  * (section 3.6) lays them out: total_size, reserved, then tags, each starting
  * on an 8-byte boundary, ended by a tag of type 0 and size 8.

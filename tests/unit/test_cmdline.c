@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/cmdline.c. */
+/* Host unit tests for vmm/platform/cmdline.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

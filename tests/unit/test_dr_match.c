@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/dr_match.c: data and I/O breakpoints of emulated accesses (SDM Vol. 3B 18.2). */
+/* Host unit tests for vmm/core/dr_match.c: data and I/O breakpoints of emulated accesses (SDM Vol. 3B 18.2). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/elf.c: images written by hand into a buffer. */
+/* Host unit tests for vmm/loader/elf.c: images written by hand into a buffer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/mm/ept.c. */
+/* Host unit tests for vmm/mm/guest/ept.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * Host unit tests for vmm/mm/ept_mtrr.c: guest RAM mapped with the memory types of the
+ * Host unit tests for vmm/mm/guest/ept_mtrr.c: guest RAM mapped with the memory types of the
  * host's MTRRs, checked page by page against mtrr_type_of_range() (SDM Vol. 3A 12.11).
  */
 #include <stdarg.h>

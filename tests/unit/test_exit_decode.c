@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/exit/exit_decode.c: VM-exit qualification and instruction-information decoding (SDM 28.2). */
+/* Host unit tests for vmm/vmx/exit_decode.c and vmm/exit/operand.c: VM-exit qualification and instruction-information decoding (SDM 28.2). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "vmm/exit_decode.h"
+#include "exit_decode.h" /* vmm/vmx/: the backend's decoders */
+#include "vmm/operand.h"
 
 /* SDM Table 28-5: OUT DX, AL (port 0x3f8); IN EAX, imm8 0x71; REP OUTSW to 0x80; REP on IN is dropped. */
 static void test_io(void **s)

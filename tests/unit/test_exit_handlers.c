@@ -1,5 +1,5 @@
 /*
- * Host unit tests of the exit handlers (vmm/exit/, vmm/hypercall.c) and the vCPU's event queue
+ * Host unit tests of the exit handlers (vmm/exit/, vmm/exit/hypercall.c) and the vCPU's event queue
  * (vmm/core/vcpu.c), run through exit_dispatch() against the fake backend of fake_backend.c: each
  * test builds a decoded exit (struct vm_exit) as the backend would, dispatches it, and checks the
  * guest state the handler left in the register cache and the GPRs, the queued events, and the calls
@@ -832,7 +832,7 @@ enum { ID_SLDT = 0, ID_STR = 1, ID_LLDT = 2, ID_LTR = 3 };
 static struct vm_exit *dt_mem_exit(struct vcpu *v, bool ldtr_tr, unsigned identity, unsigned seg, uint64_t disp)
 {
 	struct vm_exit *e = fake_exit(v, EXIT_DESCRIPTOR_TABLE, 3);
-	e->qualification = disp;
+	e->dt.displacement = disp; /* what the backend decodes from the qualification */
 	e->dt.ldtr_tr = ldtr_tr;
 	e->dt.decoded = true;
 	e->dt.op.identity = (uint8_t)identity;

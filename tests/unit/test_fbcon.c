@@ -1,4 +1,4 @@
-/* Unit tests of the screen console's core (vmm/console/fbcon.c) on a memory framebuffer. */
+/* Unit tests of the screen console's core (vmm/platform/fbcon.c) on a memory framebuffer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

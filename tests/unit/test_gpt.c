@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/mm/gpt.c: hand-built guest page tables in a fake guest memory. */
+/* Host unit tests for vmm/mm/guest/gpt.c: hand-built guest page tables in a fake guest memory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/mm/guest_mem.c (with vmm/mm/gpt.c for guest-virtual access). */
+/* Host unit tests for vmm/mm/guest/guest_mem.c (with vmm/mm/guest/gpt.c for guest-virtual access). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/mm/memmap.c. */
+/* Host unit tests for vmm/mm/host/memmap.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/apic/mmio_decode.c: the MOV forms that touch the xAPIC page. */
+/* Host unit tests for vmm/dev/mmio_decode.c: the MOV forms that touch the xAPIC page. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/mm/mtrr.c. */
+/* Host unit tests for vmm/mm/guest/mtrr.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/mm/pmm.c. */
+/* Host unit tests for vmm/mm/host/pmm.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Host unit tests for vmm/apic/vlapic.c: the virtual local APIC (SDM Vol. 3A chapter 11). */
+/* Host unit tests for vmm/dev/vlapic.c: the virtual local APIC (SDM Vol. 3A chapter 11). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * Host unit tests for vmm/vmcs_names.c and the tables in arch/include/arch/vmcs_fields.h:
+ * Host unit tests for vmm/vmx/vmcs_names.c and the tables in arch/include/arch/vmcs_fields.h:
  * VM-instruction error texts (SDM Vol. 3C 31.4, Table 31-1), basic exit-reason
  * names (Appendix C) and VMCS field names/encodings (Appendix B, 25.11.2).
  */

@@ -1,5 +1,5 @@
 /*
- * Host unit tests for vmm/vmx_caps.c: decoding of the VMX capability MSRs
+ * Host unit tests for vmm/platform/vmx_caps.c: decoding of the VMX capability MSRs
  * (SDM Vol. 3C Appendix A), computing control words from them, bit names and
  * the capability report.
  *

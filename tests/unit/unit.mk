@@ -28,38 +28,39 @@ UNIT_TESTS := \
 	$(BUILD)/unit/test_cr_rules
 
 UNIT_SRCS_test_format  := vmm/lib/format.c
-UNIT_SRCS_test_memmap  := vmm/mm/memmap.c
-UNIT_SRCS_test_pmm     := vmm/mm/pmm.c vmm/mm/memmap.c
-UNIT_SRCS_test_cmdline := vmm/cmdline.c vmm/lib/format.c
-UNIT_SRCS_test_ept       := vmm/mm/ept.c
-UNIT_SRCS_test_ept_mtrr  := vmm/mm/ept_mtrr.c vmm/mm/ept.c vmm/mm/mtrr.c
-UNIT_SRCS_test_gpt       := vmm/mm/gpt.c
-UNIT_SRCS_test_elf       := vmm/elf.c
-UNIT_SRCS_test_mtrr      := vmm/mm/mtrr.c
-UNIT_SRCS_test_guest_mem := vmm/mm/guest_mem.c vmm/mm/gpt.c
+UNIT_SRCS_test_memmap  := vmm/mm/host/memmap.c
+UNIT_SRCS_test_pmm     := vmm/mm/host/pmm.c vmm/mm/host/memmap.c
+UNIT_SRCS_test_cmdline := vmm/platform/cmdline.c vmm/lib/format.c
+UNIT_SRCS_test_ept       := vmm/mm/guest/ept.c
+UNIT_SRCS_test_ept_mtrr  := vmm/mm/guest/ept_mtrr.c vmm/mm/guest/ept.c vmm/mm/guest/mtrr.c
+UNIT_SRCS_test_gpt       := vmm/mm/guest/gpt.c
+UNIT_SRCS_test_elf       := vmm/loader/elf.c
+UNIT_SRCS_test_mtrr      := vmm/mm/guest/mtrr.c
+UNIT_SRCS_test_guest_mem := vmm/mm/guest/guest_mem.c vmm/mm/guest/gpt.c
 UNIT_SRCS_test_cr_rules  := vmm/exit/cr_rules.c
 
 UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)/unit/test_boot_mb2
-UNIT_SRCS_test_vmx_caps   := vmm/vmx_caps.c vmm/vmx_support.c vmm/lib/format.c
+UNIT_SRCS_test_vmx_caps   := vmm/platform/vmx_caps.c vmm/platform/vmx_support.c vmm/lib/format.c
 UNIT_SRCS_test_vmcs_names := vmm/vmx/vmcs_names.c
 UNIT_FLAGS_test_vmcs_names := -Ivmm/vmx # a test of the VT-x backend's own tables
-UNIT_SRCS_test_boot_mb2   := vmm/boot_mb2.c
+UNIT_SRCS_test_boot_mb2   := vmm/loader/boot_mb2.c
 
 UNIT_TESTS += $(BUILD)/unit/test_dr_match $(BUILD)/unit/test_dtable_check
-UNIT_SRCS_test_dr_match     := vmm/dr_match.c
+UNIT_SRCS_test_dr_match     := vmm/core/dr_match.c
 UNIT_SRCS_test_dtable_check := vmm/exit/dtable_check.c
 UNIT_TESTS += $(BUILD)/unit/test_task
 UNIT_SRCS_test_task := vmm/exit/task_check.c
 UNIT_TESTS += $(BUILD)/unit/test_elf_rela
 UNIT_SRCS_test_elf_rela := vmm/lib/elf_rela.c
 UNIT_TESTS += $(BUILD)/unit/test_fbcon
-UNIT_SRCS_test_fbcon := vmm/console/fbcon.c
+UNIT_SRCS_test_fbcon := vmm/platform/fbcon.c
 UNIT_TESTS += $(BUILD)/unit/test_vlapic
-UNIT_SRCS_test_vlapic := vmm/apic/vlapic.c
+UNIT_SRCS_test_vlapic := vmm/dev/vlapic.c
 UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
-UNIT_SRCS_test_mmio_decode := vmm/apic/mmio_decode.c
+UNIT_SRCS_test_mmio_decode := vmm/dev/mmio_decode.c
 UNIT_TESTS += $(BUILD)/unit/test_exit_decode
-UNIT_SRCS_test_exit_decode := vmm/exit/exit_decode.c
+UNIT_SRCS_test_exit_decode := vmm/vmx/exit_decode.c vmm/exit/operand.c
+UNIT_FLAGS_test_exit_decode := -Ivmm/vmx
 # The event-merging rules (SDM Vol. 3A Tables 6-4, 6-5), pure.
 UNIT_TESTS += $(BUILD)/unit/test_events
 UNIT_SRCS_test_events := vmm/core/event_merge.c
@@ -67,9 +68,10 @@ UNIT_SRCS_test_events := vmm/core/event_merge.c
 UNIT_TESTS += $(BUILD)/unit/test_exit_handlers
 UNIT_SRCS_test_exit_handlers := tests/unit/fake_backend.c \
 	vmm/exit/dispatch.c vmm/exit/cpuid.c vmm/exit/msr.c vmm/exit/cr.c vmm/exit/cr_rules.c vmm/exit/io.c \
-	vmm/exit/dtable.c vmm/exit/dtable_check.c vmm/exit/exit_decode.c vmm/exit/misc.c vmm/exit/ept.c \
-	vmm/exit/task.c vmm/exit/task_check.c vmm/exit/vuart.c vmm/hypercall.c vmm/core/vcpu.c \
-	vmm/core/event_merge.c vmm/dr_match.c vmm/apic/vlapic.c vmm/mm/gpt.c
+	vmm/exit/dtable.c vmm/exit/dtable_check.c vmm/exit/operand.c vmm/exit/misc.c vmm/exit/npf.c \
+	vmm/exit/task.c vmm/exit/task_check.c vmm/dev/vuart.c vmm/exit/hypercall.c vmm/core/vcpu.c \
+	vmm/core/event_merge.c vmm/core/dr_match.c vmm/core/guest_cr.c vmm/core/report.c vmm/dev/vlapic.c \
+	vmm/mm/guest/gpt.c
 
 # The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
 UNIT_TESTS += $(BUILD)/unit/test_efi_memmap

@@ -3,7 +3,7 @@
  * The guest sees the real CPU, minus what the monitor does not virtualize
  * (VMX, SMX, MONITOR/MWAIT), plus the hypervisor bit and the monitor's own
  * leaves 0x40000000-0x400000ff.  The local APIC is the monitor's virtual one
- * (vmm/apic/vlapic.c): x2APIC and the TSC-deadline timer.
+ * (vmm/dev/vlapic.c): x2APIC and the TSC-deadline timer.
  */
 #include <string.h>
 #include <arch/cpuid.h>

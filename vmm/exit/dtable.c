@@ -12,12 +12,12 @@
 #include <arch/vmx_state.h>
 #include "vmm/dtable_check.h"
 #include "vmm/exits.h"
-#include "vmm/exit_decode.h"
+#include "vmm/operand.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/status.h"
 
-/* Instruction identities of the two exit reasons (SDM Tables 28-10, 28-11); the fields: vmm/exit_decode.h. */
+/* Instruction identities of the two exit reasons (SDM Tables 28-10, 28-11); the fields: vmm/vm_exit.h. */
 enum { ID_SGDT = 0, ID_SIDT = 1, ID_LGDT = 2, ID_LIDT = 3 };  /* reason 46 */
 enum { ID_SLDT = 0, ID_STR = 1, ID_LLDT = 2, ID_LTR = 3 };   /* reason 47 */
 
@@ -39,7 +39,7 @@ static uint64_t operand_address(struct vcpu *v, const struct insn_operand *op)
 		gpr[op->base] = vcpu_gpr_read(v, op->base);
 	if (op->index_valid)
 		gpr[op->index] = vcpu_gpr_read(v, op->index);
-	uint64_t addr = exit_operand_offset(op, v->exit.qualification /* the displacement */, gpr);
+	uint64_t addr = exit_operand_offset(op, v->exit.dt.displacement, gpr);
 	/* In 64-bit mode only FS and GS have a base (SDM Vol. 1 3.4.2.1). */
 	if (!long_mode_64bit(v) || op->seg == SEG_FS || op->seg == SEG_GS)
 		addr += vcpu_read(v, vcpu_seg_reg(op->seg, SEGF_BASE));

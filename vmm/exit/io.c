@@ -12,7 +12,6 @@
 #include <arch/segment.h>
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
-#include "vmm/exit_decode.h"
 #include "vmm/exits.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"

@@ -9,6 +9,7 @@
 #include "vmm/log.h"
 #include "vmm/vlapic.h"
 #include "vmm/vuart.h"
+#include "vmm/xapic_mmio.h"
 #include "vmm/shadow.h"
 #include "vmm/status.h"
 
@@ -196,8 +197,11 @@ void watchdog_note_progress(struct vcpu *v, uint64_t now)
 int handle_exception(struct vcpu *v, const struct vm_exit *e)
 {
 	const unsigned vector = e->intr.event.vector;
-	if (vector == VECTOR_PF && v->mem_mode == HV_MEM_SHADOW)
-		return shadow_handle_page_fault(v, e);
+	if (vector == VECTOR_PF && v->mem_mode == HV_MEM_SHADOW) {
+		uint64_t gpa;
+		const int r = shadow_handle_page_fault(v, e, &gpa);
+		return r == SHADOW_EMULATE_MMIO ? xapic_mmio_emulate(v, e, gpa) : r;
+	}
 	if (vector == VECTOR_DB && v->mem_mode == HV_MEM_SHADOW)
 		return shadow_handle_debug_exception(v, e); /* the end of a single-step of the monitor's */
 	log_error("guest exception %s (vector %u) exited unexpectedly", exception_name(vector), vector);

@@ -25,7 +25,7 @@ enum msr_kind {
 	MSR_KIND_HARDWARE,  /* the guest's value lives in the real MSR: the monitor never uses it */
 	MSR_KIND_READ_ONLY, /* reads return a fixed value; writes #GP */
 	MSR_KIND_SPECIAL,   /* EFER, PAT, TSC: handled in code below */
-	MSR_KIND_APIC,      /* the virtual local APIC (vmm/apic/vlapic.c) */
+	MSR_KIND_APIC,      /* the virtual local APIC (vmm/dev/vlapic.c) */
 };
 
 /* The CPUID condition under which an MSR exists (SDM Vol. 4 Table 2-2, "Architectural MSRs"). */

@@ -28,9 +28,9 @@ static inline void apicv_after_exit(struct vcpu *v)
 	if (v->apicv_active)
 		v->lapic_page_stale = true; /* read back when needed (vcpu_lapic) */
 }
-/* busy: an event is being injected at this entry already (events.c). */
+/* busy: an event is being injected at this entry already (inject.c). */
 void apicv_before_entry(struct vcpu *v, uint64_t now, bool busy);
-/* events.c: the vLAPIC's highest deliverable interrupt, injected or waited for (used by the TPR-shadow level). */
+/* inject.c: the vLAPIC's highest deliverable interrupt, injected or waited for (used by the TPR-shadow level). */
 void vmx_deliver_interrupt(struct vcpu *v, bool busy);
 
 #endif

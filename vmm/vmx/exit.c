@@ -145,6 +145,7 @@ void vmx_exit_decode_operands(struct vcpu *v, uint32_t reason, unsigned read)
 	case EXIT_DESCRIPTOR_TABLE:
 		e->dt.ldtr_tr = reason == EXIT_REASON_LDTR_TR_ACCESS;
 		e->dt.info = vmcs_read32(VMX_INSTRUCTION_INFO);
+		e->dt.displacement = e->qualification; /* SDM Table 28-1: descriptor-table exits */
 		if (!exit_decode_dt_info(e->dt.info, e->dt.ldtr_tr, &e->dt.op))
 			e->kind = EXIT_UNDECODABLE, e->undecodable = "descriptor-table exit: the instruction information uses an encoding the SDM "
 					 "does not define (Tables 28-10, 28-11)";

@@ -1,4 +1,4 @@
-/* Guest TLB flushes: see vmm/include/vmm/tlb.h. */
+/* Guest TLB flushes: see vmm/vmx/tlb.h. */
 #include <arch/paging.h>
 #include <arch/vmx.h>
 #include "vmm/log.h"

@@ -19,7 +19,7 @@ const char *vmx_exit_reason_name(uint32_t basic_reason);
 /* Description of a VM-instruction error number (SDM 31.4), or "unknown VM-instruction error". */
 const char *vm_instruction_error_text(uint32_t error);
 
-/* Out-of-line slow paths (vmm/vmcs.c): report a failing VMREAD/VMWRITE, and count it. */
+/* Out-of-line slow paths (vmm/vmx/vmcs.c): report a failing VMREAD/VMWRITE, and count it. */
 void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r);
 /* Another VMX instruction (INVEPT, INVVPID) failed: counted with the VMCS access failures, so the run loop stops too. */
 void vmx_instruction_failed(const char *op, enum vmx_result r);

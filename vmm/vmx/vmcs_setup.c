@@ -7,7 +7,7 @@
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/cpu.h"
-#include "vmm/exits.h"
+#include "vmm/guest_cr.h"
 #include "vmm/log.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
@@ -17,7 +17,7 @@
 #include "apicv.h"
 #include "vmx.h"
 
-extern char vmx_exit_entry[]; /* vmm/vmx_entry.asm */
+extern char vmx_exit_entry[]; /* vmm/vmx/vmx_entry.asm */
 
 #define IO_BITMAP_PAGES 2   /* A: ports 0000-7fff, B: 8000-ffff (SDM 25.6.4) */
 #define EXIT_STORM_TICKS      20000ull   /* break=exit_storm: a timer exit every 20000 ticks */
@@ -127,7 +127,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		proc2_req |= CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST;
 	else
 		proc_req |= CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING | CPU_INVLPG_EXITING;
-	/* VPID only where INVVPID can flush a whole context (vmm/tlb.c), else stale translations could survive. */
+	/* VPID only where INVVPID can flush a whole context (vmm/vmx/tlb.c), else stale translations could survive. */
 	if (v->cfg->vpid && tlb_vpid_usable(v->caps))
 		proc2_opt |= CPU2_ENABLE_VPID;
 	if (v->cfg->brk == HV_BREAK_NO_HLT_EXITING) {

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include "vmm/backend.h"
 #include "vmm/vcpu.h"
+#include "exit_decode.h"
 #include "vmcs.h"
 
 /* regs.c: write the dirty cached registers into the VMCS (just before entry). */
@@ -70,7 +71,7 @@ static inline void vmx_exit_decode(struct vcpu *v, uint32_t reason)
 	}
 	if (read & READ_QUAL)
 		e->qualification = vmcs_readnat(EXIT_QUALIFICATION);
-	/* The two commonest exits with operands decode inline (the decoders of vmm/exit_decode.h are). */
+	/* The two commonest exits with operands decode inline (the decoders of exit_decode.h are). */
 	if (e->kind == EXIT_IO) {
 		e->string_info_valid = false;
 		if (!exit_decode_io(e->qualification, &e->io)) {
@@ -87,7 +88,7 @@ static inline void vmx_exit_decode(struct vcpu *v, uint32_t reason)
 	if (read & (READ_OPERANDS | READ_VECTORING))
 		vmx_exit_decode_operands(v, reason, read);
 }
-/* events.c: the one place that writes the VM-entry interruption fields (SDM 27.6). */
+/* inject.c: the one place that writes the VM-entry interruption fields (SDM 27.6). */
 void vmx_inject_events(struct vcpu *v, uint64_t now);
 /* Whether vmx_inject_events has anything to do: most entries have nothing queued and nothing changed. */
 static inline bool vmx_events_to_look_at(const struct vcpu *v)

@@ -2,7 +2,7 @@
  * VMCS fields: one table, X(name, encoding, width).  SDM Vol. 3C Appendix B.
  * The access width is also encoded in bits 14:13 of the encoding (SDM 25.11.2);
  * a static assertion below checks every row against it, and the accessors in
- * vmm/include/vmm/vmcs.h check the width of constant fields at compile time.
+ * vmm/vmx/vmcs.h check the width of constant fields at compile time.
  */
 #ifndef ARCH_VMCS_FIELDS_H
 #define ARCH_VMCS_FIELDS_H

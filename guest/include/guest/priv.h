@@ -40,7 +40,7 @@ static inline bool msr_passed_through(uint32_t index)
 
 /*
  * x2APIC MSRs the CPU virtualizes without an exit while the monitor's APIC virtualization is on
- * (boot word "apicv", x2APIC mode, software-enabled; vmm/apic/apicv.c): reads of the registers the
+ * (boot word "apicv", x2APIC mode, software-enabled; vmm/vmx/apicv.c): reads of the registers the
  * virtual-APIC page holds (not the current count), writes of TPR, EOI and SELF IPI; with the TPR
  * shadow alone (boot word "apicv_tpr") reads and writes of the TPR.
  */

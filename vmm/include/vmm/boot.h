@@ -16,7 +16,7 @@ extern char hv_image_start[], hv_image_end[];
 
 /*
  * Apply the image's R_X86_64_RELATIVE relocations for the address it runs at
- * (vmm/reloc_self.c).  Called once by each entry path in vmm/entry.asm, before
+ * (vmm/platform/reloc_self.c).  Called once by each entry path in vmm/platform/entry.asm, before
  * anything reads an address from the image's data; halts with a message on a
  * damaged relocation table.
  */

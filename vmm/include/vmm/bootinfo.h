@@ -1,6 +1,6 @@
 /*
  * The boot-information structure: the one hand-off format between a loader
- * (the gnu-efi loader in boot/efi, or the Multiboot2 parser in vmm/boot_mb2.c)
+ * (the gnu-efi loader in boot/efi, or the Multiboot2 parser in vmm/loader/boot_mb2.c)
  * and the monitor core.  After the hand-off the monitor depends on neither
  * UEFI nor GRUB: everything it needs from them is in here.
  *

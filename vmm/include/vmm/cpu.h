@@ -13,7 +13,7 @@
 #define IST_NMI          2
 #define IST_MACHINE_CHECK 3
 
-/* Register frame pushed by vmm/isr.asm. */
+/* Register frame pushed by vmm/platform/isr.asm. */
 struct exception_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
 	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;

@@ -5,7 +5,7 @@
  *
  * The monitor is linked -pie and carries only R_X86_64_RELATIVE relocations
  * (linker.ld): "B + A", the load base plus the addend, written as 64 bits at
- * r_offset.  vmm/reloc_self.c applies them to the monitor at its entry;
+ * r_offset.  vmm/platform/reloc_self.c applies them to the monitor at its entry;
  * boot/efi/monitor.c checks them before it starts the monitor.  Nothing here
  * reads an address from data, so it runs before the relocations are applied.
  * Unit-tested on the host (tests/unit/test_elf_rela.c).

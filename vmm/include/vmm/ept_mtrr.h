@@ -2,7 +2,7 @@
  * EPT mappings with the host's memory types: the guest's RAM gets, page by page,
  * the type the firmware's MTRRs give its host frames (SDM Vol. 3C 29.3.7: with EPT,
  * the EPT memory type takes the place of the MTRR type for guest accesses).
- * Pure logic over vmm/mm/ept.c and vmm/mm/mtrr.c: unit-tested on the host.
+ * Pure logic over vmm/mm/guest/ept.c and vmm/mm/guest/mtrr.c: unit-tested on the host.
  */
 #ifndef VMM_EPT_MTRR_H
 #define VMM_EPT_MTRR_H

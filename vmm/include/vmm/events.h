@@ -1,7 +1,7 @@
 /*
  * Combining events, as the CPU does when an exception comes while another is being delivered (SDM
  * Vol. 3A 6.15 "Exception and Interrupt Reference", Interrupt 8, Tables 6-4 and 6-5).  Pure: host-tested
- * (tests/unit/test_events.c); the vCPU's queue (vmm/core/events.c) and the backend's injection use it.
+ * (tests/unit/test_events.c); the vCPU's queue (vmm/core/vcpu.c, vmm/core/event_merge.c) and the backend's injection use it.
  */
 #ifndef VMM_EVENTS_H
 #define VMM_EVENTS_H

@@ -43,7 +43,7 @@ int handle_interrupt_window(struct vcpu *v, const struct vm_exit *e);
 int handle_nmi_window(struct vcpu *v, const struct vm_exit *e);
 int handle_tpr_below_threshold(struct vcpu *v, const struct vm_exit *e);
 int handle_single_step_trap(struct vcpu *v, const struct vm_exit *e);
-int handle_nested_page_fault(struct vcpu *v, const struct vm_exit *e);     /* exit/ept.c */
+int handle_nested_page_fault(struct vcpu *v, const struct vm_exit *e);     /* exit/npf.c */
 int handle_nested_page_misconfig(struct vcpu *v, const struct vm_exit *e);
 int handle_hypercall(struct vcpu *v, const struct vm_exit *e);             /* hypercall.c */
 int handle_task_switch(struct vcpu *v, const struct vm_exit *e);           /* exit/task.c */
@@ -54,12 +54,7 @@ int handle_task_switch(struct vcpu *v, const struct vm_exit *e);           /* ex
  */
 void watchdog_note_progress(struct vcpu *v, uint64_t now);
 
-/* Control-register policy (exit/cr.c), also used to build the initial guest state. */
-uint64_t cr0_hardware_value(const struct vcpu *v, uint64_t guest_cr0);
-uint64_t cr4_hardware_value(const struct vcpu *v, uint64_t guest_cr4);
-uint64_t efer_hardware_value(const struct vcpu *v);
-/* Give the hardware the guest's EFER: the guest register, or the real MSR without EFER switching. */
-void efer_apply(struct vcpu *v);
+#include "vmm/guest_cr.h" /* the hardware values of CR0, CR4, EFER */
 /*
  * Load CR0 or CR3 exactly as an emulated MOV to CR would (checks, shadows, PDPTEs, shadow-paging
  * switch, TLB flushes): EXIT_RESUME, EMULATE_FAULT when the value would #GP, or a status to stop with.
@@ -67,7 +62,5 @@ void efer_apply(struct vcpu *v);
 int cr_load_cr0(struct vcpu *v, uint64_t value);
 int cr_load_cr3(struct vcpu *v, uint64_t value);
 
-/* Report the current exit in full (unexpected or fatal) and return `status`, for a handler to return. */
-int exit_report_and_stop(struct vcpu *v, int status, const char *what);
 
 #endif

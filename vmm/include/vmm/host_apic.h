@@ -1,4 +1,4 @@
-/* The host's own local APIC: what the firmware left running (vmm/apic/host_apic.c). */
+/* The host's own local APIC: what the firmware left running (vmm/platform/host_apic.c). */
 #ifndef VMM_HOST_APIC_H
 #define VMM_HOST_APIC_H
 

@@ -37,7 +37,7 @@ int vmm_guest_virt_write(struct vcpu *v, uint64_t gva, const void *buf, uint64_t
 			 uint32_t *pf_error);
 
 /*
- * The guest's paging state as the guest sees it, for the walker (vmm/mm/gpt.c):
+ * The guest's paging state as the guest sees it, for the walker (vmm/mm/guest/gpt.c):
  * its own CR0/CR3/CR4/EFER (not the monitor's additions), MAXPHYADDR, 1 GiB-page
  * support, RFLAGS.AC, and in PAE paging the PDPTE registers.
  */

@@ -1,8 +1,8 @@
 /*
  * The Multiboot2 boot information format (Multiboot2 specification 1.0, 3.6), in one place:
- * the monitor reads it from GRUB (vmm/boot_mb2.c), writes it for its guest
- * (vmm/guest_boot.c), and our guest reads it (guest/boot.c).  The header tags of
- * the images are in their nasm entry files (vmm/entry.asm, guest/start.asm).
+ * the monitor reads it from GRUB (vmm/loader/boot_mb2.c), writes it for its guest
+ * (vmm/loader/guest_boot.c), and our guest reads it (guest/boot.c).  The header tags of
+ * the images are in their nasm entry files (vmm/platform/entry.asm, guest/start.asm).
  */
 #ifndef VMM_MULTIBOOT2_H
 #define VMM_MULTIBOOT2_H

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "vmm/bootinfo.h"
+#include "vmm/phys.h"
 #include "vmm/pmm.h"
 
 /*
@@ -12,8 +13,5 @@
  * when the CPU has them, else 2 MiB pages.  Returns 0 or -1 (out of memory).
  */
 int paging_init(const struct bootinfo *bi, struct pmm *pmm);
-
-static inline void *phys_to_virt(uint64_t phys) { return (void *)(uintptr_t)phys; }
-static inline uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p; }
 
 #endif

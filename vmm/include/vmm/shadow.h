@@ -70,8 +70,12 @@ int shadow_init(struct shadow_state *s, struct pmm *pmm, const uint64_t *frames,
 int shadow_switch(struct vcpu *v);
 /* Paging-mode or permission-relevant change (CR0.PG/WP, CR4.PAE/PSE/SMEP/SMAP, EFER.LMA/NXE): drop every root. */
 int shadow_flush_all(struct vcpu *v);
-/* A #PF exit in shadow mode: fill the shadow or reflect the fault into the guest. */
-int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e);
+/*
+ * A #PF exit in shadow mode: fill the shadow or reflect the fault into the guest (EXIT_RESUME), or
+ * a status to stop with, or SHADOW_EMULATE_MMIO: the access is to an emulated page at *mmio_gpa.
+ */
+#define SHADOW_EMULATE_MMIO (-3)
+int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t *mmio_gpa);
 /* The guest executed INVLPG addr. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva);
 /* A #DB exit: the one instruction a CR0.WP=0 override leaf was made for has run; drop it. */

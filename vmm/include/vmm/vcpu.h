@@ -12,7 +12,7 @@
 #include "vmm/vm_exit.h"
 #include "vmm/vmx_caps.h"
 
-/* Guest general-purpose registers saved by vmm/vmx_entry.asm (RSP and RIP live in the VMCS). */
+/* Guest general-purpose registers saved by vmm/vmx/vmx_entry.asm (RSP and RIP live in the VMCS). */
 struct guest_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -40,7 +40,7 @@ struct vcpu_reg_cache {
  * Events to deliver (SDM Vol. 3A 6.9 priorities; Vol. 3C 27.6 injection).  The backend injects at
  * most one per entry, in this order: the exception (a handler's, or one whose delivery an exit
  * interrupted), an NMI or an interrupt whose delivery an exit interrupted, then the vLAPIC's NMI and
- * highest interrupt.  Nothing else writes the entry-interruption fields (vmm/vmx/events.c).
+ * highest interrupt.  Nothing else writes the entry-interruption fields (vmm/vmx/inject.c).
  */
 struct vcpu_events {
 	struct event exception;  /* a hardware or software exception (or a re-delivered INT n) */
@@ -61,7 +61,7 @@ enum gpr_index {
 struct vmm_memory; /* vmm/memory_setup.h */
 struct shadow_state; /* vmm/shadow.h */
 
-/* How much of the local APIC the CPU virtualizes (vmm/apic/apicv.c). */
+/* How much of the local APIC the CPU virtualizes (vmm/vmx/apicv.c). */
 enum apicv_level { APICV_OFF, APICV_TPR_SHADOW, APICV_FULL };
 
 struct vcpu {
@@ -106,7 +106,7 @@ struct vcpu {
 	uint32_t proc2_controls;      /* SECONDARY_VM_EXEC_CONTROL as last written (APIC virtualization) */
 	enum apicv_level apicv;       /* what apicv=1 gets on this CPU: used while the guest is in x2APIC mode */
 	uint32_t tpr_threshold;       /* TPR_THRESHOLD as last written (APICV_TPR_SHADOW) */
-	bool apicv_active;            /* the APIC-virtualization controls are on now (vmm/apic/apicv.c) */
+	bool apicv_active;            /* the APIC-virtualization controls are on now (vmm/vmx/apicv.c) */
 	uint32_t *vapic_page;         /* the virtual-APIC page */
 	bool lapic_page_stale;        /* the CPU may have changed TPR, ISR, IRR on the page since the last exit */
 	bool events_waiting;          /* an NMI or interrupt waits for a window: look again before each entry */
@@ -188,7 +188,7 @@ void vcpu_note_io_access(struct vcpu *v, uint16_t port, unsigned size);
  * Queue a hardware exception for the next VM entry.  When one is already queued (a handler's, or an
  * event whose delivery this exit interrupted) the two combine as the CPU combines them (SDM Vol. 3A
  * 6.15, Table 6-5): a double fault, a triple fault (the vCPU shuts down: VCPU_REQ_TRIPLE_FAULT), or
- * the new one delivered first (vmm/events.c).
+ * the new one delivered first (vmm/core/vcpu.c, vmm/core/event_merge.c).
  */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error_code);
 /*
@@ -211,6 +211,9 @@ bool vcpu_long64(struct vcpu *v);
  * (SDM Vol. 3A 4.6.1; the monitor only walks for explicit accesses of the guest's instructions).
  */
 bool guest_rflags_ac_for_smap(struct vcpu *v);
+
+/* Report the current exit in full (unexpected or fatal) and return `status`, for a handler to return. */
+int exit_report_and_stop(struct vcpu *v, int status, const char *what);
 
 /* Ask for a flush of the guest's linear translations before the next entry (one flush however many ask). */
 static inline void vcpu_request_tlb_flush(struct vcpu *v)

@@ -116,4 +116,11 @@ void vlapic_page_load(struct vlapic *a, const uint32_t *page);
 void vlapic_page_store_tpr(struct vlapic *a, uint32_t *page);
 void vlapic_page_load_tpr(struct vlapic *a, const uint32_t *page);
 
+/* True if gpa is in the APIC's 4-KiB page and the APIC is in xAPIC mode (SDM Vol. 3A 11.4.1). */
+static inline bool vlapic_mmio_page(const struct vlapic *a, uint64_t gpa)
+{
+	return vlapic_mode(a) == VLAPIC_XAPIC &&
+	       (gpa & ~(uint64_t)(APIC_MMIO_SIZE - 1)) == (a->apic_base & APIC_BASE_ADDR_MASK);
+}
+
 #endif

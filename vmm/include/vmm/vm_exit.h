@@ -9,7 +9,41 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "vmm/exit_decode.h"
+#include "vmm/vcpu_regs.h" /* enum vcpu_segment */
+
+/* Decoded operands (the backend fills them from its own formats: VT-x, vmm/vmx/exit_decode.h). */
+/* I/O instruction (SDM Vol. 2A IN, OUT, INS, OUTS). */
+struct io_exit {
+	uint16_t port;
+	uint8_t size; /* 1, 2 or 4 bytes */
+	bool in;      /* IN/INS, else OUT/OUTS */
+	bool string;  /* INS/OUTS */
+	bool rep;
+};
+/* Control-register access (MOV to/from CR0, CR3, CR4, CR8; CLTS; LMSW). */
+enum cr_access_type { CR_MOV_TO = 0, CR_MOV_FROM = 1, CR_CLTS = 2, CR_LMSW = 3 };
+struct cr_exit {
+	enum cr_access_type type;
+	uint8_t cr;           /* 0, 3, 4 or 8 for MOV; 0 for CLTS and LMSW */
+	uint8_t gpr;          /* MOV: the general-purpose register, SDM numbering (0 = RAX .. 15 = R15) */
+	bool lmsw_memory;     /* LMSW: the operand was in memory */
+	uint16_t lmsw_source; /* LMSW: the source data */
+};
+/*
+ * The operand of LGDT/LIDT/SGDT/SIDT and LLDT/LTR/SLDT/STR, in a register or in memory (as VT-x's
+ * instruction information gives it: SDM Tables 28-10 and 28-11).
+ */
+struct insn_operand {
+	uint8_t identity;    /* which instruction: 0-3, as the table of the exit reason lists them */
+	bool is_register;    /* reason 47 only: the operand is the register `reg` */
+	uint8_t reg;         /* reason 47, register operand */
+	bool operand_32bit;  /* reason 46: 32-bit operand size (else 16-bit; ignored in 64-bit mode) */
+	uint8_t addr_bytes;  /* memory operand: address size, 2, 4 or 8 */
+	uint8_t seg;         /* memory operand: SEG_ES .. SEG_GS */
+	bool base_valid, index_valid;
+	uint8_t base, index; /* general-purpose registers, SDM numbering */
+	uint8_t scale;       /* index multiplier: 1, 2, 4 or 8 */
+};
 
 /* What the guest did, independent of the backend; the dispatch table is indexed by it. */
 #define EXIT_KINDS(X)                                                                           \
@@ -87,6 +121,7 @@ struct vm_exit {
 		struct {            /* DESCRIPTOR_TABLE */
 			struct insn_operand op;
 			uint32_t info;  /* the raw instruction information, for reports */
+			uint64_t displacement; /* a memory operand's displacement */
 			bool ldtr_tr;   /* LLDT/LTR/SLDT/STR (else LGDT/LIDT/SGDT/SIDT) */
 			bool decoded;   /* the instruction information has an encoding the SDM defines */
 		} dt;

@@ -1,6 +1,6 @@
 /*
  * Can this CPU run the monitor?  Pure verdicts, shared by the monitor
- * (vmm/cpu_report.c) and the UEFI loader (boot/efi/vmx_check.c), which asks
+ * (vmm/platform/cpu_report.c) and the UEFI loader (boot/efi/vmx_check.c), which asks
  * the same questions while the firmware console still works.
  * Unit-tested on the host (tests/unit/test_vmx_caps.c).
  */

@@ -1,4 +1,4 @@
-/* The xAPIC page of the virtual local APIC (vmm/apic/xapic_mmio.c). */
+/* The xAPIC page of the virtual local APIC (vmm/exit/xapic_mmio.c). */
 #ifndef VMM_XAPIC_MMIO_H
 #define VMM_XAPIC_MMIO_H
 

@@ -1,7 +1,7 @@
 /*
  * The xAPIC page (SDM Vol. 3A 11.4.1): guest-physical IA32_APIC_BASE .. +4 KiB is never backed by
  * memory, so each access to it exits (an EPT violation, or in shadow mode a #PF whose walk ends
- * there).  The monitor decodes the instruction (vmm/apic/mmio_decode.c), performs the access on
+ * there).  The monitor decodes the instruction (vmm/dev/mmio_decode.c), performs the access on
  * the vLAPIC and completes the instruction; any other instruction form stops the guest with a
  * message naming its bytes and RIP.
  */
@@ -22,11 +22,7 @@ _Static_assert(MMIO_INSN_MAX == X86_INSN_MAX, "one longest-instruction length");
 
 #define APIC_REG_ALIGN_MASK (APIC_REG_STRIDE - 1) /* registers are 16-byte aligned (SDM 11.4.1) */
 
-bool xapic_mmio_page(const struct vcpu *v, uint64_t gpa)
-{
-	return vlapic_mode(&v->lapic) == VLAPIC_XAPIC &&
-	       (gpa & ~(uint64_t)(APIC_MMIO_SIZE - 1)) == (v->lapic.apic_base & APIC_BASE_ADDR_MASK);
-}
+bool xapic_mmio_page(const struct vcpu *v, uint64_t gpa) { return vlapic_mmio_page(&v->lapic, gpa); }
 
 static int stop_unsupported(struct vcpu *v, uint64_t gpa, const uint8_t *bytes, unsigned n, const char *why)
 {

@@ -8,7 +8,7 @@
 ; 4 GiB, linker.ld).  Both entries fill the run-time addresses into the boot
 ; page tables (identity map of the low 4 GiB, 2 MiB pages) and GDT pointer,
 ; switch to them and to the boot stack, apply the image's relocations
-; (hv_relocate_self, vmm/reloc_self.c), then call into C.  Until then, they
+; (hv_relocate_self, vmm/platform/reloc_self.c), then call into C.  Until then, they
 ; use no absolute address: 64-bit code is RIP-relative, and the 32-bit code
 ; works from its load address (the Multiboot2 load base address tag).
 
@@ -349,7 +349,7 @@ boot_gdt_ptr:
 
 ; Boot page tables: identity map of [0, 4 GiB) with 2 MiB pages, WB except
 ; the top GiB (PCI/MMIO hole on PCs), which is mapped uncached.  Replaced by
-; vmm/paging.c once the memory map is known.  The entries of the PML4 and the
+; vmm/mm/host/paging.c once the memory map is known.  The entries of the PML4 and the
 ; PDPT hold run-time addresses: both entry paths write them.
 align 4096
 global boot_pml4

@@ -12,7 +12,7 @@ int handle_nested_page_fault(struct vcpu *v, const struct vm_exit *e)
 	const struct npf_exit *f = &e->npf;
 	const char *access = f->fetch ? "instruction fetch" : f->write ? "write" : "read";
 
-	/* The xAPIC page is never mapped: its accesses are emulated (vmm/apic/xapic_mmio.c). */
+	/* The xAPIC page is never mapped: its accesses are emulated (vmm/exit/xapic_mmio.c). */
 	if (!f->fetch && xapic_mmio_page(v, f->gpa)) {
 		if (!f->gla_is_final) {
 			/*

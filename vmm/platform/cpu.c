@@ -17,7 +17,7 @@ static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate64 idt[VECTOR_EXCEPTION_COUNT] __attribute__((aligned(16)));
 static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 
-extern const uint64_t isr_stub_table[VECTOR_EXCEPTION_COUNT]; /* vmm/isr.asm */
+extern const uint64_t isr_stub_table[VECTOR_EXCEPTION_COUNT]; /* vmm/platform/isr.asm */
 
 const char *exception_name(unsigned vector)
 {
@@ -101,7 +101,7 @@ uint64_t cpu_gdt_base(void) { return (uint64_t)(uintptr_t)gdt; }
 uint64_t cpu_idt_base(void) { return (uint64_t)(uintptr_t)idt; }
 uint64_t cpu_tss_base(void) { return (uint64_t)(uintptr_t)&tss; }
 
-/* Called from vmm/isr.asm: the monitor itself faulted.  Report and stop. */
+/* Called from vmm/platform/isr.asm: the monitor itself faulted.  Report and stop. */
 void hv_exception(struct exception_frame *f)
 {
 	log_error("monitor exception %s (vector %llu), error code %#llx",

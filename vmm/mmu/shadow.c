@@ -5,7 +5,6 @@
 #include <arch/paging.h>
 #include <arch/segment.h>
 #include <arch/vmx_state.h>
-#include "vmm/exits.h"
 #include "vmm/gpt.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
@@ -15,7 +14,7 @@
 #include "vmm/shadow.h"
 #include "vmm/backend.h"
 #include "vmm/status.h"
-#include "vmm/xapic_mmio.h"
+#include "vmm/vlapic.h"
 
 #define PAE_LEVELS        3
 #define LONG_MODE_LEVELS  4
@@ -358,7 +357,7 @@ static void end_single_step(struct vcpu *v)
 	drop_page(v, s->wp_override_gva);
 }
 
-int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e)
+int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t *mmio_gpa)
 {
 	struct shadow_state *s = v->shadow;
 	const uint64_t gva = e->qualification; /* #PF exits: the faulting linear address (SDM 28.2.1) */
@@ -397,8 +396,10 @@ int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e)
 		log_error("shadow: the guest's page tables for %#llx lie outside its RAM", (unsigned long long)gva);
 		return exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "guest page tables point outside guest RAM");
 	}
-	if (!(access & GPT_ACCESS_FETCH) && xapic_mmio_page(v, w.gpa))
-		return xapic_mmio_emulate(v, e, w.gpa); /* never mapped: each access is emulated (vmm/apic/xapic_mmio.c) */
+	if (!(access & GPT_ACCESS_FETCH) && vlapic_mmio_page(&v->lapic, w.gpa)) {
+		*mmio_gpa = w.gpa; /* never mapped: the caller emulates each access (vmm/exit/xapic_mmio.c) */
+		return SHADOW_EMULATE_MMIO;
+	}
 	if (guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &hpa) != 0) {
 		log_error("shadow: guest-virtual %#llx maps guest-physical %#llx, outside its RAM [0, %#llx)",
 			  (unsigned long long)gva, (unsigned long long)w.gpa, (unsigned long long)s->guest_size);

@@ -10,7 +10,7 @@
 #include <arch/msr.h>
 #include "vmm/host_apic.h"
 #include "vmm/log.h"
-#include "vmm/paging.h"
+#include "vmm/phys.h"
 
 #define FOUR_GIB (4ull << 30) /* the monitor's identity map covers the APIC page below it */
 

@@ -1,5 +1,5 @@
 /*
- * The monitor relocates itself: both entries (vmm/entry.asm) call
+ * The monitor relocates itself: both entries (vmm/platform/entry.asm) call
  * hv_relocate_self() once they run on the boot page tables and stack, before
  * any code reads an address stored in the image's data (a pointer in a
  * table, a string in an array).
