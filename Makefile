@@ -58,9 +58,18 @@ $(BUILD)/gen/font.c: $(FONT_PSF) scripts/psf2c.py scripts/psf.py
 $(BUILD)/gen/font.o: $(BUILD)/gen/font.c
 	$(CC) $(HV_CFLAGS) -c $< -o $@
 
-$(BUILD)/%.asm.o: %.asm
+$(BUILD)/%.asm.o: %.asm $(BUILD)/gen/asm_offsets.inc
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf -w+all -w+error -MD $(@:.o=.d) -MP $< -o $@
+	$(NASM) -f elf64 -g -F dwarf -w+all -w+error -I$(BUILD)/gen/ -MD $(@:.o=.d) -MP $< -o $@
+
+# Structure offsets and VMCS encodings the assembly uses, generated from the C definitions
+# (vmm/gen/asm_offsets.c): compiled to assembly, its "@@ %define" lines kept.
+$(BUILD)/gen/asm_offsets.inc: vmm/gen/asm_offsets.c $(BUILD)/hv-cflags.txt
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -MF $(BUILD)/gen/asm_offsets.d -MT $@ -S $< -o $(BUILD)/gen/asm_offsets.s
+	sed -n 's/^.*"@@ \(%define [A-Z0-9_]* [0-9]*\)".*$$/\1/p' $(BUILD)/gen/asm_offsets.s > $@.tmp
+	@test -s $@.tmp || { echo "asm_offsets.inc came out empty" >&2; exit 1; }
+	mv $@.tmp $@
 
 $(BUILD)/vmm/platform/reloc_self.o $(BUILD)/vmm/lib/elf_rela.o: HV_CFLAGS += $(HV_PRE_RELOCATION_CFLAGS)
 
@@ -114,7 +123,7 @@ bench: deps all
 clean:
 	rm -rf $(BUILD)
 
--include $(HV_OBJS:.o=.d)
+-include $(HV_OBJS:.o=.d) $(BUILD)/gen/asm_offsets.d
 
 help:
 	@echo "make            build every image (monitor, guest, UEFI loader, ESP, USB image, GRUB ISO)"

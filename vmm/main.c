@@ -9,6 +9,7 @@
 #include "vmm/boot.h"
 #include "vmm/cmdline.h"
 #include "vmm/cpu.h"
+#include "vmm/pcpu.h"
 #include "vmm/cpu_report.h"
 #include "vmm/log.h"
 #include "vmm/multiboot2.h"
@@ -39,7 +40,7 @@ static struct pmm pmm;
 
 static void early_init(void)
 {
-	cpu_init_tables();
+	pcpu_init(0); /* the bootstrap processor */
 	/*
 	 * Mask the legacy PICs the firmware may have left running (a BIOS programs
 	 * the PIT on IRQ 0): their interrupts would only cause external-interrupt

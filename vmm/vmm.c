@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include <arch/msr.h>
+#include <arch/paging.h>
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
 #include "vmm/backend.h"
@@ -11,16 +12,52 @@
 #include "vmm/guest_boot.h"
 #include "vmm/host_apic.h"
 #include "vmm/log.h"
+#include "vmm/paging.h"
 #include "vmm/memory_setup.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/shadow.h"
 #include "vmm/status.h"
+#include "vmm/trace.h"
 #include "vmm/vcpu.h"
 #include "vmm/vlapic.h"
 #include "vmm/vmm.h"
 #include "vmm/vuart.h"
 
-static struct vcpu vcpu;
-static struct vmm_memory memory;
+/* A VM from the frame allocator, its configuration set; NULL when memory ran out. */
+static struct vm *vm_create(struct pmm *pmm, const struct hv_config *cfg, const struct vmx_caps *caps)
+{
+	const uint64_t pages = (sizeof(struct vm) + PAGE_SIZE - 1) / PAGE_SIZE;
+	const uint64_t pa = pmm_alloc(pmm, pages, PAGE_SIZE);
+	if (pa == PMM_NO_MEMORY)
+		return NULL;
+	struct vm *vm = phys_to_virt(pa);
+	memset(vm, 0, pages * PAGE_SIZE);
+	vm->cfg = cfg;
+	vm->caps = caps;
+	vm->next_vpid = 1;
+	return vm;
+}
+
+/* The VM's next vCPU, with its APIC ID, its VPID and pointers to what it shares with the VM. */
+static struct vcpu *vm_add_vcpu(struct vm *vm)
+{
+	if (vm->nr_vcpus == VM_MAX_VCPUS)
+		return NULL;
+	const unsigned id = vm->nr_vcpus++;
+	struct vcpu *v = &vm->vcpus[id];
+	v->vm = vm;
+	v->cfg = vm->cfg;
+	v->caps = vm->caps;
+	v->mem_mode = vm->mem_mode;
+	v->mmu = vm->mem_mode == HV_MEM_SHADOW ? &shadow_mmu : &ept_mmu;
+	v->mem = &vm->memory;
+	v->shadow = &vm->memory.shadow;
+	v->uart = &vm->uart;
+	v->trace_left = vm->cfg->trace == HV_TRACE_EXITS ? vm->cfg->trace_max : 0;
+	v->vpid = vm->next_vpid++;
+	vlapic_reset(&v->lapic, id, id == 0); /* vCPU 0 is the bootstrap processor */
+	return v;
+}
 
 static int choose_memory_mode(const struct hv_config *cfg, const struct vmx_caps *caps, uint32_t *mode)
 {
@@ -76,7 +113,14 @@ static int run_guest(struct vcpu *v)
 			v->stats.count[e->reason]++;
 			v->stats.total_exits++;
 		}
-		status = exit_dispatch(v, e);
+		if (__builtin_expect(v->trace_left != 0, 0)) {
+			struct exit_trace_before before;
+			exit_trace_before(v, &before);
+			status = exit_dispatch(v, e);
+			exit_trace(v, e, &before, status);
+		} else {
+			status = exit_dispatch(v, e);
+		}
 		const uint64_t handled = rdtsc();
 		if (e->reason < HV_STATS_REASONS)
 			v->stats.cycles[e->reason] += handled - v->exit_tsc;
@@ -90,39 +134,38 @@ static int run_guest(struct vcpu *v)
 			break;
 		}
 	}
-	vuart_flush();
+	vuart_flush(v->uart);
 	print_statistics(v, rdtsc() - start);
-	if (v->mem_mode == HV_MEM_SHADOW)
-		shadow_report(v->shadow);
+	if (v->mmu->report)
+		v->mmu->report(v);
 	return status;
 }
 
 int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct vmx_caps *caps, struct pmm *pmm)
 {
 	struct vcpu_start start = { 0 };
-	struct vcpu *v = &vcpu;
 	int status;
 
 	if (!exit_handlers_complete())
 		return HV_ERR_GENERIC;
-	memset(v, 0, sizeof(*v));
-	v->cfg = cfg;
-	v->caps = caps;
-	v->mem = &memory;
-	v->shadow = &memory.shadow;
-	vlapic_reset(&v->lapic, 0, true); /* one vCPU, the bootstrap processor, APIC ID 0 */
-	if ((status = choose_memory_mode(cfg, caps, &v->mem_mode)) != HV_OK)
+	struct vm *vm = vm_create(pmm, cfg, caps);
+	if (!vm) {
+		log_error("no memory for the VM's state (%llu bytes)", (unsigned long long)sizeof(struct vm));
+		return HV_ERR_NO_MEMORY;
+	}
+	if ((status = choose_memory_mode(cfg, caps, &vm->mem_mode)) != HV_OK)
 		return status;
+	struct vcpu *v = vm_add_vcpu(vm);
 	backend_vcpu_configure(v);
 	host_apic_report();
 	if ((status = backend_cpu_enable(caps, pmm)) != HV_OK)
 		return status;
-	if ((status = vmm_memory_setup(&memory, pmm, cfg, caps, v->mem_mode)) != HV_OK)
+	if ((status = vmm_memory_setup(&vm->memory, pmm, cfg, caps, vm->mem_mode)) != HV_OK)
 		return status;
 	if ((status = guest_boot_prepare(v, bi, &start)) != HV_OK)
 		return status;
-	start.eptp = memory.eptp;
-	start.cr3 = memory.initial_cr3;
+	start.eptp = vm->memory.eptp;
+	start.cr3 = vm->memory.initial_cr3;
 	if ((status = backend_vcpu_create(v, pmm, &start)) != HV_OK)
 		return status;
 	log_info("VMLAUNCH: guest entry %#llx in 32-bit protected mode with paging off, EAX=%#llx EBX=%#llx, VPID %u",

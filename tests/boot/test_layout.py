@@ -174,3 +174,39 @@ def test_the_backend_headers_are_private():
     public = sorted(h.name for h in (INCLUDE / "vmm").glob("*.h")
                     if h.name in {"vmcs.h", "vmcs_setup.h", "vmx.h", "apicv.h", "tlb.h", "vmx_backend.h"})
     assert public == [], f"VT-x backend headers in the public include directory: {public}"
+
+
+# Mutable state that is the machine's, not one CPU's or one VM's: it stays global, shared under a
+# lock where several CPUs may touch it.  Anything else mutable and global fails the test: per-CPU
+# state belongs in struct pcpu (vmm/pcpu.h), per-VM state in struct vm (vmm/vmm.h) or struct vcpu.
+MACHINE_STATE = {
+    ("vmm/platform/cpu.c", "pcpus"): "the array of every CPU's struct pcpu",
+    ("vmm/platform/log.c", "current_level"): "the log level of the machine",
+    ("vmm/platform/log.c", "console_lock"): "the consoles' lock",
+    ("vmm/platform/serial.c", "serial_present"): "the machine's serial port",
+    ("vmm/platform/serial.c", "serial_base"): "the machine's serial port",
+    ("vmm/platform/screen.c", "screen"): "the machine's screen console",
+    ("vmm/platform/screen.c", "screen_on"): "the machine's screen console",
+    ("vmm/platform/screen.c", "screen_refused"): "the machine's screen console",
+    ("vmm/main.c", "config"): "the monitor's command line",
+    ("vmm/main.c", "hv_bootinfo"): "what the loader handed over (vmm/boot.h)",
+    ("vmm/main.c", "early"): "the command line as parsed before the log is up",
+    ("vmm/main.c", "pmm"): "the frame allocator (it has its own lock)",
+    ("vmm/mmu/memory.c", "bits"): "the host CPU's MAXPHYADDR, read once",
+    ("vmm/loader/guest_boot.c", "img"): "the loader's scratch space, used once before any vCPU runs",
+    ("vmm/loader/guest_boot.c", "info"): "the loader's scratch space, used once before any vCPU runs",
+}
+STATIC_VAR = re.compile(r"^(\s*)static\s+(?!const\b)(?!inline\b)[\w\s\*]*?\b(\w+)\s*(\[[^\]]*\])*\s*(=[^;]*)?;", re.M)
+GLOBAL_VAR = re.compile(r"^(?!static|extern|typedef|const\b|struct\s+\w+\s*\{|enum|union|#|\s|/|\*|\})[\w\s\*]+?\b(\w+)\s*(\[[^\]]*\])*\s*(=[^;(]*)?;", re.M)
+
+
+def test_no_per_cpu_or_per_vm_singleton():
+    found = []
+    for p in sorted(VMM.rglob("*.c")):
+        rel = p.relative_to(ROOT).as_posix()
+        code = re.sub(r"/\*.*?\*/|//[^\n]*", "", p.read_text(), flags=re.S)
+        names = [m.group(2) for m in STATIC_VAR.finditer(code)]
+        names += [m.group(1) for m in GLOBAL_VAR.finditer(code) if "(" not in m.group(0)]
+        found += [(rel, n) for n in names if (rel, n) not in MACHINE_STATE]
+    assert found == [], ("mutable globals that are not the machine's: move per-CPU state to struct pcpu, "
+                         f"per-VM state to struct vm or struct vcpu: {found}")

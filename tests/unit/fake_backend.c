@@ -15,12 +15,14 @@
 #include "vmm/memory.h"
 #include "vmm/shadow.h"
 #include "vmm/xapic_mmio.h"
+#include "vmm/mmu_ops.h"
 #include "fake_backend.h"
 
 struct fake_backend fake;
 uint8_t fake_ram[FAKE_RAM_SIZE];
 
 static struct hv_config fake_cfg;
+struct vuart fake_uart; /* the vCPU's UART (fake_backend.h) */
 static struct vmx_caps fake_caps;
 
 /* ---- the backend interface (vmm/include/vmm/backend.h) and the register cache's miss path ---- */
@@ -152,6 +154,8 @@ int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t *
 	fake.shadow_page_fault_calls++;
 	return EXIT_RESUME;
 }
+
+void shadow_report(const struct shadow_state *s) { (void)s; }
 
 void shadow_invlpg(struct vcpu *v, uint64_t gva)
 {
@@ -330,7 +334,10 @@ void fake_vcpu_init(struct vcpu *v)
 	v->cfg = &fake_cfg;
 	v->caps = &fake_caps;
 	v->mem = 0;
+	memset(&fake_uart, 0, sizeof(fake_uart));
+	v->uart = &fake_uart; /* the VM's UART (a device of struct vm in the monitor) */
 	v->mem_mode = HV_MEM_EPT;
+	v->mmu = &ept_mmu; /* the real ops (vmm/mmu/ept_mmu.c); tests switch to shadow_mmu */
 	v->efer_switched = true;
 	v->pat_switched = true;
 	v->rdtscp_enabled = true;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/vcpu.h"
+#include "vmm/vuart.h"
 
 #define FAKE_RAM_SIZE 0x10000u /* guest RAM: [0, 64 KiB), GVA == GPA */
 extern uint8_t fake_ram[FAKE_RAM_SIZE];
@@ -32,6 +33,8 @@ extern uint8_t fake_ram[FAKE_RAM_SIZE];
 #define FAKE_PAT          0x0007040600070406ull /* the reset value */
 
 /* What the fake records; fake_vcpu_init empties it. */
+extern struct vuart fake_uart; /* v->uart of fake_vcpu_init's vCPU */
+
 struct fake_backend {
 	uint64_t reg[VCPU_REG_COUNT];   /* the backend's copy of each register (backend_reg_read returns it) */
 	unsigned reads[VCPU_REG_COUNT]; /* backend_reg_read calls per register since the last fake_exit */

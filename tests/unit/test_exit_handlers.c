@@ -29,6 +29,7 @@
 #include "vmm/hypercall.h"
 #include "vmm/status.h"
 #include "vmm/vuart.h"
+#include "vmm/mmu_ops.h"
 #include "fake_backend.h"
 
 static struct vcpu vcpu;
@@ -247,6 +248,7 @@ static void test_msr_efer_nxe_shadow(void **s)
 	struct vcpu *v = *s;
 	const bool nx = (cpuid(CPUID_LEAF_EXT_FEATURES_8001, 0).edx & CPUID_80000001_EDX_NX) != 0;
 	v->mem_mode = HV_MEM_SHADOW;
+	v->mmu = &shadow_mmu;
 	assert_int_equal(wrmsr_exit(v, MSR_IA32_EFER, EFER_SCE | EFER_LME | EFER_NXE), EXIT_RESUME);
 	if (nx) {
 		assert_skipped(v, 2);
@@ -560,6 +562,7 @@ static void test_cr3_read_write(void **s)
 	/* Shadow paging: the guest's CR3 is kept aside and the shadow root switched. */
 	fake_vcpu_init(v);
 	v->mem_mode = HV_MEM_SHADOW;
+	v->mmu = &shadow_mmu;
 	mov_to_cr(v, 3, 0xa000);
 	assert_int_equal(v->guest_cr3, 0xa000);
 	assert_int_equal(fake.shadow_switch_calls, 1);
@@ -638,6 +641,7 @@ static void test_cr0_shadow_real_mode_refused(void **s)
 {
 	struct vcpu *v = *s;
 	v->mem_mode = HV_MEM_SHADOW;
+	v->mmu = &shadow_mmu;
 	fake.reg[VCPU_CS_AR_BYTES] = FAKE_CS_AR_32;
 	v->guest_efer = 0;
 	v->guest_cr0 = CR0_PE | CR0_ET;
@@ -694,7 +698,7 @@ static void test_io_in_claimed(void **s)
 static void test_io_out(void **s)
 {
 	struct vcpu *v = *s;
-	const uint64_t sent = vuart_tx_bytes;
+	const uint64_t sent = vuart_bytes_sent(v->uart);
 	v->regs.rax = 0xabcd;
 	resume(v, io_exit(v, 0x1234, 2, false)); /* unclaimed: dropped */
 	assert_skipped(v, 1);
@@ -706,7 +710,7 @@ static void test_io_out(void **s)
 		v->regs.rax = 0xffffff00u | (uint8_t)*c;
 		resume(v, io_exit(v, VUART_BASE, 1, false));
 	}
-	assert_int_equal(vuart_tx_bytes - sent, 3);
+	assert_int_equal(vuart_bytes_sent(v->uart) - sent, 3);
 	assert_string_equal(fake.last_print, VUART_LINE_PREFIX "hi\n");
 	assert_int_equal(fake_guest_reg(v, VCPU_RIP), FAKE_RIP + 5);
 }
@@ -1163,6 +1167,7 @@ static void test_dispatch_stops(void **s)
 	e->intr.event = event_exception(VECTOR_PF, true, 0);
 	assert_int_equal(exit_dispatch(v, e), HV_ERR_UNEXPECTED_EXIT);
 	v->mem_mode = HV_MEM_SHADOW;
+	v->mmu = &shadow_mmu;
 	assert_int_equal(exit_dispatch(v, e), EXIT_RESUME);
 	assert_int_equal(fake.shadow_page_fault_calls, 1);
 	e->intr.event.vector = VECTOR_DB;
@@ -1226,6 +1231,7 @@ static void test_invlpg(void **s)
 	assert_int_equal(fake.shadow_invlpg_calls, 0);
 	fake_vcpu_init(v);
 	v->mem_mode = HV_MEM_SHADOW;
+	v->mmu = &shadow_mmu;
 	e = fake_exit(v, EXIT_INVLPG, 3);
 	e->linear = 0x42000;
 	resume(v, e);

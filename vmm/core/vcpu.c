@@ -150,16 +150,6 @@ void vcpu_inject_pf(struct vcpu *v, uint64_t cr2, uint32_t error_code)
 	vcpu_inject_exception(v, VECTOR_PF, true, error_code);
 }
 
-unsigned vcpu_cpl(struct vcpu *v)
-{
-	return VMX_AR_DPL((uint32_t)vcpu_read(v, VCPU_SS_AR_BYTES));
-}
-
-bool vcpu_long64(struct vcpu *v)
-{
-	return (v->guest_efer & EFER_LMA) && (vcpu_read(v, VCPU_CS_AR_BYTES) & VMX_AR_L);
-}
-
 bool guest_rflags_ac_for_smap(struct vcpu *v)
 {
 	return (vcpu_read(v, VCPU_RFLAGS) & RFLAGS_AC) && vcpu_cpl(v) < CPL_USER;
@@ -168,3 +158,5 @@ bool guest_rflags_ac_for_smap(struct vcpu *v)
 _Static_assert(VCPU_SKIP_RFLAGS_SLOW == (RFLAGS_RF | RFLAGS_TF), "vcpu_skip_instruction's RFLAGS bits");
 _Static_assert(VCPU_SKIP_BLOCKING_SLOW == (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS),
 	       "vcpu_skip_instruction's blocking bits");
+_Static_assert(VCPU_AR_L == VMX_AR_L && VCPU_AR_DPL_SHIFT == VMX_AR_DPL_SHIFT && VCPU_EFER_LMA == EFER_LMA,
+	       "vcpu_long64 and vcpu_cpl use the architectural bits");

@@ -256,7 +256,6 @@ void vlapic_advance(struct vlapic *a, uint64_t now)
 	}
 }
 
-uint64_t vlapic_next_deadline(const struct vlapic *a) { return a->timer_deadline; }
 
 uint32_t vlapic_current_count(const struct vlapic *a, uint64_t now)
 {

@@ -8,69 +8,58 @@ enum { REG_DATA = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3, REG_MCR = 4, REG
 #define LSR_THRE        0x20u
 #define LSR_TEMT        0x40u
 #define IIR_NO_INTERRUPT 0x01u
-#define LINE_MAX        200
-
-static struct {
-	uint8_t regs[VUART_PORTS];
-	uint8_t dll, dlm;
-	char line[LINE_MAX + 1];
-	unsigned len;
-} uart;
-
-uint64_t vuart_tx_bytes;
-
-void vuart_flush(void)
+void vuart_flush(struct vuart *u)
 {
-	if (!uart.len)
+	if (!u->len)
 		return;
-	uart.line[uart.len] = 0;
-	hv_print(VUART_LINE_PREFIX "%s\n", uart.line);
-	uart.len = 0;
+	u->line[u->len] = 0;
+	hv_print(VUART_LINE_PREFIX "%s\n", u->line);
+	u->len = 0;
 }
 
-static void put_char(char c)
+static void put_char(struct vuart *u, char c)
 {
 	if (c == '\r')
 		return;
 	if (c == '\n') {
-		if (!uart.len) /* keep empty lines visible */
-			uart.line[uart.len++] = ' ';
-		vuart_flush();
+		if (!u->len) /* keep empty lines visible */
+			u->line[u->len++] = ' ';
+		vuart_flush(u);
 		return;
 	}
-	uart.line[uart.len++] = (c >= ' ' && c <= '~') || c == '\t' ? c : '?';
-	if (uart.len == LINE_MAX)
-		vuart_flush();
+	u->line[u->len++] = (c >= ' ' && c <= '~') || c == '\t' ? c : '?';
+	if (u->len == VUART_LINE_MAX)
+		vuart_flush(u);
 }
 
-uint32_t vuart_in(uint16_t port, unsigned size)
+uint32_t vuart_in(struct vuart *u, uint16_t port, unsigned size)
 {
 	const unsigned reg = port - VUART_BASE;
-	const bool dlab = uart.regs[REG_LCR] & LCR_DLAB;
+	const bool dlab = u->regs[REG_LCR] & LCR_DLAB;
 	(void)size;
 	switch (reg) {
-	case REG_DATA: return dlab ? uart.dll : 0; /* nothing is ever received */
-	case REG_IER: return dlab ? uart.dlm : uart.regs[REG_IER];
+	case REG_DATA: return dlab ? u->dll : 0; /* nothing is ever received */
+	case REG_IER: return dlab ? u->dlm : u->regs[REG_IER];
 	case REG_IIR_FCR: return IIR_NO_INTERRUPT;
 	case REG_LSR: return LSR_THRE | LSR_TEMT; /* always ready to send */
 	case REG_MSR: return 0;
-	default: return uart.regs[reg];
+	default: return u->regs[reg];
 	}
 }
 
-void vuart_out(uint16_t port, unsigned size, uint32_t value)
+void vuart_out(struct vuart *u, uint16_t port, unsigned size, uint32_t value)
 {
 	const unsigned reg = port - VUART_BASE;
-	const bool dlab = uart.regs[REG_LCR] & LCR_DLAB;
+	const bool dlab = u->regs[REG_LCR] & LCR_DLAB;
 	(void)size;
 	if (reg == REG_DATA && !dlab) {
-		put_char((char)value);
-		vuart_tx_bytes++;
+		put_char(u, (char)value);
+		u->tx_bytes++;
 	}
 	else if (reg == REG_DATA)
-		uart.dll = (uint8_t)value;
+		u->dll = (uint8_t)value;
 	else if (reg == REG_IER && dlab)
-		uart.dlm = (uint8_t)value;
+		u->dlm = (uint8_t)value;
 	else if (reg != REG_LSR && reg != REG_MSR)
-		uart.regs[reg] = (uint8_t)value;
+		u->regs[reg] = (uint8_t)value;
 }

@@ -11,6 +11,7 @@
 #include "vmm/exits.h"
 #include "vmm/guest_cpuid.h"
 #include "vmm/hypercall.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/vlapic.h"
 
 #define CPUID_1_ECX_MONITOR  (1u << 3)
@@ -61,7 +62,7 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			r.edx &= ~CPUID_1_EDX_APIC;
 			if (v->preemption_timer && vlapic_mode(&v->lapic) != VLAPIC_DISABLED)
 				r.edx |= CPUID_1_EDX_APIC;
-			if (v->mem_mode == HV_MEM_SHADOW)
+			if (!v->mmu->guest_pcid)
 				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
 			break;
 		case CPUID_LEAF_EXT_FEATURES:

@@ -17,7 +17,7 @@
 #include "vmm/guest_cr.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
-#include "vmm/shadow.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/status.h"
 #include "vmm/vlapic.h"
 
@@ -60,7 +60,7 @@ static int load_pae_pdptes(struct vcpu *v, uint64_t cr3)
 			return -1;
 	for (unsigned i = 0; i < GPT_PAE_PDPTES; i++) {
 		v->pae_pdpte[i] = pdpte[i];
-		if (v->mem_mode == HV_MEM_EPT)
+		if (v->mmu->pdptes_in_registers)
 			vcpu_write(v, (enum vcpu_reg)(VCPU_PDPTE0 + i), pdpte[i]);
 	}
 	return 0;
@@ -73,10 +73,7 @@ static bool pae_paging(const struct vcpu *v, uint64_t cr0, uint64_t cr4)
 	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !guest_long_mode_active(v);
 }
 
-static uint64_t guest_cr3(struct vcpu *v)
-{
-	return v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vcpu_read(v, VCPU_CR3);
-}
+static uint64_t guest_cr3(struct vcpu *v) { return v->mmu->guest_cr3(v); }
 
 static void set_ia32e_mode(struct vcpu *v, bool on)
 {
@@ -110,14 +107,11 @@ static int emulate_write_cr0(struct vcpu *v, uint64_t value)
 	v->guest_cr0 = value;
 	vcpu_write(v, VCPU_CR0_READ_SHADOW, value);
 	vcpu_write(v, VCPU_CR0, cr0_hardware_value(v, value));
-	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & CR0_PG))
-		vcpu_write(v, VCPU_CR4, cr4_hardware_value(v, v->guest_cr4)); /* SMEP/SMAP follow CR0.PG */
+	if ((old ^ value) & CR0_PG)
+		vcpu_write(v, VCPU_CR4, cr4_hardware_value(v, v->guest_cr4)); /* what the mode forces may follow CR0.PG */
 	efer_apply(v);
-	if ((old ^ value) & CR0_PAGING_BITS) {
-		vcpu_request_tlb_flush(v);
-		if (v->mem_mode == HV_MEM_SHADOW)
-			return shadow_flush_all(v);
-	}
+	if ((old ^ value) & CR0_PAGING_BITS)
+		return v->mmu->translation_changed(v, MMU_CHANGE_PAGING);
 	return EXIT_RESUME;
 }
 
@@ -126,7 +120,7 @@ static int emulate_write_cr4(struct vcpu *v, uint64_t value)
 	const uint64_t old = v->guest_cr4;
 	if (value & ~CR4_GUEST_VALID)
 		return EMULATE_FAULT;
-	if (v->mem_mode == HV_MEM_SHADOW && (value & CR4_PCIDE))
+	if (!v->mmu->guest_pcid && (value & CR4_PCIDE))
 		return EMULATE_FAULT; /* shadow roots are not PCID-tagged */
 	if (value & ~v->caps->raw.cr4_fixed1 & ~CR4_PCIDE)
 		return EMULATE_FAULT; /* a bit the CPU cannot set in VMX operation (IA32_VMX_CR4_FIXED1, SDM A.8) */
@@ -142,11 +136,8 @@ static int emulate_write_cr4(struct vcpu *v, uint64_t value)
 	v->guest_cr4 = value;
 	vcpu_write(v, VCPU_CR4_READ_SHADOW, value);
 	vcpu_write(v, VCPU_CR4, cr4_hardware_value(v, value));
-	if ((old ^ value) & CR4_PAGING_BITS) {
-		vcpu_request_tlb_flush(v);
-		if (v->mem_mode == HV_MEM_SHADOW)
-			return shadow_flush_all(v);
-	}
+	if ((old ^ value) & CR4_PAGING_BITS)
+		return v->mmu->translation_changed(v, MMU_CHANGE_PAGING);
 	return EXIT_RESUME;
 }
 
@@ -160,14 +151,7 @@ static int emulate_write_cr3(struct vcpu *v, uint64_t value)
 		return EMULATE_FAULT;
 	if (pae_paging(v, v->guest_cr0, v->guest_cr4) && load_pae_pdptes(v, value) != 0)
 		return EMULATE_FAULT;
-	if (v->mem_mode == HV_MEM_SHADOW) {
-		v->guest_cr3 = value;
-		return shadow_switch(v);
-	}
-	vcpu_write(v, VCPU_CR3, value);
-	if (!noflush)
-		vcpu_request_tlb_flush(v);
-	return EXIT_RESUME;
+	return v->mmu->load_cr3(v, value, noflush);
 }
 
 /* The MOV-to-CR paths for other handlers (task switches load CR3 and set CR0.TS, SDM Vol. 3A 7.3). */
@@ -185,7 +169,7 @@ int handle_cr_access(struct vcpu *v, const struct vm_exit *x)
 		uint64_t value = vcpu_gpr_read(v, gpr);
 		if (!guest_64bit_mode(v))
 			value &= 0xffffffffull; /* outside 64-bit mode the operand is 32 bits */
-		if (cr == 0 && v->mem_mode == HV_MEM_SHADOW && cr0_write_allowed(v, &value) && !(value & CR0_PE)) {
+		if (cr == 0 && !v->mmu->guest_real_mode && cr0_write_allowed(v, &value) && !(value & CR0_PE)) {
 			/*
 			 * Shadow paging needs hardware paging on, hence protected mode: real mode cannot run.
 			 * (A value the CPU refuses, PE cleared with PG still set say, is the guest's #GP below.)

@@ -30,8 +30,15 @@
  */
 #define STRING_IO_BATCH 4096u
 
-typedef uint32_t (*port_in_fn)(uint16_t port, unsigned size);
-typedef void (*port_out_fn)(uint16_t port, unsigned size, uint32_t value);
+typedef uint32_t (*port_in_fn)(struct vcpu *v, uint16_t port, unsigned size);
+typedef void (*port_out_fn)(struct vcpu *v, uint16_t port, unsigned size, uint32_t value);
+
+/* The VM's UART. */
+static uint32_t uart_in(struct vcpu *v, uint16_t port, unsigned size) { return vuart_in(v->uart, port, size); }
+static void uart_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
+{
+	vuart_out(v->uart, port, size, value);
+}
 
 struct port_range {
 	uint16_t first, last;
@@ -42,7 +49,7 @@ struct port_range {
 
 /* Devices the guest may poke without effect: it has no interrupts and no timer. */
 static const struct port_range port_table[] = {
-	{ VUART_BASE, VUART_BASE + VUART_PORTS - 1, "virtual COM1 16550", vuart_in, vuart_out },
+	{ VUART_BASE, VUART_BASE + VUART_PORTS - 1, "virtual COM1 16550", uart_in, uart_out },
 	{ 0x20, 0x21, "8259 PIC master (absent: reads 0, writes dropped)", NULL, NULL },
 	{ 0xa0, 0xa1, "8259 PIC slave (absent: reads 0, writes dropped)", NULL, NULL },
 	{ 0x40, 0x43, "8254 PIT (absent: reads 0, writes dropped)", NULL, NULL },
@@ -58,39 +65,39 @@ static const struct port_range *find_port(uint16_t port)
 }
 
 /* One byte from one port: its device, 0 for a claimed port without a reader, all ones unclaimed. */
-static uint8_t port_in_byte(uint16_t port)
+static uint8_t port_in_byte(struct vcpu *v, uint16_t port)
 {
 	const struct port_range *r = find_port(port);
-	return r ? (r->in ? (uint8_t)r->in(port, 1) : 0) : BYTE_MASK;
+	return r ? (r->in ? (uint8_t)r->in(v, port, 1) : 0) : BYTE_MASK;
 }
 
 /* IN of `size` bytes: one device access when all bytes are one device's, else byte by byte. */
-static uint32_t port_in(uint16_t port, unsigned size)
+static uint32_t port_in(struct vcpu *v, uint16_t port, unsigned size)
 {
 	const struct port_range *r = find_port(port);
 	if (r && (unsigned)port + size - 1 <= r->last)
-		return r->in ? r->in(port, size) : 0;
+		return r->in ? r->in(v, port, size) : 0;
 	uint32_t value = 0;
 	for (unsigned i = 0; i < size; i++)
-		value |= (uint32_t)port_in_byte((uint16_t)(port + i)) << (i * BYTE_BITS);
+		value |= (uint32_t)port_in_byte(v, (uint16_t)(port + i)) << (i * BYTE_BITS);
 	if (!r)
 		log_debug("guest IN from unclaimed port %#x: all ones", port);
 	return value;
 }
 
-static void port_out(uint16_t port, unsigned size, uint32_t value)
+static void port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
 {
 	const struct port_range *r = find_port(port);
 	if (r && (unsigned)port + size - 1 <= r->last) {
 		if (r->out)
-			r->out(port, size, value);
+			r->out(v, port, size, value);
 		return;
 	}
 	for (unsigned i = 0; i < size; i++) {
 		const uint16_t p = (uint16_t)(port + i);
 		const struct port_range *b = find_port(p);
 		if (b && b->out)
-			b->out(p, 1, (value >> (i * BYTE_BITS)) & BYTE_MASK);
+			b->out(v, p, 1, (value >> (i * BYTE_BITS)) & BYTE_MASK);
 	}
 	if (!r)
 		log_debug("guest OUT %#x to unclaimed port %#x: dropped", value, port);
@@ -146,7 +153,7 @@ static int handle_string_io(struct vcpu *v, const struct vm_exit *e, uint16_t po
 			return EXIT_RESUME;
 		}
 		if (in) {
-			value = port_in(port, size);
+			value = port_in(v, port, size);
 			r = vmm_guest_virt_write(v, gva, &value, size, &pf_addr, &pf_error);
 		} else {
 			r = vmm_guest_virt_read(v, gva, &value, size, &pf_addr, &pf_error);
@@ -161,7 +168,7 @@ static int handle_string_io(struct vcpu *v, const struct vm_exit *e, uint16_t po
 			return exit_report_and_stop(v, HV_ERR_EPT_VIOLATION, "string I/O outside guest RAM");
 		}
 		if (!in)
-			port_out(port, size, value);
+			port_out(v, port, size, value);
 		vcpu_note_data_access(v, gva, size, in);
 		vcpu_note_io_access(v, port, size);
 		*index = (*index & ~amask) | ((down ? *index - size : *index + size) & amask);
@@ -185,11 +192,11 @@ int handle_io(struct vcpu *v, const struct vm_exit *e)
 	if (io.string)
 		return handle_string_io(v, e, port, size, io.in, io.rep);
 	if (io.in) {
-		const uint32_t value = port_in(port, size);
+		const uint32_t value = port_in(v, port, size);
 		/* IN writes AL/AX/EAX; a 32-bit IN zero-extends into RAX (SDM Vol. 1 3.4.1.1). */
 		v->regs.rax = size == 4 ? value : (v->regs.rax & ~(uint64_t)mask) | (value & mask);
 	} else {
-		port_out(port, size, (uint32_t)v->regs.rax & mask);
+		port_out(v, port, size, (uint32_t)v->regs.rax & mask);
 	}
 	vcpu_note_io_access(v, port, size); /* I/O breakpoints (SDM Vol. 3B 18.2.4) */
 	vcpu_skip_instruction(v);

@@ -3,6 +3,7 @@
 #include <arch/msr.h>
 #include <arch/cr.h>
 #include <arch/segment.h>
+#include <arch/xcr.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
 #include "vmm/backend.h"
@@ -10,18 +11,8 @@
 #include "vmm/vlapic.h"
 #include "vmm/vuart.h"
 #include "vmm/xapic_mmio.h"
-#include "vmm/shadow.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/status.h"
-
-#define XCR0_X87       (1ull << 0)
-#define XCR0_SSE       (1ull << 1)
-#define XCR0_AVX       (1ull << 2)
-#define XCR0_BNDREGS   (1ull << 3)
-#define XCR0_BNDCSR    (1ull << 4)
-#define XCR0_AVX512    (7ull << 5)  /* opmask, ZMM_Hi256, Hi16_ZMM */
-#define XCR0_TILECFG   (1ull << 17)
-#define XCR0_TILEDATA  (1ull << 18)
-#define XCR_INDEX_XCR0 0
 
 /* The XCR0 consistency rules of SDM Vol. 1 13.3 / Vol. 2C XSETBV (each violation is #GP). */
 static bool xcr0_valid(uint64_t v, uint64_t supported)
@@ -102,10 +93,7 @@ int handle_xsetbv(struct vcpu *v, const struct vm_exit *e)
 /* INVLPG exits only in shadow mode: drop the shadow entry, flush the one address from the guest's TLB. */
 int handle_invlpg(struct vcpu *v, const struct vm_exit *e)
 {
-	if (v->mem_mode == HV_MEM_SHADOW)
-		shadow_invlpg(v, e->linear);
-	else
-		backend_flush_guest_addr(v, e->linear);
+	v->mmu->invlpg(v, e->linear);
 	vcpu_skip_instruction(v);
 	return EXIT_RESUME;
 }
@@ -186,7 +174,7 @@ void watchdog_note_progress(struct vcpu *v, uint64_t now)
 	if (!v->watchdog_cycles)
 		return;
 	/* A refused hypercall is no sign of life: a flood of them must not keep the guest alive. */
-	const uint64_t mark = vuart_bytes_sent() + v->hypercalls_done;
+	const uint64_t mark = vuart_bytes_sent(v->uart) + v->hypercalls_done;
 	if (mark != v->watchdog_mark) {
 		v->watchdog_mark = mark;
 		v->watchdog_deadline = now + v->watchdog_cycles;
@@ -197,13 +185,11 @@ void watchdog_note_progress(struct vcpu *v, uint64_t now)
 int handle_exception(struct vcpu *v, const struct vm_exit *e)
 {
 	const unsigned vector = e->intr.event.vector;
-	if (vector == VECTOR_PF && v->mem_mode == HV_MEM_SHADOW) {
+	if (v->mmu->exception) {
 		uint64_t gpa;
-		const int r = shadow_handle_page_fault(v, e, &gpa);
-		return r == SHADOW_EMULATE_MMIO ? xapic_mmio_emulate(v, e, gpa) : r;
+		const int r = v->mmu->exception(v, e, &gpa);
+		return r == MMU_EMULATE_MMIO ? xapic_mmio_emulate(v, e, gpa) : r;
 	}
-	if (vector == VECTOR_DB && v->mem_mode == HV_MEM_SHADOW)
-		return shadow_handle_debug_exception(v, e); /* the end of a single-step of the monitor's */
 	log_error("guest exception %s (vector %u) exited unexpectedly", exception_name(vector), vector);
 	return exit_report_and_stop(v, HV_ERR_UNEXPECTED_EXIT, "unexpected exception exit");
 }

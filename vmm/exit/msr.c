@@ -17,7 +17,7 @@
 #include "vmm/exits.h"
 #include "vmm/guest_cpuid.h"
 #include "vmm/log.h"
-#include "vmm/shadow.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/vlapic.h"
 
 enum msr_kind {
@@ -169,9 +169,8 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 		if (!vlapic_set_base(a, value, guest_phys_mask(v), now))
 			return false; /* reserved bit or a forbidden mode switch: #GP (SDM 11.12.5) */
 		backend_apic_mode_changed(v); /* hardware virtualization follows x2APIC mode */
-		static unsigned mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
 		if (vlapic_mode(a) != before)
-			hv_log(mode_changes_logged++ < APIC_MODE_LOG_INFO ? HV_LOG_INFO : HV_LOG_DEBUG,"guest local APIC: %s mode (IA32_APIC_BASE %#llx)",
+			hv_log(v->apic_mode_changes_logged++ < APIC_MODE_LOG_INFO ? HV_LOG_INFO : HV_LOG_DEBUG,"guest local APIC: %s mode (IA32_APIC_BASE %#llx)",
 				 vlapic_mode(a) == VLAPIC_X2APIC ? "x2APIC"
 				 : vlapic_mode(a) == VLAPIC_XAPIC ? "xAPIC" : "disabled",
 				 (unsigned long long)value);
@@ -220,8 +219,8 @@ static int write_efer(struct vcpu *v, uint64_t value)
 	efer_apply(v);
 	if ((value ^ old) & EFER_SCE)
 		log_debug("guest %s SYSCALL (EFER.SCE)", value & EFER_SCE ? "enabled" : "disabled");
-	if (v->mem_mode == HV_MEM_SHADOW && ((old ^ value) & EFER_NXE))
-		return shadow_flush_all(v); /* NX in shadow leaves follows EFER.NXE */
+	if ((old ^ value) & EFER_NXE)
+		return v->mmu->translation_changed(v, MMU_CHANGE_NXE);
 	return EXIT_RESUME;
 }
 

@@ -2,6 +2,7 @@
 #include <arch/paging.h>
 #include "vmm/elf.h"
 #include "vmm/guest_boot.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/multiboot2.h"
@@ -49,7 +50,7 @@ static int zero_cb(void *ctx, uint64_t gpa, uint64_t len)
 static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 {
 	const uint64_t ram = v->cfg->guest_mem;
-	const char *mode = v->mem_mode == HV_MEM_EPT ? "ept" : "shadow";
+	const char *mode = v->mmu->name;
 	char cmdline[HV_GUEST_ARGS_MAX + 32];
 	size_t n;
 

@@ -14,6 +14,7 @@
 #include "vmm/ept_mtrr.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/backend.h"
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
@@ -190,7 +191,7 @@ void vmm_guest_gpt_cpu(struct vcpu *v, struct gpt_cpu *cpu)
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->cr0 = v->guest_cr0;
 	cpu->cr4 = v->guest_cr4;
-	cpu->cr3 = v->mem_mode == HV_MEM_SHADOW ? v->guest_cr3 : vcpu_read(v, VCPU_CR3);
+	cpu->cr3 = v->mmu->guest_cr3(v);
 	cpu->efer = v->guest_efer;
 	/* The guest's CPUID shows the CPU's own MAXPHYADDR and 1 GiB-page bit (vmm/exit/cpuid.c). */
 	cpu->maxphyaddr = v->caps->maxphyaddr;
@@ -200,7 +201,8 @@ void vmm_guest_gpt_cpu(struct vcpu *v, struct gpt_cpu *cpu)
 	if (gpt_mode_of(cpu) == GPT_MODE_PAE) {
 		cpu->pdptes_valid = true;
 		for (unsigned i = 0; i < GPT_PAE_PDPTES; i++)
-			cpu->pdpte[i] = v->mem_mode == HV_MEM_SHADOW ? v->pae_pdpte[i] : vcpu_read(v, (enum vcpu_reg)(VCPU_PDPTE0 + i));
+			cpu->pdpte[i] = v->mmu->pdptes_in_registers ? vcpu_read(v, (enum vcpu_reg)(VCPU_PDPTE0 + i))
+								     : v->pae_pdpte[i];
 	}
 }
 
@@ -261,7 +263,6 @@ int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)
 {
 	struct gpt_cpu cpu;
 	struct gpt_walk w;
-	struct ept_walk e;
 	struct gpt_ops ops;
 
 	vmm_guest_gpt_cpu(v, &cpu);
@@ -274,16 +275,8 @@ int vmm_translate(struct vcpu *v, uint64_t gva, struct hv_translation *out)
 	out->gpa = w.gpa;
 	out->guest_pte = w.leaf_pte;
 	out->guest_page_size = w.page_size;
-	if (v->mem_mode == HV_MEM_EPT) {
-		if (ept_translate(&v->mem->ept, w.gpa, &e) != EPT_OK)
-			return HC_ERR_NOT_MAPPED;
-		out->hpa = e.hpa;
-		out->host_page_size = e.page_size;
-	} else {
-		if (guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &out->hpa) != 0)
-			return HC_ERR_NOT_MAPPED;
-		out->host_page_size = PAGE_SIZE;
-	}
+	if (v->mmu->gpa_to_hpa(v, w.gpa, &out->hpa, &out->host_page_size) != 0)
+		return HC_ERR_NOT_MAPPED;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "vmm/gpt.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
+#include "vmm/mmu_ops.h" /* MMU_EMULATE_MMIO */
 #include "vmm/memory.h"
 #include "vmm/memory_setup.h"
 #include "vmm/paging.h"
@@ -398,7 +399,7 @@ int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t *
 	}
 	if (!(access & GPT_ACCESS_FETCH) && vlapic_mmio_page(&v->lapic, w.gpa)) {
 		*mmio_gpa = w.gpa; /* never mapped: the caller emulates each access (vmm/exit/xapic_mmio.c) */
-		return SHADOW_EMULATE_MMIO;
+		return MMU_EMULATE_MMIO;
 	}
 	if (guest_mem_gpa_to_hpa(&v->mem->gm, w.gpa, &hpa) != 0) {
 		log_error("shadow: guest-virtual %#llx maps guest-physical %#llx, outside its RAM [0, %#llx)",
@@ -523,3 +524,4 @@ void shadow_report(const struct shadow_state *s)
 		 (unsigned long long)(t->pages_used * PAGE_SIZE / 1024), (unsigned long long)(t->pages_peak * PAGE_SIZE / 1024),
 		 (unsigned)(SHADOW_MAX_PAGES * PAGE_SIZE / 1024));
 }
+

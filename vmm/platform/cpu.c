@@ -4,18 +4,15 @@
 #include <arch/cr.h>
 #include <arch/segment.h>
 #include "vmm/boot.h"
+#include <arch/msr.h>
 #include "vmm/cpu.h"
 #include "vmm/log.h"
+#include "vmm/pcpu.h"
 #include "vmm/power.h"
 #include "vmm/status.h"
 
-#define IST_STACK_SIZE 8192
-#define GDT_ENTRIES 5 /* null, code, data, TSS (two slots) */
-
-static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
-static struct idt_gate64 idt[VECTOR_EXCEPTION_COUNT] __attribute__((aligned(16)));
-static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+/* Every physical CPU's own state (vmm/pcpu.h); each reaches its entry through its GS base. */
+static struct pcpu pcpus[PCPU_MAX];
 
 extern const uint64_t isr_stub_table[VECTOR_EXCEPTION_COUNT]; /* vmm/platform/isr.asm */
 
@@ -47,23 +44,30 @@ static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
 	slot[1] = base >> 32;
 }
 
-void cpu_init_tables(void)
+struct pcpu *pcpu_init(unsigned index)
 {
+	struct pcpu *c = &pcpus[index];
+	uint64_t *gdt = c->gdt;
+	struct tss64 *tss = &c->tss;
+	struct idt_gate64 *idt = c->idt;
 	struct descriptor_table_ptr p;
+
+	c->self = c;
+	c->index = index;
 
 	gdt[0] = 0;
 	gdt[GDT_SEL_KERNEL_CODE / 8] = DESC_LIMIT_MAX | DESC_ACCESSED | DESC_RW | DESC_CODE | DESC_S |
 				       DESC_PRESENT | DESC_L | DESC_G;
 	gdt[GDT_SEL_KERNEL_DATA / 8] = DESC_LIMIT_MAX | DESC_ACCESSED | DESC_RW | DESC_S | DESC_PRESENT |
 				       DESC_DB | DESC_G;
-	memset(&tss, 0, sizeof(tss));
-	tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(ist_stacks[0] + IST_STACK_SIZE);
-	tss.ist[IST_NMI - 1] = (uint64_t)(uintptr_t)(ist_stacks[1] + IST_STACK_SIZE);
-	tss.ist[IST_MACHINE_CHECK - 1] = (uint64_t)(uintptr_t)(ist_stacks[2] + IST_STACK_SIZE);
-	tss.iomap_base = sizeof(tss); /* no I/O permission bitmap */
-	set_tss_descriptor(&gdt[GDT_SEL_TSS / 8], (uint64_t)(uintptr_t)&tss, sizeof(tss) - 1);
+	memset(tss, 0, sizeof(*tss));
+	tss->ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(c->ist_stacks[0] + PCPU_IST_SIZE);
+	tss->ist[IST_NMI - 1] = (uint64_t)(uintptr_t)(c->ist_stacks[1] + PCPU_IST_SIZE);
+	tss->ist[IST_MACHINE_CHECK - 1] = (uint64_t)(uintptr_t)(c->ist_stacks[2] + PCPU_IST_SIZE);
+	tss->iomap_base = sizeof(*tss); /* no I/O permission bitmap */
+	set_tss_descriptor(&gdt[GDT_SEL_TSS / 8], (uint64_t)(uintptr_t)tss, sizeof(*tss) - 1);
 
-	p.limit = sizeof(gdt) - 1;
+	p.limit = sizeof(c->gdt) - 1;
 	p.base = (uint64_t)(uintptr_t)gdt;
 	lgdt(&p);
 	/* Reload CS through a far return, then the data segments. */
@@ -92,18 +96,22 @@ void cpu_init_tables(void)
 		idt[v].offset_hi = h >> 32;
 		idt[v].reserved = 0;
 	}
-	p.limit = sizeof(idt) - 1;
+	p.limit = sizeof(c->idt) - 1;
 	p.base = (uint64_t)(uintptr_t)idt;
 	lidt(&p);
+	/* The GS base finds this CPU's pcpu (this_pcpu()); the data-segment load above left GS alone. */
+	wrmsr(MSR_IA32_GS_BASE, (uint64_t)(uintptr_t)c);
+	return c;
 }
 
-uint64_t cpu_gdt_base(void) { return (uint64_t)(uintptr_t)gdt; }
-uint64_t cpu_idt_base(void) { return (uint64_t)(uintptr_t)idt; }
-uint64_t cpu_tss_base(void) { return (uint64_t)(uintptr_t)&tss; }
+uint64_t cpu_gdt_base(void) { return (uint64_t)(uintptr_t)this_pcpu()->gdt; }
+uint64_t cpu_idt_base(void) { return (uint64_t)(uintptr_t)this_pcpu()->idt; }
+uint64_t cpu_tss_base(void) { return (uint64_t)(uintptr_t)&this_pcpu()->tss; }
 
 /* Called from vmm/platform/isr.asm: the monitor itself faulted.  Report and stop. */
 void hv_exception(struct exception_frame *f)
 {
+	log_lock_break(); /* the fault may have come while this CPU printed */
 	log_error("monitor exception %s (vector %llu), error code %#llx",
 		  exception_name((unsigned)f->vector), (unsigned long long)f->vector,
 		  (unsigned long long)f->error_code);

@@ -3,8 +3,11 @@
 #include "vmm/log.h"
 #include "vmm/screen.h"
 #include "vmm/serial.h"
+#include "vmm/spinlock.h"
 
 static enum hv_log_level current_level = HV_LOG_INFO;
+/* One line at a time on the consoles, whichever CPU prints it. */
+static struct spinlock console_lock;
 
 static const char *const level_tag[] = {
 	[HV_LOG_ERROR] = "ERROR: ",
@@ -46,6 +49,7 @@ void hv_log(enum hv_log_level level, const char *fmt, ...)
 	va_list ap;
 	if (level > current_level)
 		return;
+	spin_lock(&console_lock);
 	screen_set_colour(level_colour[level]);
 	print("[hv] %s", level_tag[level]);
 	va_start(ap, fmt);
@@ -53,22 +57,29 @@ void hv_log(enum hv_log_level level, const char *fmt, ...)
 	va_end(ap);
 	console_sink(0, '\n');
 	screen_set_colour(FBCON_NORMAL);
+	spin_unlock(&console_lock);
 }
 
 void hv_print(const char *fmt, ...)
 {
 	va_list ap;
+	spin_lock(&console_lock);
 	va_start(ap, fmt);
 	hv_vformat(console_sink, 0, fmt, ap);
 	va_end(ap);
+	spin_unlock(&console_lock);
 }
 
 void hv_print_colour(enum fbcon_colour colour, const char *fmt, ...)
 {
 	va_list ap;
+	spin_lock(&console_lock);
 	screen_set_colour(colour);
 	va_start(ap, fmt);
 	hv_vformat(console_sink, 0, fmt, ap);
 	va_end(ap);
 	screen_set_colour(FBCON_NORMAL);
+	spin_unlock(&console_lock);
 }
+
+void log_lock_break(void) { spin_lock_break(&console_lock); }

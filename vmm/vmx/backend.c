@@ -7,6 +7,7 @@
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/log.h"
+#include "vmm/pcpu.h"
 #include "vmm/status.h"
 #include "apicv.h"
 #include "tlb.h"
@@ -17,7 +18,12 @@
 
 int backend_cpu_enable(const struct vmx_caps *caps, struct pmm *pmm) { return vmx_enable(caps, pmm); }
 
-void backend_cpu_disable(void) { vmxoff(); }
+void backend_cpu_disable(void)
+{
+	vmxoff();
+	this_pcpu()->vmxon_region = 0;
+	this_pcpu()->vcpu = NULL;
+}
 
 void backend_vcpu_configure(struct vcpu *v) { v->apicv = apicv_level_for(v->cfg, v->caps, v->mem_mode); }
 

@@ -1,14 +1,13 @@
 /* VMCS access failures and the full VMCS dump. */
 #include <arch/vmcs_fields.h>
 #include "vmm/log.h"
+#include "vmm/pcpu.h"
 #include "vmcs.h"
-
-unsigned vmcs_access_failure_count;
 
 void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r)
 {
 	const char *name = vmcs_field_name(field);
-	vmcs_access_failure_count++;
+	this_pcpu()->vmcs_access_failures++;
 	if (r == VMX_FAIL_INVALID) {
 		log_error("%s of %s (%#x) failed: no current VMCS (VMfailInvalid)", op, name ? name : "?", field);
 		return;
@@ -21,7 +20,7 @@ void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r)
 
 void vmx_instruction_failed(const char *op, enum vmx_result r)
 {
-	vmcs_access_failure_count++;
+	this_pcpu()->vmcs_access_failures++;
 	if (r == VMX_FAIL_INVALID) {
 		log_error("%s failed (VMfailInvalid)", op);
 		return;

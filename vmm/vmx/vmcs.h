@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <arch/vmcs_fields.h>
 #include <arch/vmx.h>
+#include "vmm/pcpu.h"
 
 /* Name of a VMCS field from the table, or NULL. */
 const char *vmcs_field_name(uint32_t encoding);
@@ -23,9 +24,8 @@ const char *vm_instruction_error_text(uint32_t error);
 void vmcs_access_failed(const char *op, uint32_t field, enum vmx_result r);
 /* Another VMX instruction (INVEPT, INVVPID) failed: counted with the VMCS access failures, so the run loop stops too. */
 void vmx_instruction_failed(const char *op, enum vmx_result r);
-/* How many VMREAD/VMWRITE (and INVEPT/INVVPID) have failed: the run loop stops the guest before the next VM entry. */
-extern unsigned vmcs_access_failure_count;
-static inline unsigned vmcs_access_failures(void) { return vmcs_access_failure_count; }
+/* How many VMREAD/VMWRITE (and INVEPT/INVVPID) have failed on this CPU: the run loop stops the guest before the next VM entry. */
+static inline unsigned vmcs_access_failures(void) { return this_pcpu()->vmcs_access_failures; }
 
 /*
  * VMREAD/VMWRITE with one branch for both failures (CF or ZF set: "jbe", SDM 31.2); the slow path

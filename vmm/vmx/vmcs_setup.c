@@ -9,6 +9,7 @@
 #include "vmm/cpu.h"
 #include "vmm/guest_cr.h"
 #include "vmm/log.h"
+#include "vmm/pcpu.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
 #include "vmcs.h"
@@ -214,10 +215,11 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 
 	if (ept)
 		vmcs_write64(EPT_POINTER, eptp);
-	if (proc2 & CPU2_ENABLE_VPID) {
-		v->vpid = 1;
+	/* The VPID the VM gave this vCPU tags its translations (SDM 29.1); 0: VPID not used. */
+	if (proc2 & CPU2_ENABLE_VPID)
 		vmcs_write16(VIRTUAL_PROCESSOR_ID, v->vpid);
-	}
+	else
+		v->vpid = 0;
 	if (pin & PIN_ACTIVATE_PREEMPTION_TIMER) {
 		/* The break modes' fixed reload; otherwise timer.c arms it before each entry. */
 		v->preemption_timer_ticks = v->cfg->brk == HV_BREAK_EXIT_STORM ? EXIT_STORM_TICKS
@@ -343,6 +345,8 @@ int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start)
 		vmx_report_failure("VMPTRLD", r);
 		return HV_ERR_VMX_INSTR;
 	}
+	this_pcpu()->host_rsp = 0; /* this VMCS has no HOST_RSP yet (vmx_entry.asm writes it) */
+	this_pcpu()->vcpu = v;
 	log_info("VMCS at %#llx is current", (unsigned long long)vmcs);
 	status = setup_controls(v, pmm, start->eptp);
 	if (status != HV_OK)

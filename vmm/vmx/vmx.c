@@ -5,6 +5,7 @@
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
 #include "vmm/log.h"
+#include "vmm/pcpu.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
 #include "vmcs.h"
@@ -63,6 +64,7 @@ int vmx_enable(const struct vmx_caps *caps, struct pmm *pmm)
 			  caps->revision);
 		return HV_ERR_VMX_INSTR;
 	}
+	this_pcpu()->vmxon_region = region;
 	log_info("VMXON succeeded: VMXON region at %#llx, VMCS revision %u", (unsigned long long)region,
 		 caps->revision);
 	return HV_OK;

@@ -9,27 +9,9 @@
 bits 64
 section .text
 
-%define VMCS_HOST_RSP 0x6c14
-%define VMX_FAIL_INVALID 1
-%define VMX_FAIL_VALID 2
-
-; struct guest_regs offsets (vmm/include/vmm/vcpu.h)
-%define R_RAX 0
-%define R_RBX 8
-%define R_RCX 16
-%define R_RDX 24
-%define R_RSI 32
-%define R_RDI 40
-%define R_RBP 48
-%define R_R8  56
-%define R_R9  64
-%define R_R10 72
-%define R_R11 80
-%define R_R12 88
-%define R_R13 96
-%define R_R14 104
-%define R_R15 112
-%define R_CR2 120
+; VMCS_HOST_RSP, PCPU_HOST_RSP, VMX_FAIL_* and the struct guest_regs offsets R_*: generated
+; from the C definitions at build time (vmm/gen/asm_offsets.c, Makefile).
+%include "asm_offsets.inc"
 
 global vmx_enter_guest
 global vmx_exit_entry
@@ -42,12 +24,12 @@ vmx_enter_guest:
 	push r15
 	push rdi                ; regs pointer, found again at [rsp] after the exit
 	; HOST_RSP only changes if the caller's stack depth does: skip the VMWRITE otherwise.
-	cmp rsp, [rel host_rsp_written]
+	cmp rsp, [gs:PCPU_HOST_RSP]   ; this CPU's struct pcpu (vmm/pcpu.h)
 	je .host_rsp_current
 	mov rax, VMCS_HOST_RSP
 	vmwrite rax, rsp
 	jbe .vmwrite_failed      ; CF or ZF set: the VMCS is not usable
-	mov [rel host_rsp_written], rsp
+	mov [gs:PCPU_HOST_RSP], rsp
 .host_rsp_current:
 	; MOV to CR2 serializes: only when the guest's CR2 differs from the live one.
 	mov rax, [rdi + R_CR2]
@@ -96,10 +78,6 @@ vmx_enter_return:
 	pop rbx
 	pop rbp
 	ret
-
-section .bss
-align 8
-host_rsp_written: resq 1     ; the HOST_RSP value in the current VMCS (0: none yet)
 
 section .text
 vmx_exit_entry:

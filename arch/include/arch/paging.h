@@ -23,6 +23,12 @@
 #define PTE_NX    (1ull << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ull
 
+/* PAE paging's four PDPTEs (SDM Vol. 3A 4.4.1, Table 4-8): no R/W, U/S, A or D bit. */
+#define PAE_PDPTE_COUNT    4u
+#define PAE_PDPTE_SHIFT    30u
+#define PAE_PDPTE_RSVD     ((3ull << 1) | (0xfull << 5)) /* bits 2:1 and 8:5 */
+#define PAE_PDPTE_TOP_RSVD_BIT 63u                      /* bits 63:MAXPHYADDR are reserved too */
+
 #define PML4_SHIFT 39
 #define PDPT_SHIFT 30
 #define PD_SHIFT   21

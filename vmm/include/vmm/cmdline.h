@@ -27,6 +27,12 @@ enum hv_break {
 };
 #define HV_BREAK_NAMES { "none", "guest_state", "controls", "no_hlt_exiting", "exit_storm", "monitor_fault", 0 }
 
+/* The exit trace (trace=exits): one line per VM exit, at most trace_max of them. */
+enum hv_trace { HV_TRACE_OFF, HV_TRACE_EXITS };
+#define HV_TRACE_NAMES { "off", "exits", 0 }
+#define HV_TRACE_MAX_DEFAULT 1000
+#define HV_TRACE_MAX_LIMIT   1000000
+
 enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SERIAL };
 
 /*
@@ -72,6 +78,10 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SE
 	X(watchdog,    HV_OPT_UINT, watchdog,    4000,          0, 1000000, 0,                    \
 	  "stop a guest that makes no progress (no console output, no successful hypercall) "    \
 	  "for this many million TSC cycles, exits or not (0: off)")                              \
+	X(trace,       HV_OPT_ENUM, trace,       HV_TRACE_OFF,  0, 0, HV_TRACE_NAMES,             \
+	  "exits: print one line per VM exit (kind, RIP, decoded operands, what the monitor did)") \
+	X(trace_max,   HV_OPT_UINT, trace_max,   HV_TRACE_MAX_DEFAULT, 1, HV_TRACE_MAX_LIMIT, 0,  \
+	  "the exit trace stops after this many lines (it cannot flood a run)")                   \
 	X(break,       HV_OPT_ENUM, brk,         HV_BREAK_NONE, 0, 0, HV_BREAK_NAMES,             \
 	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault on purpose") \
 	X(serial,      HV_OPT_SERIAL, serial,    HV_SERIAL_DEFAULT, 0, 0, 0,                      \
@@ -92,6 +102,8 @@ struct hv_config {
 	uint32_t vpid;         /* bool */
 	uint32_t apicv;        /* bool */
 	uint64_t watchdog;     /* million TSC cycles */
+	uint32_t trace;        /* enum hv_trace */
+	uint64_t trace_max;    /* lines */
 	uint32_t brk;          /* enum hv_break */
 	uint64_t serial;       /* HV_SERIAL_VALUE(port, baud) */
 	uint32_t efi_wait;     /* seconds */

@@ -21,8 +21,6 @@ struct exception_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-void cpu_init_tables(void);
-
 /* Addresses of the monitor's tables, for the VMCS host-state area. */
 uint64_t cpu_gdt_base(void);
 uint64_t cpu_idt_base(void);

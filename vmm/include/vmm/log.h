@@ -21,4 +21,7 @@ void hv_print_colour(enum fbcon_colour colour, const char *fmt, ...) __attribute
 #define log_info(...)  hv_log(HV_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) hv_log(HV_LOG_DEBUG, __VA_ARGS__)
 
+/* The monitor faulted, perhaps while printing: the fatal report goes out whoever held the consoles. */
+void log_lock_break(void);
+
 #endif

@@ -8,6 +8,7 @@
 #define VMM_PMM_H
 
 #include <stdint.h>
+#include "vmm/spinlock.h"
 #include "vmm/bootinfo.h"
 
 #define PMM_PAGE_SIZE     4096ull
@@ -34,6 +35,7 @@ struct pmm {
 	unsigned managed_count;
 	uint64_t total_pages; /* managed at init */
 	uint64_t free_pages;
+	struct spinlock lock; /* every CPU allocates from the one allocator */
 };
 
 /*

@@ -72,9 +72,8 @@ int shadow_switch(struct vcpu *v);
 int shadow_flush_all(struct vcpu *v);
 /*
  * A #PF exit in shadow mode: fill the shadow or reflect the fault into the guest (EXIT_RESUME), or
- * a status to stop with, or SHADOW_EMULATE_MMIO: the access is to an emulated page at *mmio_gpa.
+ * a status to stop with, or MMU_EMULATE_MMIO: the access is to an emulated page at *mmio_gpa.
  */
-#define SHADOW_EMULATE_MMIO (-3)
 int shadow_handle_page_fault(struct vcpu *v, const struct vm_exit *e, uint64_t *mmio_gpa);
 /* The guest executed INVLPG addr. */
 void shadow_invlpg(struct vcpu *v, uint64_t gva);

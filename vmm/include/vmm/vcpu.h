@@ -12,18 +12,15 @@
 #include "vmm/vm_exit.h"
 #include "vmm/vmx_caps.h"
 
-/* Guest general-purpose registers saved by vmm/vmx/vmx_entry.asm (RSP and RIP live in the VMCS). */
+/*
+ * Guest general-purpose registers saved by vmm/vmx/vmx_entry.asm (RSP and RIP are in the register
+ * cache); the assembly's offsets are generated from this definition (vmm/gen/asm_offsets.c).
+ */
 struct guest_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 	uint64_t cr2;
 };
-
-/* Byte offsets used by vmx_entry.asm: keep in sync (checked below). */
-#define GUEST_REGS_RAX 0
-#define GUEST_REGS_CR2 (15 * 8)
-_Static_assert(__builtin_offsetof(struct guest_regs, rax) == GUEST_REGS_RAX, "guest_regs layout");
-_Static_assert(__builtin_offsetof(struct guest_regs, cr2) == GUEST_REGS_CR2, "guest_regs layout");
 
 /*
  * The guest state the backend keeps (VT-x: in the VMCS), cached for one exit: each register is read
@@ -59,6 +56,9 @@ enum gpr_index {
 };
 
 struct vmm_memory; /* vmm/memory_setup.h */
+struct vm;         /* vmm/vmm.h */
+struct vuart;      /* vmm/vuart.h */
+struct mmu_ops;    /* vmm/mmu_ops.h */
 struct shadow_state; /* vmm/shadow.h */
 
 /* How much of the local APIC the CPU virtualizes (vmm/vmx/apicv.c). */
@@ -85,17 +85,22 @@ struct vcpu {
 
 	const struct hv_config *cfg;
 	const struct vmx_caps *caps;
-	struct vmm_memory *mem;
+	struct vm *vm;               /* the VM this vCPU belongs to (vmm/vmm.h) */
+	struct vmm_memory *mem;      /* the VM's memory */
 	struct shadow_state *shadow; /* shadow mode only */
+	struct vuart *uart;          /* the VM's UART */
+	const struct mmu_ops *mmu;   /* memory virtualization: EPT or shadow paging (vmm/mmu_ops.h) */
 
 	/* Statistics: exits and monitor cycles per basic exit reason (shared layout with the guest). */
 	struct hv_stats stats;
 	uint64_t exit_tsc;            /* TSC when the current exit reached the monitor */
 	uint64_t guest_idt_logged;    /* first LIDT logged at info level, later ones at debug */
 	uint64_t guest_gdt_logged, lstar_logged;
+	unsigned apic_mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
 	uint64_t preemption_timer_ticks; /* break=exit_storm / no_hlt_exiting: the fixed timer reload */
 	uint64_t watchdog_cycles;     /* watchdog= in TSC cycles; 0: no watchdog */
 	uint64_t watchdog_deadline;   /* TSC: the guest is stopped if it shows no sign of life by then */
+	uint64_t trace_left;          /* trace=exits: lines the exit trace may still print */
 	uint64_t hypercalls_done;     /* hypercalls that succeeded (progress for the watchdog) */
 	uint64_t hypercalls_refused;  /* refused for a bad guest buffer (logged at a bounded rate) */
 	uint64_t watchdog_mark;       /* console bytes + successful hypercalls when the watchdog was last refilled */
@@ -202,10 +207,20 @@ void vcpu_inject_gp0(struct vcpu *v);
 void vcpu_inject_ud(struct vcpu *v);
 void vcpu_inject_pf(struct vcpu *v, uint64_t cr2, uint32_t error_code);
 
-/* The guest's current privilege level: SS.DPL (SDM Vol. 3A 5.5). */
-unsigned vcpu_cpl(struct vcpu *v);
+/* The guest's current privilege level: SS.DPL (SDM Vol. 3A 5.5; access rights: SDM Table 25-2). */
+#define VCPU_AR_DPL_SHIFT 5
+#define VCPU_AR_DPL_MASK  0x3u
+#define VCPU_AR_L         (1u << 13) /* CS.L: 64-bit code */
+#define VCPU_EFER_LMA     (1ull << 10) /* IA32_EFER.LMA (SDM Vol. 3A 2.2.1) */
+static inline unsigned vcpu_cpl(struct vcpu *v)
+{
+	return ((uint32_t)vcpu_read(v, VCPU_SS_AR_BYTES) >> VCPU_AR_DPL_SHIFT) & VCPU_AR_DPL_MASK;
+}
 /* The guest runs 64-bit code: IA-32e mode and CS.L (SDM Vol. 3A 5.2.1). */
-bool vcpu_long64(struct vcpu *v);
+static inline bool vcpu_long64(struct vcpu *v)
+{
+	return (v->guest_efer & VCPU_EFER_LMA) && (vcpu_read(v, VCPU_CS_AR_BYTES) & VCPU_AR_L);
+}
 /*
  * RFLAGS.AC as SMAP sees it: it lets supervisor accesses reach user pages only at CPL < 3
  * (SDM Vol. 3A 4.6.1; the monitor only walks for explicit accesses of the guest's instructions).

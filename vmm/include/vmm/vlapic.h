@@ -76,7 +76,7 @@ void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t now);
 /* Bring the timer up to `now`: an expiry sets the LVT timer vector in the IRR unless masked. */
 void vlapic_advance(struct vlapic *a, uint64_t now);
 /* TSC of the next timer expiry (VLAPIC_NO_DEADLINE if none is armed). */
-uint64_t vlapic_next_deadline(const struct vlapic *a);
+/* vlapic_next_deadline(a): inline below, after struct vlapic (called before every VM entry). */
 
 /* An interrupt arrives at the APIC (edge-triggered, fixed): IRR, or ESR for a vector 0-15; dropped while software-disabled. */
 void vlapic_set_irr(struct vlapic *a, unsigned vector);
@@ -122,5 +122,7 @@ static inline bool vlapic_mmio_page(const struct vlapic *a, uint64_t gpa)
 	return vlapic_mode(a) == VLAPIC_XAPIC &&
 	       (gpa & ~(uint64_t)(APIC_MMIO_SIZE - 1)) == (a->apic_base & APIC_BASE_ADDR_MASK);
 }
+
+static inline uint64_t vlapic_next_deadline(const struct vlapic *a) { return a->timer_deadline; }
 
 #endif

@@ -12,10 +12,20 @@
 #define VUART_PORTS 8
 #define VUART_LINE_PREFIX "[guest] "
 
-uint32_t vuart_in(uint16_t port, unsigned size);
-void vuart_out(uint16_t port, unsigned size, uint32_t value);
-void vuart_flush(void);
-extern uint64_t vuart_tx_bytes; /* bytes the guest has written to the transmit register */
-static inline uint64_t vuart_bytes_sent(void) { return vuart_tx_bytes; }
+#define VUART_LINE_MAX 200
+
+/* One VM's UART (a device of the VM, struct vm in vmm/vmm.h). */
+struct vuart {
+	uint8_t regs[VUART_PORTS];
+	uint8_t dll, dlm;
+	char line[VUART_LINE_MAX + 1];
+	unsigned len;
+	uint64_t tx_bytes; /* bytes the guest has written to the transmit register */
+};
+
+uint32_t vuart_in(struct vuart *u, uint16_t port, unsigned size);
+void vuart_out(struct vuart *u, uint16_t port, unsigned size, uint32_t value);
+void vuart_flush(struct vuart *u);
+static inline uint64_t vuart_bytes_sent(const struct vuart *u) { return u->tx_bytes; }
 
 #endif

@@ -32,11 +32,8 @@
 /* PAE paging (SDM 4.4). */
 #define PTE64_SIZE         8u
 #define PAE_PDPT_ADDR_MASK 0xffffffe0ull       /* CR3 bits 31:5 */
-#define PAE_PDPTE_SHIFT    30u
 #define PAE_PDPTE_INDEX_MASK (GPT_PAE_PDPTES - 1)
-#define PAE_PDPTE_RSVD     ((3ull << 1) | (0xfull << 5)) /* bits 2:1 and 8:5 (Table 4-8) */
 #define PAE_TOP_RSVD_BIT   62u                 /* PDE/PTE: bits 62:MAXPHYADDR reserved (Tables 4-9..4-11) */
-#define PAE_PDPTE_TOP_RSVD_BIT 63u             /* PDPTE: bits 63:MAXPHYADDR reserved (Table 4-8) */
 
 /* 4-level paging (SDM 4.5). */
 #define L4_TOP_RSVD_BIT    51u                 /* bits 51:MAXPHYADDR reserved (Tables 4-15 .. 4-20) */
@@ -307,3 +304,4 @@ int gpt_translate(const struct gpt_cpu *cpu, const struct gpt_ops *ops, uint64_t
 	}
 	return GPT_OK;
 }
+_Static_assert(GPT_PAE_PDPTES == PAE_PDPTE_COUNT, "four PAE PDPTEs (SDM 4.4.1)");

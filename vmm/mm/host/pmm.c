@@ -150,7 +150,7 @@ fail:
 	return -1;
 }
 
-uint64_t pmm_alloc(struct pmm *p, uint64_t pages, uint64_t align)
+static uint64_t alloc_locked(struct pmm *p, uint64_t pages, uint64_t align)
 {
 	if (align == 0)
 		align = PMM_PAGE_SIZE;
@@ -200,7 +200,7 @@ static bool is_managed(const struct pmm *p, uint64_t base, uint64_t end)
 	return false;
 }
 
-int pmm_free(struct pmm *p, uint64_t base, uint64_t pages)
+static int free_locked(struct pmm *p, uint64_t base, uint64_t pages)
 {
 	if (pages == 0 || (base & PAGE_MASK) != 0 || base == 0)
 		return -1;
@@ -239,6 +239,22 @@ int pmm_free(struct pmm *p, uint64_t base, uint64_t pages)
 	}
 	p->free_pages += pages;
 	return 0;
+}
+
+uint64_t pmm_alloc(struct pmm *p, uint64_t pages, uint64_t align)
+{
+	spin_lock(&p->lock);
+	const uint64_t base = alloc_locked(p, pages, align);
+	spin_unlock(&p->lock);
+	return base;
+}
+
+int pmm_free(struct pmm *p, uint64_t base, uint64_t pages)
+{
+	spin_lock(&p->lock);
+	const int r = free_locked(p, base, pages);
+	spin_unlock(&p->lock);
+	return r;
 }
 
 uint64_t pmm_largest_free(const struct pmm *p)
