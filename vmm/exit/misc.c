@@ -34,7 +34,7 @@ static bool xcr0_valid(uint64_t v, uint64_t supported)
  * HLT (SDM Vol. 2A HLT).  With RFLAGS.IF = 1 the vCPU waits for its next interrupt: it re-enters in
  * the HLT activity state (SDM 25.4.2, 27.7.2), where the VMX-preemption timer keeps counting (26.5.1),
  * armed for the vLAPIC timer or the watchdog, whichever comes first; the next injected interrupt
- * makes it active again (vcpu_inject_pending_interrupt).  A halt with nothing armed is caught by the
+ * makes it active again (the entry path, vmm/vmx/inject.c).  A halt with nothing armed is caught by the
  * watchdog.  With RFLAGS.IF = 0 only an NMI could wake it, and none is ever delivered: it resumes at
  * once, as before interrupts existed (the guest suite's exit_hlt relies on that).
  */
