@@ -7,6 +7,7 @@
 #include "vmm/dr_match.h"
 #include "vmm/events.h"
 #include "vmm/log.h"
+#include "vmm/mmu_ops.h"
 #include "vmm/vcpu.h"
 
 static uint64_t *gpr_slot(struct vcpu *v, unsigned gpr)
@@ -105,10 +106,11 @@ void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code,
 	struct event *queued = &v->events.exception;
 	v->pending_dbg = 0; /* the instruction faults: its breakpoints never trigger */
 	/* An unrestricted guest in real mode (CR0.PE=0) gets no error code (SDM 27.2.1.3). */
-	if (!(vcpu_read(v, VCPU_CR0) & CR0_PE))
+	if (v->mmu->guest_real_mode && !(vcpu_read(v, VCPU_CR0) & CR0_PE))
 		has_error_code = false;
 	struct event e = event_exception(vector, has_error_code, error_code);
-	switch (event_merge(queued, &e)) {
+	/* Nothing queued (the common case): nothing to combine with. */
+	switch (queued->valid ? event_merge(queued, &e) : MERGE_SERIAL) {
 	case MERGE_DOUBLE_FAULT:
 		log_debug("%s while delivering %s: double fault", exception_name(vector), exception_name(queued->vector));
 		e = event_exception(VECTOR_DF, (vcpu_read(v, VCPU_CR0) & CR0_PE) != 0, 0);

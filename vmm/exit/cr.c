@@ -73,7 +73,7 @@ static bool pae_paging(const struct vcpu *v, uint64_t cr0, uint64_t cr4)
 	return (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !guest_long_mode_active(v);
 }
 
-static uint64_t guest_cr3(struct vcpu *v) { return v->mmu->guest_cr3(v); }
+static uint64_t guest_cr3(struct vcpu *v) { return mmu_guest_cr3(v); }
 
 static void set_ia32e_mode(struct vcpu *v, bool on)
 {

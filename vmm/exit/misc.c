@@ -164,23 +164,6 @@ int handle_timer(struct vcpu *v, const struct vm_exit *e)
 	return exit_report_and_stop(v, HV_ERR_WATCHDOG, "guest stopped by the watchdog");
 }
 
-/*
- * The watchdog is a TSC deadline: watchdog= million cycles after the guest's last sign of life, the
- * monitor's time on its exits included (a guest looping on exits, a #PF it never gets past for
- * instance, spends most of its time here).  The backend arms its guest timer for it (vmm/vmx/timer.c).
- */
-void watchdog_note_progress(struct vcpu *v, uint64_t now)
-{
-	if (!v->watchdog_cycles)
-		return;
-	/* A refused hypercall is no sign of life: a flood of them must not keep the guest alive. */
-	const uint64_t mark = vuart_bytes_sent(v->uart) + v->hypercalls_done;
-	if (mark != v->watchdog_mark) {
-		v->watchdog_mark = mark;
-		v->watchdog_deadline = now + v->watchdog_cycles;
-	}
-}
-
 /* Exceptions exit only when the exception bitmap asks (shadow mode: #PF, and #DB while single-stepping). */
 int handle_exception(struct vcpu *v, const struct vm_exit *e)
 {

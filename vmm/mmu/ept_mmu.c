@@ -10,8 +10,6 @@
 #include "vmm/mmu_ops.h"
 #include "vmm/vcpu.h"
 
-static uint64_t ept_guest_cr3(struct vcpu *v) { return vcpu_read(v, VCPU_CR3); }
-
 static int ept_load_cr3(struct vcpu *v, uint64_t cr3, bool noflush)
 {
 	vcpu_write(v, VCPU_CR3, cr3);
@@ -45,7 +43,6 @@ const struct mmu_ops ept_mmu = {
 	.guest_real_mode = true,
 	.pdptes_in_registers = true,
 	.cr0_fixed0_ignored = CR0_PE | CR0_PG, /* unrestricted guest: SDM 26.3.1.1 */
-	.guest_cr3 = ept_guest_cr3,
 	.load_cr3 = ept_load_cr3,
 	.translation_changed = ept_translation_changed,
 	.invlpg = ept_invlpg,

@@ -191,7 +191,7 @@ void vmm_guest_gpt_cpu(struct vcpu *v, struct gpt_cpu *cpu)
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->cr0 = v->guest_cr0;
 	cpu->cr4 = v->guest_cr4;
-	cpu->cr3 = v->mmu->guest_cr3(v);
+	cpu->cr3 = mmu_guest_cr3(v);
 	cpu->efer = v->guest_efer;
 	/* The guest's CPUID shows the CPU's own MAXPHYADDR and 1 GiB-page bit (vmm/exit/cpuid.c). */
 	cpu->maxphyaddr = v->caps->maxphyaddr;

@@ -9,8 +9,6 @@
 #include "vmm/shadow.h"
 #include "vmm/status.h"
 
-static uint64_t shadow_guest_cr3(struct vcpu *v) { return v->guest_cr3; }
-
 static int shadow_load_cr3(struct vcpu *v, uint64_t cr3, bool noflush)
 {
 	(void)noflush; /* shadow roots are not PCID-tagged: every switch is a full one */
@@ -56,7 +54,7 @@ const struct mmu_ops shadow_mmu = {
 	.cr4_clear_paging_off = CR4_SMEP | CR4_SMAP,
 	/* The CPU's paging is always on: LME/LMA only once the guest's CR0.PG is set (SDM 27.3.1.1). */
 	.efer_clear_paging_off = EFER_LME | EFER_LMA,
-	.guest_cr3 = shadow_guest_cr3,
+	.cr3_in_vcpu = true, /* the hardware CR3 is a shadow root */
 	.load_cr3 = shadow_load_cr3,
 	.translation_changed = shadow_translation_changed,
 	.invlpg = shadow_invlpg,

@@ -32,6 +32,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/vlapic.h"
 #include "vmcs.h"
+#include "vmx_backend.h"
 #include "vmm/vmx_caps.h"
 
 #define APICV_PROC2 (CPU2_VIRTUALIZE_X2APIC_MODE | CPU2_APIC_REGISTER_VIRTUALIZATION | CPU2_VIRTUAL_INTERRUPT_DELIVERY)
@@ -202,6 +203,6 @@ void apicv_before_entry(struct vcpu *v, uint64_t now, bool busy)
 	 * A halted guest wakes for a deliverable interrupt; the CPU then delivers it (SDM 30.2.1).  Only
 	 * a change can make one deliverable: the HLT exit halts only with nothing deliverable (misc.c).
 	 */
-	if (vlapic_pending_vector(a) != VLAPIC_NO_VECTOR && vcpu_read(v, VCPU_ACTIVITY_STATE) == VCPU_ACTIVITY_HLT)
+	if (vlapic_pending_vector(a) != VLAPIC_NO_VECTOR && VMX_REG_READ(v, ACTIVITY_STATE) == VCPU_ACTIVITY_HLT)
 		vcpu_write(v, VCPU_ACTIVITY_STATE, VCPU_ACTIVITY_ACTIVE);
 }

@@ -82,7 +82,7 @@ int backend_vcpu_run(struct vcpu *v, uint64_t now)
 	}
 	if (vmx_events_to_look_at(v))
 		vmx_inject_events(v, now);
-	preemption_timer_program(v, now);
+	preemption_timer_arm(v, now);
 	vmx_regs_writeback(v);
 	/* A VMREAD/VMWRITE (or INVEPT/INVVPID) failed since the last entry: never enter on that VMCS. */
 	if (vmcs_access_failures()) {

@@ -90,7 +90,7 @@ static void restore_nmi_blocking(struct vcpu *v, bool unblocking)
 {
 	if (!v->virtual_nmis || !unblocking || v->exit.vectoring.valid)
 		return; /* undefined while an event was being delivered */
-	vcpu_write(v, VCPU_INTERRUPTIBILITY_INFO, vcpu_read(v, VCPU_INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
+	vcpu_write(v, VCPU_INTERRUPTIBILITY_INFO, VMX_REG_READ(v, INTERRUPTIBILITY_INFO) | INTERRUPTIBILITY_NMI);
 }
 
 static void decode_string_io(struct vcpu *v, struct vm_exit *e)
@@ -132,7 +132,9 @@ void vmx_exit_decode_operands(struct vcpu *v, uint32_t reason, unsigned read)
 		e->intr.nmi_unblocking = (info & NMI_UNBLOCKING_DUE_TO_IRET) != 0;
 		if (e->intr.event.type == EVENT_NMI)
 			e->kind = EXIT_NMI;
-		restore_nmi_blocking(v, e->intr.nmi_unblocking);
+		if (e->intr.nmi_unblocking)
+			restore_nmi_blocking(v, true);
+		(void)VMX_REG_READ(v, RFLAGS); /* shadow paging's #PF walk reads RFLAGS.AC (SMAP) */
 		break;
 	}
 	case EXIT_EXTERNAL_INTERRUPT:
@@ -163,7 +165,8 @@ void vmx_exit_decode_operands(struct vcpu *v, uint32_t reason, unsigned read)
 		e->npf.gla_is_final = e->npf.gla_valid && (q & EPT_QUAL_LINEAR_IS_FINAL);
 		e->npf.gla = e->npf.gla_valid ? vmcs_readnat(GUEST_LINEAR_ADDRESS) : 0;
 		e->npf.nmi_unblocking = (q & NMI_UNBLOCKING_DUE_TO_IRET) != 0;
-		restore_nmi_blocking(v, e->npf.nmi_unblocking);
+		if (e->npf.nmi_unblocking)
+			restore_nmi_blocking(v, true);
 		break;
 	}
 	case EXIT_NESTED_PAGE_MISCONFIG:

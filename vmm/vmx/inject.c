@@ -26,7 +26,7 @@ static void set_window_exiting(struct vcpu *v, uint32_t control, bool on)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, want);
 }
 
-static void inject(struct vcpu *v, const struct event *e)
+static inline __attribute__((always_inline)) void inject(struct vcpu *v, const struct event *e)
 {
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, e->vector | ((uint32_t)e->type << INTR_INFO_TYPE_SHIFT) |
 						       (e->has_error_code ? INTR_INFO_DELIVER_ERROR_CODE : 0) |
@@ -37,14 +37,14 @@ static void inject(struct vcpu *v, const struct event *e)
 	if (e->type == EVENT_SOFT_INTERRUPT || e->type == EVENT_SOFT_EXCEPTION || e->type == EVENT_PRIV_SOFT_EXCEPTION)
 		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, e->insn_len);
 	/* A halted vCPU wakes to take it: delivery starts from the active state (SDM 27.6.1, 27.7.2). */
-	if (vcpu_read(v, VCPU_ACTIVITY_STATE) == VCPU_ACTIVITY_HLT)
+	if (VMX_REG_READ(v, ACTIVITY_STATE) == VCPU_ACTIVITY_HLT)
 		vcpu_write(v, VCPU_ACTIVITY_STATE, VCPU_ACTIVITY_ACTIVE);
 }
 
-static bool interrupts_blocked(struct vcpu *v)
+static inline __attribute__((always_inline)) bool interrupts_blocked(struct vcpu *v)
 {
-	return !(vcpu_read(v, VCPU_RFLAGS) & RFLAGS_IF) ||
-	       (vcpu_read(v, VCPU_INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	return !(VMX_REG_READ(v, RFLAGS) & RFLAGS_IF) ||
+	       (VMX_REG_READ(v, INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
 /* The vLAPIC's NMI: NMIs wait for NMI blocking (until the handler's IRET) and MOV SS or STI blocking (SDM 6.7.1, 25.4.2). */
@@ -54,7 +54,7 @@ static void deliver_nmi(struct vcpu *v, bool busy)
 		set_window_exiting(v, CPU_NMI_WINDOW_EXITING, false);
 		return;
 	}
-	const bool blocked = vcpu_read(v, VCPU_INTERRUPTIBILITY_INFO) &
+	const bool blocked = VMX_REG_READ(v, INTERRUPTIBILITY_INFO) &
 			     (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI);
 	if (busy || blocked) {
 		/* SDM 26.7.6: an exit as soon as nothing blocks NMIs; it needs "virtual NMIs" (27.2.1.1). */

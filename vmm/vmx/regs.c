@@ -16,7 +16,7 @@ enum { GUEST_CR0_READ_SHADOW = CR0_READ_SHADOW, GUEST_CR4_READ_SHADOW = CR4_READ
 VCPU_REGS(REG_WIDTH_CHECK)
 #undef REG_WIDTH_CHECK
 
-static const uint32_t reg_field[VCPU_REG_COUNT] = {
+const uint32_t vmx_reg_field[VCPU_REG_COUNT] = {
 #define REG_FIELD(name, bits) [VCPU_##name] = GUEST_##name,
 	VCPU_REGS(REG_FIELD)
 #undef REG_FIELD
@@ -25,20 +25,6 @@ static const uint32_t reg_field[VCPU_REG_COUNT] = {
 uint64_t backend_reg_read(struct vcpu *v, enum vcpu_reg r)
 {
 	(void)v;
-	return vmcs_read_any(reg_field[r]);
+	return vmcs_read_any(vmx_reg_field[r]);
 }
 
-void vmx_regs_writeback_slow(struct vcpu *v)
-{
-	uint64_t dirty = v->rc.dirty;
-	if (dirty & (1ull << VCPU_RIP)) {
-		vmcs_writenat(GUEST_RIP, v->rc.value[VCPU_RIP]);
-		dirty &= ~(1ull << VCPU_RIP);
-	}
-	while (dirty) {
-		const unsigned r = (unsigned)__builtin_ctzll(dirty);
-		dirty &= dirty - 1;
-		vmcs_write_any(reg_field[r], v->rc.value[r]);
-	}
-	v->rc.dirty = 0;
-}

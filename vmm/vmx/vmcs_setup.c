@@ -9,6 +9,7 @@
 #include "vmm/cpu.h"
 #include "vmm/guest_cr.h"
 #include "vmm/log.h"
+#include "vmm/vlapic.h"
 #include "vmm/pcpu.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
@@ -95,7 +96,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	const bool ept = v->mem_mode == HV_MEM_EPT;
 	uint32_t pin, proc, proc2, exit, entry;
 	uint32_t pin_req = PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING;
-	/* The preemption timer drives the watchdog and the vLAPIC timer (exit/misc.c preemption_timer_program). */
+	/* The preemption timer drives the watchdog and the vLAPIC timer (vmx_backend.h preemption_timer_arm). */
 	uint32_t pin_opt = PIN_ACTIVATE_PREEMPTION_TIMER | PIN_VIRTUAL_NMIS; /* virtual NMIs: NMI-window exits */
 	/*
 	 * CR8 is the TPR of the guest's local APIC (SDM 11.8.6.1): without CR8-load and -store exiting
@@ -146,7 +147,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		pin_req |= PIN_PROCESS_POSTED_INTERRUPTS;
 	}
 
-	/* The watchdog is a TSC deadline the preemption timer is armed for (timer.c, exit/misc.c). */
+	/* The watchdog is a TSC deadline the preemption timer is armed for (preemption_timer_arm, exit/misc.c). */
 	const bool watchdog_role = v->cfg->watchdog && v->cfg->brk != HV_BREAK_EXIT_STORM &&
 				   v->cfg->brk != HV_BREAK_NO_HLT_EXITING;
 
@@ -168,6 +169,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
 		log_warn("no VMX-preemption timer: the guest watchdog is off");
+	v->watchdog_deadline = VLAPIC_NO_DEADLINE; /* no watchdog: never */
 	if (watchdog_role && (pin & PIN_ACTIVATE_PREEMPTION_TIMER)) {
 		v->watchdog_cycles = v->cfg->watchdog * MCYCLES;
 		v->watchdog_deadline = rdtsc() + v->watchdog_cycles;
@@ -177,6 +179,10 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
 	v->proc_controls = proc;
 	v->preemption_timer = (pin & PIN_ACTIVATE_PREEMPTION_TIMER) != 0;
+	/* Armed before each entry (preemption_timer_arm), except by the break modes, which keep their own fixed reload. */
+	v->timer_armed_at_entry = v->preemption_timer && v->cfg->brk != HV_BREAK_EXIT_STORM &&
+				  v->cfg->brk != HV_BREAK_NO_HLT_EXITING;
+	v->timer_rate = v->caps->preemption_timer_rate;
 	v->virtual_nmis = (pin & PIN_VIRTUAL_NMIS) != 0;
 	if (!v->preemption_timer)
 		log_warn("no VMX-preemption timer: the guest's APIC timer is only seen at its next VM exit");
@@ -221,7 +227,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	else
 		v->vpid = 0;
 	if (pin & PIN_ACTIVATE_PREEMPTION_TIMER) {
-		/* The break modes' fixed reload; otherwise timer.c arms it before each entry. */
+		/* The break modes' fixed reload; otherwise preemption_timer_arm arms it before each entry. */
 		v->preemption_timer_ticks = v->cfg->brk == HV_BREAK_EXIT_STORM ? EXIT_STORM_TICKS
 					    : v->cfg->brk == HV_BREAK_NO_HLT_EXITING ? HLT_WAKE_TICKS : 0;
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, v->preemption_timer_ticks);

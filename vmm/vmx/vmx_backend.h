@@ -5,11 +5,27 @@
 #include <stdint.h>
 #include "vmm/backend.h"
 #include "vmm/vcpu.h"
+#include "vmm/vlapic.h"
 #include "exit_decode.h"
 #include "vmcs.h"
 
+/*
+ * The register cache from inside the backend: the same cache as vcpu_read/vcpu_write, with the
+ * VMREAD of a miss inline (`name` is both the vcpu_reg and, with GUEST_, the VMCS field).
+ */
+#define VMX_REG_READ(v, name) vmx_cached_read(v, VCPU_##name, GUEST_##name)
+static inline uint64_t vmx_cached_read(struct vcpu *v, enum vcpu_reg r, uint32_t field)
+{
+	const uint64_t bit = 1ull << r;
+	if (!(v->rc.valid & bit)) {
+		v->rc.value[r] = vmcs_read_any(field);
+		v->rc.valid |= bit;
+	}
+	return v->rc.value[r];
+}
+
 /* regs.c: write the dirty cached registers into the VMCS (just before entry). */
-void vmx_regs_writeback_slow(struct vcpu *v);
+extern const uint32_t vmx_reg_field[VCPU_REG_COUNT];
 static inline void vmx_regs_writeback(struct vcpu *v)
 {
 	/* Most exits change RIP alone (an emulated instruction). */
@@ -17,7 +33,13 @@ static inline void vmx_regs_writeback(struct vcpu *v)
 		vmcs_writenat(GUEST_RIP, v->rc.value[VCPU_RIP]);
 		v->rc.dirty = 0;
 	} else if (v->rc.dirty) {
-		vmx_regs_writeback_slow(v);
+		uint64_t dirty = v->rc.dirty;
+		v->rc.dirty = 0;
+		do {
+			const unsigned r = (unsigned)__builtin_ctzll(dirty);
+			dirty &= dirty - 1;
+			vmcs_write_any(vmx_reg_field[r], v->rc.value[r]);
+		} while (dirty);
 	}
 }
 /* What each basic exit reason is, and what to read for it. */
@@ -95,9 +117,37 @@ static inline bool vmx_events_to_look_at(const struct vcpu *v)
 {
 	return v->events.queued | v->lapic.events_changed | v->events_waiting;
 }
-/* timer.c: the VMX-preemption timer, armed for the watchdog or the vLAPIC timer. */
+/* The VMX-preemption timer, armed for the watchdog or the vLAPIC timer. */
 #define PREEMPTION_TIMER_VALUE_MAX 0xffffffffull
-void preemption_timer_program(struct vcpu *v, uint64_t now);
+/*
+ * Before each VM entry: one VMX-preemption timer serves two deadlines, the watchdog's and the vLAPIC
+ * timer's, so it is armed for the earlier.  Why this timer and not the host's LAPIC timer: it counts
+ * the guest's own time at a rate tied to the TSC (SDM 26.5.1, IA32_VMX_MISC[4:0]), it forces an exit
+ * whatever the guest does (interrupts off, a spin without exits, HLT: it counts in the HLT state
+ * too), and it needs no host interrupt controller, whose state the firmware owns and the monitor
+ * does not program.  The guest's timer interrupt is then late by at most one timer tick plus the
+ * exit and entry.
+ */
+/*
+ * The earlier of the two deadlines (TSC values, UINT64_MAX for none), rounded up to timer ticks so
+ * that the exit never comes early; a deadline further than 2^32 ticks re-arms at the timer exit.
+ */
+static inline void preemption_timer_arm(struct vcpu *v, uint64_t now)
+{
+	if (!v->timer_armed_at_entry)
+		return;
+	const uint64_t lapic = vlapic_next_deadline(&v->lapic);
+	v->timer_is_watchdog = v->watchdog_deadline <= lapic;
+	const uint64_t deadline = v->timer_is_watchdog ? v->watchdog_deadline : lapic;
+	uint64_t value = PREEMPTION_TIMER_VALUE_MAX;
+	if (deadline != VLAPIC_NO_DEADLINE) {
+		const unsigned rate = v->timer_rate;
+		const uint64_t ticks = deadline > now ? (deadline - now + (1ull << rate) - 1) >> rate : 0;
+		if (ticks < value)
+			value = ticks;
+	}
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)value);
+}
 /* vmx_entry.asm: enter the guest; returns 0 after a VM exit, else the VMX failure (enum vmx_result). */
 int vmx_enter_guest(struct guest_regs *regs, int launched);
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "vmm/vcpu.h"
 #include "vmm/vm_exit.h"
+#include "vmm/vuart.h"
 
 typedef int (*exit_handler_fn)(struct vcpu *v, const struct vm_exit *e);
 
@@ -49,10 +50,23 @@ int handle_hypercall(struct vcpu *v, const struct vm_exit *e);             /* hy
 int handle_task_switch(struct vcpu *v, const struct vm_exit *e);           /* exit/task.c */
 
 /*
- * After each exit (now: the TSC once it is handled): console output or a successful hypercall since
- * the last look moves the watchdog's deadline to watchdog= million cycles from now (exit/misc.c).
+ * The watchdog is a TSC deadline: watchdog= million cycles after the guest's last sign of life, the
+ * monitor's time on its exits included (a guest looping on exits, a #PF it never gets past for
+ * instance, spends most of its time here).  After each exit (now: the TSC once it is handled),
+ * console output or a successful hypercall since the last look moves the deadline.  The backend
+ * arms its guest timer for it (vmm/vmx/vmx_backend.h, preemption_timer_arm).
  */
-void watchdog_note_progress(struct vcpu *v, uint64_t now);
+static inline void watchdog_note_progress(struct vcpu *v, uint64_t now)
+{
+	if (!v->watchdog_cycles)
+		return;
+	/* A refused hypercall is no sign of life: a flood of them must not keep the guest alive. */
+	const uint64_t mark = vuart_bytes_sent(v->uart) + v->hypercalls_done;
+	if (mark != v->watchdog_mark) {
+		v->watchdog_mark = mark;
+		v->watchdog_deadline = now + v->watchdog_cycles;
+	}
+}
 
 #include "vmm/guest_cr.h" /* the hardware values of CR0, CR4, EFER */
 /*

@@ -9,9 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-struct vcpu;
-struct vm_exit;
+#include "vmm/vcpu.h"
 
 /* What changed in the guest's paging controls (mmu_ops.translation_changed). */
 enum mmu_change {
@@ -24,13 +22,12 @@ struct mmu_ops {
 	bool guest_pcid;            /* the guest may set CR4.PCIDE and sees CPUID.1:ECX.PCID */
 	bool guest_real_mode;       /* the guest may clear CR0.PE (unrestricted guest, SDM 26.3.1.1) */
 	bool pdptes_in_registers;   /* PAE PDPTEs are guest-state registers the CPU loads (EPT, SDM 27.3.2.4) */
+	bool cr3_in_vcpu;           /* the guest's CR3 is v->guest_cr3 (the hardware's is the monitor's root), else the CR3 register */
 	/* The hardware CR0/CR4/EFER from the guest's (vmm/core/guest_cr.c): bits the mode forces. */
 	uint64_t cr0_fixed0_ignored; /* fixed-1 bits of IA32_VMX_CR0_FIXED0 the guest may clear anyway */
 	uint64_t cr0_set, cr4_set, cr4_clear;
 	uint64_t cr4_clear_paging_off;   /* cleared while the guest's own paging is off */
 	uint64_t efer_clear_paging_off;
-	/* The guest's CR3, as it wrote it. */
-	uint64_t (*guest_cr3)(struct vcpu *v);
 	/* MOV to CR3 (checks done): EXIT_RESUME, or a status to stop with. */
 	int (*load_cr3)(struct vcpu *v, uint64_t cr3, bool noflush);
 	/* The guest changed a paging control: EXIT_RESUME, or a status. */
@@ -49,6 +46,12 @@ struct mmu_ops {
 	void (*report)(struct vcpu *v);
 };
 #define MMU_EMULATE_MMIO (-3)
+
+/* The guest's CR3, as it wrote it (a field test, not a call: every guest-page walk asks). */
+static inline uint64_t mmu_guest_cr3(struct vcpu *v)
+{
+	return v->mmu->cr3_in_vcpu ? v->guest_cr3 : vcpu_read(v, VCPU_CR3);
+}
 
 /* The two implementations (vmm/mmu/). */
 extern const struct mmu_ops ept_mmu, shadow_mmu;

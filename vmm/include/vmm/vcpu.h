@@ -99,7 +99,7 @@ struct vcpu {
 	unsigned apic_mode_changes_logged; /* the first few at info level: a guest may flip modes at will */
 	uint64_t preemption_timer_ticks; /* break=exit_storm / no_hlt_exiting: the fixed timer reload */
 	uint64_t watchdog_cycles;     /* watchdog= in TSC cycles; 0: no watchdog */
-	uint64_t watchdog_deadline;   /* TSC: the guest is stopped if it shows no sign of life by then */
+	uint64_t watchdog_deadline;   /* TSC: the guest is stopped if it shows no sign of life by then (never: UINT64_MAX) */
 	uint64_t trace_left;          /* trace=exits: lines the exit trace may still print */
 	uint64_t hypercalls_done;     /* hypercalls that succeeded (progress for the watchdog) */
 	uint64_t hypercalls_refused;  /* refused for a bad guest buffer (logged at a bounded rate) */
@@ -117,6 +117,8 @@ struct vcpu {
 	bool events_waiting;          /* an NMI or interrupt waits for a window: look again before each entry */
 	uint8_t *msr_bitmap;          /* the MSR bitmap (x2APIC MSRs pass through while apicv_active) */
 	bool preemption_timer;        /* pin-based "activate VMX-preemption timer" is on */
+	bool timer_armed_at_entry;    /* the backend arms it before each entry (not with the break modes) */
+	uint8_t timer_rate;           /* the timer counts TSC >> timer_rate (IA32_VMX_MISC[4:0]) */
 	bool timer_is_watchdog;       /* it was the watchdog's deadline (else the vLAPIC timer's) */
 	uint64_t interrupts_injected; /* external interrupts injected from the vLAPIC */
 	uint64_t nmis_injected;       /* NMIs injected from the vLAPIC */
