@@ -188,15 +188,17 @@ int vmm_guest_phys_write(struct vmm_memory *m, uint64_t gpa, const void *buf, ui
 
 void vmm_guest_gpt_cpu(struct vcpu *v, struct gpt_cpu *cpu)
 {
-	memset(cpu, 0, sizeof(*cpu));
-	cpu->cr0 = v->guest_cr0;
-	cpu->cr4 = v->guest_cr4;
-	cpu->cr3 = mmu_guest_cr3(v);
-	cpu->efer = v->guest_efer;
-	/* The guest's CPUID shows the CPU's own MAXPHYADDR and 1 GiB-page bit (vmm/exit/cpuid.c). */
-	cpu->maxphyaddr = v->caps->maxphyaddr;
-	cpu->page_1g = v->caps->page_1g;
-	cpu->rflags_ac = guest_rflags_ac_for_smap(v);
+	/* Field by field (no memset: every guest-page walk of the monitor starts here). */
+	*cpu = (struct gpt_cpu){
+		.cr0 = v->guest_cr0,
+		.cr4 = v->guest_cr4,
+		.cr3 = mmu_guest_cr3(v),
+		.efer = v->guest_efer,
+		/* The guest's CPUID shows the CPU's own MAXPHYADDR and 1 GiB-page bit (vmm/exit/cpuid.c). */
+		.maxphyaddr = v->caps->maxphyaddr,
+		.page_1g = v->caps->page_1g,
+		.rflags_ac = guest_rflags_ac_for_smap(v),
+	};
 	/* PAE paging walks from the PDPTE registers, not from the PDPT in memory (SDM 4.4.1). */
 	if (gpt_mode_of(cpu) == GPT_MODE_PAE) {
 		cpu->pdptes_valid = true;
