@@ -189,6 +189,7 @@ static int rdmsr_exit(struct vcpu *v, uint32_t index)
 {
 	struct vm_exit *e = fake_exit(v, EXIT_RDMSR, 2);
 	v->regs.rcx = index;
+	e->msr = index; /* what the backend decodes (ECX) */
 	v->regs.rax = 0xaaaaaaaaaaaaaaaaull;
 	v->regs.rdx = 0xddddddddddddddddull;
 	const int r = exit_dispatch(v, e);
@@ -200,6 +201,7 @@ static int wrmsr_exit(struct vcpu *v, uint32_t index, uint64_t value)
 {
 	struct vm_exit *e = fake_exit(v, EXIT_WRMSR, 2);
 	v->regs.rcx = index;
+	e->msr = index; /* what the backend decodes (ECX) */
 	v->regs.rax = 0xffffffff00000000ull | (uint32_t)value; /* WRMSR ignores the upper halves */
 	v->regs.rdx = 0xffffffff00000000ull | (value >> 32);
 	const int r = exit_dispatch(v, e);
@@ -1279,6 +1281,7 @@ static void test_inject_double_fault(void **s)
 	struct vm_exit *e = fake_exit(v, EXIT_RDMSR, 2);
 	vcpu_requeue_event(v, &pf_in_delivery);
 	v->regs.rcx = 0x1234;
+	e->msr = 0x1234;
 	resume(v, e);
 	assert_faulted(v, VECTOR_DF, 0);
 }

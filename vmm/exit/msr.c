@@ -186,13 +186,13 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 	return true;
 }
 
-static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint64_t *value)
+static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint32_t index, uint64_t *value)
 {
 	switch (r->kind) {
 	case MSR_KIND_REGISTER: *value = vcpu_read(v, r->reg); return true;
 	case MSR_KIND_HARDWARE: *value = rdmsr(r->index); return true;
 	case MSR_KIND_READ_ONLY: *value = r->value; return true;
-	case MSR_KIND_APIC: return read_apic_msr(v, (uint32_t)v->regs.rcx, value);
+	case MSR_KIND_APIC: return read_apic_msr(v, index, value);
 	case MSR_KIND_SPECIAL:
 		if (r->index == MSR_IA32_EFER)
 			*value = v->guest_efer;
@@ -225,7 +225,7 @@ static int write_efer(struct vcpu *v, uint64_t value)
 }
 
 /* EXIT_RESUME, EMULATE_FAULT (#GP), or a status to stop with. */
-static int write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
+static int write_msr(struct vcpu *v, const struct msr_rule *r, uint32_t index, uint64_t value)
 {
 	if ((r->canonical && !is_canonical(value)) || (value & r->reserved))
 		return EMULATE_FAULT;
@@ -238,7 +238,7 @@ static int write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
 			       "guest installed its SYSCALL entry point at %#llx (IA32_LSTAR)", (unsigned long long)value);
 		return EXIT_RESUME;
 	case MSR_KIND_READ_ONLY: return EMULATE_FAULT;
-	case MSR_KIND_APIC: return write_apic_msr(v, (uint32_t)v->regs.rcx, value) ? EXIT_RESUME : EMULATE_FAULT;
+	case MSR_KIND_APIC: return write_apic_msr(v, index, value) ? EXIT_RESUME : EMULATE_FAULT;
 	case MSR_KIND_SPECIAL:
 		if (r->index == MSR_IA32_EFER)
 			return write_efer(v, value);
@@ -256,11 +256,10 @@ static int write_msr(struct vcpu *v, const struct msr_rule *r, uint64_t value)
 
 int handle_rdmsr(struct vcpu *v, const struct vm_exit *e)
 {
-	(void)e;
-	const uint32_t index = (uint32_t)v->regs.rcx;
+	const uint32_t index = e->msr;
 	const struct msr_rule *r = find_rule(v, index);
 	uint64_t value;
-	if (!r || !read_msr(v, r, &value)) {
+	if (!r || !read_msr(v, r, index, &value)) {
 		log_debug("guest RDMSR %#x: not offered, #GP injected", index);
 		vcpu_inject_gp0(v);
 		return EXIT_RESUME;
@@ -273,11 +272,10 @@ int handle_rdmsr(struct vcpu *v, const struct vm_exit *e)
 
 int handle_wrmsr(struct vcpu *v, const struct vm_exit *e)
 {
-	(void)e;
-	const uint32_t index = (uint32_t)v->regs.rcx;
+	const uint32_t index = e->msr;
 	const uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
 	const struct msr_rule *r = find_rule(v, index);
-	const int result = r ? write_msr(v, r, value) : EMULATE_FAULT;
+	const int result = r ? write_msr(v, r, index, value) : EMULATE_FAULT;
 	if (result == EMULATE_FAULT) {
 		log_debug("guest WRMSR %#x <- %#llx: refused, #GP injected", index, (unsigned long long)value);
 		vcpu_inject_gp0(v);

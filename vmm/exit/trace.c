@@ -37,10 +37,10 @@ static void operands(char *buf, size_t n, const struct vm_exit *e, const struct 
 			    e->io.in ? "from" : "to", e->io.port);
 		break;
 	case EXIT_RDMSR:
-		hv_snprintf(buf, n, ", MSR %#x", (unsigned)b->rcx);
+		hv_snprintf(buf, n, ", MSR %#x", e->msr);
 		break;
 	case EXIT_WRMSR:
-		hv_snprintf(buf, n, ", MSR %#x <- %#llx", (unsigned)b->rcx,
+		hv_snprintf(buf, n, ", MSR %#x <- %#llx", e->msr,
 			    (unsigned long long)((b->rdx << 32) | (uint32_t)b->rax));
 		break;
 	case EXIT_CR_ACCESS:

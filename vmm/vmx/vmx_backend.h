@@ -93,7 +93,11 @@ static inline void vmx_exit_decode(struct vcpu *v, uint32_t reason)
 	}
 	if (read & READ_QUAL)
 		e->qualification = vmcs_readnat(EXIT_QUALIFICATION);
-	/* The two commonest exits with operands decode inline (the decoders of exit_decode.h are). */
+	/* The commonest exits with operands decode inline (the decoders of exit_decode.h are). */
+	if (e->kind == EXIT_RDMSR || e->kind == EXIT_WRMSR) {
+		e->msr = (uint32_t)v->regs.rcx; /* VT-x gives no qualification: the MSR is ECX (SDM 26.1.3) */
+		return;
+	}
 	if (e->kind == EXIT_IO) {
 		e->string_info_valid = false;
 		if (!exit_decode_io(e->qualification, &e->io)) {

@@ -130,6 +130,7 @@ struct vm_exit {
 			uint8_t source; /* enum task_switch_source (vmm/task.h) */
 		} task;
 		uint64_t linear;    /* INVLPG: the address; EXCEPTION #PF: CR2 in qualification */
+		uint32_t msr;       /* RDMSR, WRMSR: the MSR (ECX, SDM Vol. 2B RDMSR) */
 	};
 	/* INS/OUTS (IO with io.string): address size (2, 4, 8 bytes) and segment; 0 when not given. */
 	uint8_t string_addr_bytes, string_seg;
