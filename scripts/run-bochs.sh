@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Boot the monitor in Bochs (emulated VT-x), headless and bounded.
 #
-#   scripts/run-bochs.sh [--uefi [--disk usb|esp]] [--cpu MODEL] [--timeout SECS] [--log FILE] [--megs N]
-#                        [--no-guest] [--guest FILE] [--monitor FILE] [--com2 FILE] [-- monitor command line...]
+#   scripts/run-bochs.sh [--uefi [--disk usb|esp]] [--cpu MODEL] [--smp N] [--timeout SECS] [--log FILE]
+#                        [--megs N] [--no-guest] [--guest FILE] [--monitor FILE] [--com2 FILE] [-- monitor command line...]
 #
 # Default: the GRUB ISO (Multiboot2, scripts/mkiso.sh) through Bochs's legacy BIOS; --no-guest,
 # --guest FILE and --monitor FILE (instead of build/hv.elf) are passed to mkiso.sh.
@@ -65,6 +65,7 @@ bochs_cpu_models() {
 }
 
 cpu=tigerlake
+smp=1
 timeout_s=120
 log=$BUILD/bochs-serial.log
 megs=""
@@ -75,13 +76,15 @@ iso_args=()
 com2=""
 usage() {
 	cat >&2 <<USAGE
-usage: $0 [--uefi [--disk usb|esp]] [--cpu MODEL] [--timeout SECS] [--log FILE] [--megs N]
+usage: $0 [--uefi [--disk usb|esp]] [--cpu MODEL] [--smp N] [--timeout SECS] [--log FILE] [--megs N]
           [--no-guest] [--guest FILE] [--monitor FILE] [--com2 FILE] [-- cmdline...]
   --uefi         boot $BUILD/usb.img through OVMF (the UEFI loader) instead of the GRUB ISO
   --disk usb|esp with --uefi: the GPT disk $BUILD/usb.img (default) or the bare ESP $BUILD/esp.img
   --cpu MODEL    Bochs CPU model; with VT-x: tigerlake (default, most features), corei7_icelake_u,
                  corei3_cnl, corei7_skylake_x, broadwell_ult, corei7_haswell_4770,
                  corei7_ivy_bridge_3770k, corei7_sandy_bridge_2600k, core2_penryn_t9600 (no EPT)
+  --smp N        N processors (Bochs 'cpu: count=N', 1..8; default 1): the firmware lists them in its
+                 ACPI tables and leaves the others halted
   --timeout S    give up after S wall-clock seconds (default 120, 0: never): kill Bochs, exit 124
   --log FILE     serial log (default $BUILD/bochs-serial.log; Bochs's own log beside it)
   --megs N       guest RAM in MiB (default 256, with --uefi $UEFI_MEGS)
@@ -96,6 +99,7 @@ while [ $# -gt 0 ]; do
 	--uefi) uefi=1 ;;
 	--disk) [ $# -ge 2 ] || usage; disk=$2; disk_given=1; shift ;;
 	--cpu) [ $# -ge 2 ] || usage; cpu=$2; shift ;;
+	--smp) [ $# -ge 2 ] || usage; smp=$2; shift ;;
 	--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift ;;
 	--log) [ $# -ge 2 ] || usage; log=$(from_caller "$2"); shift ;;
 	--megs) [ $# -ge 2 ] || usage; megs=$2; shift ;;
@@ -111,6 +115,10 @@ while [ $# -gt 0 ]; do
 done
 case "$timeout_s" in
 ''|*[!0-9]*) say "--timeout wants whole seconds, got '$timeout_s'"; usage ;;
+esac
+case "$smp" in
+[1-8]) ;;
+*) say "--smp wants a number of processors from 1 to 8, got '$smp'"; usage ;;
 esac
 case "$disk" in
 usb|esp) ;;
@@ -210,7 +218,7 @@ if [ -n "$com2" ]; then
 fi
 cat > "$tmp/bochsrc" <<RC
 $machine
-cpu: model=$cpu, count=1, ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=$ignore_bad_msrs
+cpu: model=$cpu, count=$smp, ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=$ignore_bad_msrs
 com1: enabled=1, mode=file, dev=$log
 $com2_rc
 clock: sync=none, time0=1

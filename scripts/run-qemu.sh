@@ -2,7 +2,8 @@
 # Boot the monitor under QEMU, headless and bounded.
 #
 #   scripts/run-qemu.sh [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
-#                       [--timeout SECS] [--log FILE] [--mem SIZE] [--screendump FILE] [-- monitor command line...]
+#                       [--timeout SECS] [--log FILE] [--mem SIZE] [--smp N] [--screendump FILE]
+#                       [-- monitor command line...]
 #
 # Default: UEFI (OVMF) on QEMU TCG, booting a private copy of build/esp.img whose
 # EFI/BOOT/CMDLINE.TXT holds the command line given after "--".
@@ -18,6 +19,7 @@
 #   --timeout  seconds before QEMU is killed (default 120; 0: none)
 #   --log      serial log file (default build/qemu-serial.log)
 #   --mem      guest RAM, QEMU -m syntax (default 512M)
+#   --smp N    N processors (QEMU -smp, 1..8; default 1): OVMF and SeaBIOS list them in the ACPI MADT
 #   --screendump FILE  give the machine a display (-vga std) and, once the monitor has halted after its
 #              verdict, write the screen to FILE (a PPM, QEMU's QMP 'screendump'), then end QEMU.  The
 #              monitor must stay up for that, so there is no isa-debug-exit: the verdict is the serial
@@ -68,7 +70,7 @@ say() { echo "run-qemu: $*" >&2; }
 usage() {
 	cat >&2 <<USAGE
 usage: $0 [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
-          [--timeout SECS] [--log FILE] [--mem SIZE] [--screendump FILE] [-- monitor command line...]
+          [--timeout SECS] [--log FILE] [--mem SIZE] [--smp N] [--screendump FILE] [-- monitor command line...]
   --kvm        QEMU/KVM with nested VT-x (default: TCG, where the monitor finds no VT-x)
   --check-kvm  check the host for --kvm (/dev/kvm, vmx, kvm_intel nested=1), boot nothing
   --usb        UEFI boot from $BUILD/usb.img as a USB stick (default: $BUILD/esp.img as a disk)
@@ -79,6 +81,7 @@ usage: $0 [--kvm] [--usb] [--shell] [--iso [--no-guest] [--guest FILE]] [--gdb]
   --timeout S  kill QEMU after S seconds (default 120, 0: never), exit 124
   --log FILE   serial log (default $BUILD/qemu-serial.log)
   --mem SIZE   guest RAM (default 512M)
+  --smp N      N processors (1..8; default 1), listed by the firmware in its ACPI MADT
   --screendump FILE  a -vga std display; at the end its screen as a PPM in FILE (no isa-debug-exit then)
 USAGE
 	exit $EXIT_USAGE
@@ -93,6 +96,7 @@ timeout_s=120
 timeout_given=0
 log=$BUILD/qemu-serial.log
 mem=512M
+smp=1
 screendump=""
 iso_args=()
 while [ $# -gt 0 ]; do
@@ -108,6 +112,7 @@ while [ $# -gt 0 ]; do
 	--timeout) [ $# -ge 2 ] || { say "--timeout needs a number of seconds"; usage; }; timeout_s=$2; timeout_given=1; shift ;;
 	--log) [ $# -ge 2 ] || { say "--log needs a file"; usage; }; log=$(from_caller "$2"); shift ;;
 	--mem) [ $# -ge 2 ] || { say "--mem needs a size (e.g. 512M)"; usage; }; mem=$2; shift ;;
+	--smp) [ $# -ge 2 ] && [[ "$2" =~ ^[1-8]$ ]] || { say "--smp wants a number of processors from 1 to 8"; usage; }; smp=$2; shift ;;
 	--screendump) [ $# -ge 2 ] || { say "--screendump needs a file"; usage; }; screendump=$(from_caller "$2"); shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
@@ -195,7 +200,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 
-qemu=(qemu-system-x86_64 -machine q35 -display none -no-reboot -nodefaults -serial stdio -m "$mem"
+qemu=(qemu-system-x86_64 -machine q35 -display none -no-reboot -nodefaults -serial stdio -m "$mem" -smp "$smp"
 	-d cpu_reset,guest_errors -D "$tmp/qemu-debug.log")
 if [ -n "$screendump" ]; then
 	# The monitor halts after its verdict (no isa-debug-exit), so the screen can be read through QMP.

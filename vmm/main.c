@@ -6,11 +6,13 @@
 #include <string.h>
 #include <arch/cpuid.h>
 #include <arch/io.h>
+#include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/cmdline.h"
 #include "vmm/cpu.h"
 #include "vmm/pcpu.h"
 #include "vmm/cpu_report.h"
+#include "vmm/format.h"
 #include "vmm/log.h"
 #include "vmm/multiboot2.h"
 #include "vmm/memmap.h"
@@ -102,6 +104,42 @@ __attribute__((noreturn)) void hv_main_efi(void)
 	/* A loader of another version may lay the bootinfo out differently: hv_main refuses it on COM1. */
 	serial_start(hv_bootinfo.magic == BOOTINFO_MAGIC && hv_bootinfo.version == BOOTINFO_VERSION ? &hv_bootinfo : 0);
 	hv_main(&hv_bootinfo);
+}
+
+/* The machine's CPUs, from the firmware's ACPI tables (vmm/platform/acpi.c). */
+static struct acpi_cpus machine_cpus;
+
+/* ACPI tables as the boot map shows them: the identity map of [0, BOOT_MAP_END) (vmm/platform/entry.asm). */
+static const void *acpi_map(void *ctx, uint64_t pa, uint64_t len)
+{
+	(void)ctx;
+	if (pa > BOOT_MAP_END || len > BOOT_MAP_END - pa)
+		return 0;
+	return phys_to_virt(pa);
+}
+
+/*
+ * Before the frame allocator hands out anything: with GRUB the RSDP is a copy inside the
+ * Multiboot2 information, in memory the allocator may later reuse.
+ */
+static void find_cpus(const struct bootinfo *bi)
+{
+	static const struct acpi_mem mem = { acpi_map, 0 };
+	char why[160], ids[96];
+	if (acpi_find_cpus(&mem, bi->acpi_rsdp, &machine_cpus, why, sizeof(why)) != 0) {
+		log_warn("CPU discovery: %s; the monitor counts only the processor it runs on", why);
+		return;
+	}
+	unsigned n = 0;
+	for (unsigned i = 0; i < machine_cpus.count && n < sizeof(ids) - 12; i++)
+		n += (unsigned)hv_snprintf(ids + n, sizeof(ids) - n, "%s%u", i ? " " : "", machine_cpus.cpu[i].apic_id);
+	log_info("CPUs: %u in the ACPI MADT (%s, local APIC at %#llx), APIC IDs %s%s; the monitor and its guest run "
+		 "on the bootstrap processor, the others stay where the firmware left them", machine_cpus.count,
+		 machine_cpus.used_xsdt ? "XSDT" : "RSDT", (unsigned long long)machine_cpus.lapic_base, ids,
+		 n >= sizeof(ids) - 12 && machine_cpus.count > 1 ? " ..." : "");
+	if (machine_cpus.dropped)
+		log_warn("CPU discovery: %u more enabled CPUs than the %d the monitor lists", machine_cpus.dropped,
+			 ACPI_MAX_CPUS);
 }
 
 static void report_cmdline_problem(void *ctx, const char *msg)
@@ -205,6 +243,7 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 		(void)*(volatile uint64_t *)(uintptr_t)NONCANONICAL_ADDRESS;
 	}
 
+	find_cpus(bi);
 	init_memory(bi);
 
 	if (!bi->guest_image) {

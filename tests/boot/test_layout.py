@@ -190,6 +190,7 @@ MACHINE_STATE = {
     ("vmm/platform/screen.c", "screen_refused"): "the machine's screen console",
     ("vmm/main.c", "config"): "the monitor's command line",
     ("vmm/main.c", "hv_bootinfo"): "what the loader handed over (vmm/boot.h)",
+    ("vmm/main.c", "machine_cpus"): "the machine's CPUs, from its ACPI tables",
     ("vmm/main.c", "early"): "the command line as parsed before the log is up",
     ("vmm/main.c", "pmm"): "the frame allocator (it has its own lock)",
     ("vmm/mmu/memory.c", "bits"): "the host CPU's MAXPHYADDR, read once",

@@ -12,7 +12,7 @@ while getopts "j:r:t:" o; do
 done
 shift $((OPTIND - 1))
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(boot_mb2 elf cmdline efi_cmdline efi_memmap dtable_check memmap vmx_caps gpt pmm ept mmio_decode vlapic exit_decode)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(boot_mb2 elf cmdline efi_cmdline efi_memmap dtable_check memmap vmx_caps gpt pmm ept mmio_decode vlapic exit_decode acpi)
 DIR=build/fuzz
 mkdir -p "$DIR/campaign" "$DIR/artifacts"
 

@@ -241,3 +241,43 @@ for i, (kind, raw) in enumerate([
     (3, 1 << 10 | 5 << 3 | 2 << 28),   # LLDT with a register operand
 ]):
     write("exit_decode", f"seed{i}", exit_decode_seed(kind, raw, 0x20, tuple(range(1, 17))))
+
+
+# ---- ACPI: physical memory from 0x1000 on, the RSDP first (tests/fuzz/fuzz_acpi.c) ----
+def acpi_sum(b):
+    return (-sum(b)) & 0xFF
+
+
+def acpi_table(sig, body):
+    t = bytearray(sig + struct.pack("<IB", 36 + len(body), 1) + b"\0" + b"HVTEST" + b"\0" * 8 +
+                  b"\0" * 4 + b"\0" * 8 + body)
+    t[9] = acpi_sum(t)
+    return bytes(t)
+
+
+def acpi_image(revision, x2apic=False):
+    base = 0x1000
+    entries = struct.pack("<BBBBI", 0, 8, 0, 0, 1) + struct.pack("<BBBBI", 0, 8, 1, 1, 1)
+    if x2apic:
+        entries += struct.pack("<BBHIII", 9, 16, 0, 0x100, 1, 2)
+    madt = acpi_table(b"APIC", struct.pack("<II", 0xFEE00000, 1) + entries)
+    root_at, madt_at = base + 0x40, base + 0x100
+    if revision >= 2:
+        root = acpi_table(b"XSDT", struct.pack("<Q", madt_at))
+        r = bytearray(b"RSD PTR " + b"\0" + b"HVTEST" + bytes([revision]) + struct.pack("<I", 0) +
+                      struct.pack("<IQ", 36, root_at) + b"\0" * 4)
+        r[8] = acpi_sum(r[:20])
+        r[32] = acpi_sum(r[:36])
+    else:
+        root = acpi_table(b"RSDT", struct.pack("<I", madt_at))
+        r = bytearray(b"RSD PTR " + b"\0" + b"HVTEST" + bytes([0]) + struct.pack("<I", root_at))
+        r[8] = acpi_sum(r)
+    img = bytearray(0x100 + len(madt))
+    img[0:len(r)] = r
+    img[0x40:0x40 + len(root)] = root
+    img[0x100:0x100 + len(madt)] = madt
+    return bytes(img)
+
+
+write("acpi", "rsdt_two_cpus", acpi_image(0))
+write("acpi", "xsdt_x2apic", acpi_image(2, x2apic=True))

@@ -73,6 +73,9 @@ UNIT_SRCS_test_exit_handlers := tests/unit/fake_backend.c \
 	vmm/core/event_merge.c vmm/core/dr_match.c vmm/core/guest_cr.c vmm/core/report.c vmm/dev/vlapic.c \
 	vmm/mm/guest/gpt.c vmm/mm/guest/guest_mem.c vmm/mm/guest/ept.c vmm/mmu/ept_mmu.c vmm/mmu/shadow_mmu.c
 
+UNIT_TESTS += $(BUILD)/unit/test_acpi
+UNIT_SRCS_test_acpi := vmm/platform/acpi.c vmm/lib/format.c
+
 # The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
 UNIT_TESTS += $(BUILD)/unit/test_efi_memmap
 UNIT_SRCS_test_efi_memmap :=
