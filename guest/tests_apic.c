@@ -649,6 +649,36 @@ static void test_sleep_idle(void)
 	proc_reap(p);
 }
 
+/*
+ * An NMI and a fixed interrupt deliverable at the same VM entry: the NMI is sent from an STI shadow
+ * (the ICR write exits; its completion ends the shadow) while the interrupt waits.  One entry
+ * injects one event (SDM Vol. 3C 27.6): the NMI goes first (SDM Vol. 3A 6.9), the interrupt after
+ * its handler's IRET, neither is lost.
+ */
+static void test_nmi_and_interrupt_together(void)
+{
+	const char *name = "apic_nmi_and_interrupt_both_delivered";
+	if (!apic_available(name))
+		return;
+	irq_set_handler(VEC_CLASS4, record_handler);
+	const uint64_t n = irq_count[VEC_CLASS4], m = irq_count[VECTOR_NMI];
+	apic_self_ipi(VEC_CLASS4); /* pending, interrupts off */
+	const uint32_t msr = X2APIC_MSR(APIC_REG_ICR_LO);
+	const uint64_t icr = ((uint64_t)APIC_ICR_DEST_SELF << 18) | (APIC_ICR_DELIVERY_NMI << 8);
+	if (!x2apic_msr_virtualized(msr, true))
+		ledger_add(EXIT_REASON_WRMSR, 1);
+	__asm__ volatile("sti\n\t"
+			 "wrmsr\n\t" /* in the STI shadow: sends the NMI */
+			 "nop\n\t"
+			 "cli"
+			 :
+			 : "c"(msr), "a"((uint32_t)icr), "d"((uint32_t)(icr >> 32))
+			 : "memory");
+	test_report(name, irq_count[VECTOR_NMI] == m + 1 && irq_count[VEC_CLASS4] == n + 1,
+		    "%llu NMIs and %llu interrupts taken (want one of each)",
+		    (unsigned long long)(irq_count[VECTOR_NMI] - m), (unsigned long long)(irq_count[VEC_CLASS4] - n));
+}
+
 void tests_apic(void)
 {
 	test_x2apic_registers();
@@ -666,6 +696,7 @@ void tests_apic(void)
 	test_sti_shadow();
 	test_mov_ss_shadow();
 	test_nmi();
+	test_nmi_and_interrupt_together();
 	test_preempt_spinner();
 	test_sleep_idle();
 	for (unsigned v = VECTOR_EXCEPTION_COUNT; v < IDT_VECTORS; v++)

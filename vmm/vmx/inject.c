@@ -47,25 +47,29 @@ static inline __attribute__((always_inline)) bool interrupts_blocked(struct vcpu
 	       (VMX_REG_READ(v, INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
-/* The vLAPIC's NMI: NMIs wait for NMI blocking (until the handler's IRET) and MOV SS or STI blocking (SDM 6.7.1, 25.4.2). */
-static void deliver_nmi(struct vcpu *v, bool busy)
+/*
+ * The vLAPIC's NMI: NMIs wait for NMI blocking (until the handler's IRET) and MOV SS or STI blocking
+ * (SDM 6.7.1, 25.4.2).  True when it injected one: the entry is then busy.
+ */
+static bool deliver_nmi(struct vcpu *v, bool busy)
 {
 	if (!v->lapic.nmi_pending) {
 		set_window_exiting(v, CPU_NMI_WINDOW_EXITING, false);
-		return;
+		return false;
 	}
 	const bool blocked = VMX_REG_READ(v, INTERRUPTIBILITY_INFO) &
 			     (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI);
 	if (busy || blocked) {
 		/* SDM 26.7.6: an exit as soon as nothing blocks NMIs; it needs "virtual NMIs" (27.2.1.1). */
 		set_window_exiting(v, CPU_NMI_WINDOW_EXITING, v->virtual_nmis);
-		return;
+		return false;
 	}
 	v->lapic.nmi_pending = false;
 	const struct event nmi = { .valid = true, .type = EVENT_NMI, .vector = VECTOR_NMI };
 	inject(v, &nmi);
 	v->nmis_injected++;
 	set_window_exiting(v, CPU_NMI_WINDOW_EXITING, false);
+	return true;
 }
 
 /* The vLAPIC's highest deliverable interrupt, when RFLAGS.IF = 1 and no STI / MOV SS blocking (SDM 6.8.1). */
@@ -111,19 +115,30 @@ void vmx_inject_events(struct vcpu *v, uint64_t now)
 		inject(v, &q->interrupt);
 		q->interrupt.valid = false;
 		busy = true;
+		/* With virtual-interrupt delivery nothing else turns the window off (apicv.c never asks for it). */
+		if (v->apicv_active)
+			set_window_exiting(v, CPU_INTERRUPT_WINDOW_EXITING, false);
 	}
 	/* The vLAPIC: nothing changed and nothing waits for a window, the last look still holds (most exits). */
 	if (v->lapic.events_changed || v->events_waiting) {
 		v->lapic.events_changed = false;
-		deliver_nmi(v, busy); /* an NMI goes before an external interrupt (SDM Vol. 3A 6.9) */
+		busy |= deliver_nmi(v, busy); /* an NMI goes before an external interrupt (SDM Vol. 3A 6.9) */
 		if (v->apicv_active)
-			apicv_before_entry(v, now, busy); /* the CPU delivers (virtual-interrupt delivery) */
+			apicv_before_entry(v, now, busy || q->interrupt.valid); /* the CPU delivers (virtual-interrupt delivery) */
 		else
 			vmx_deliver_interrupt(v, busy || q->interrupt.valid);
 		v->events_waiting = v->lapic.nmi_pending ||
 				    (v->proc_controls & (CPU_INTERRUPT_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING));
 	}
-	/* An interrupted interrupt that must wait: the window exit says when it can go. */
+	/*
+	 * What an exception went ahead of must not be stranded (vmm/events.h: "kept by the queue and
+	 * delivered after it"): an interrupted NMI or interrupt waits for its window exit, or, without
+	 * "virtual NMIs" (no NMI-window exiting, SDM 27.2.1.1), for the next exit of any kind.
+	 */
+	if (q->nmi_redeliver) {
+		set_window_exiting(v, CPU_NMI_WINDOW_EXITING, v->virtual_nmis);
+		v->events_waiting = true;
+	}
 	if (q->interrupt.valid) {
 		set_window_exiting(v, CPU_INTERRUPT_WINDOW_EXITING, true);
 		v->events_waiting = true;

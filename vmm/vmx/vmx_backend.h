@@ -49,6 +49,7 @@ static inline void vmx_regs_writeback(struct vcpu *v)
 /* Registers their handlers always read, loaded into the register cache inline: */
 #define READ_MODE       (1u << 3) /* CS access rights: 64-bit mode (hypercalls, MOV CR, descriptor tables) */
 #define READ_CPL        (1u << 6) /* SS access rights: the CPL (hypercalls, descriptor tables) */
+#define READ_MSR        (1u << 7) /* RDMSR/WRMSR: the MSR number (ECX) */
 #define READ_DR7        (1u << 4) /* DR7: I/O breakpoints (SDM Vol. 3B 18.2.4) */
 
 #define READ_OPERANDS   (1u << 5) /* the exit has operands to decode (vmx_exit_decode_operands) */
@@ -91,13 +92,16 @@ static inline void vmx_exit_decode(struct vcpu *v, uint32_t reason)
 			v->rc.valid |= 1ull << VCPU_DR7;
 		}
 	}
-	if (read & READ_QUAL)
-		e->qualification = vmcs_readnat(EXIT_QUALIFICATION);
-	/* The commonest exits with operands decode inline (the decoders of exit_decode.h are). */
-	if (e->kind == EXIT_RDMSR || e->kind == EXIT_WRMSR) {
+	/* Exits with nothing more to decode (CPUID, HLT, VMCALL, ...) are done after one test. */
+	if (!(read & (READ_QUAL | READ_MSR | READ_OPERANDS | READ_VECTORING)))
+		return;
+	if (read & READ_MSR) {
 		e->msr = (uint32_t)v->regs.rcx; /* VT-x gives no qualification: the MSR is ECX (SDM 26.1.3) */
 		return;
 	}
+	if (read & READ_QUAL)
+		e->qualification = vmcs_readnat(EXIT_QUALIFICATION);
+	/* The commonest exits with operands decode inline (the decoders of exit_decode.h are). */
 	if (e->kind == EXIT_IO) {
 		e->string_info_valid = false;
 		if (!exit_decode_io(e->qualification, &e->io)) {
