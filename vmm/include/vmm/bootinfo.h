@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define BOOTINFO_MAGIC   0x49425648u /* "HVBI" little-endian */
-#define BOOTINFO_VERSION 2u
+#define BOOTINFO_VERSION 3u
 
 #define BOOTINFO_MAX_MEM_RANGES 256
 #define BOOTINFO_CMDLINE_MAX    512
@@ -24,6 +24,8 @@
  */
 #define BOOTINFO_CMDLINE_LEN_MAX (BOOTINFO_CMDLINE_MAX - 1)
 #define BOOTINFO_NAME_MAX       64
+/* Processors a loader may list from the firmware (the UEFI loader: EFI_MP_SERVICES_PROTOCOL). */
+#define BOOTINFO_MAX_CPUS       256
 
 /* Memory-range types, after each loader has translated its own types. */
 #define BOOTINFO_MEM_TYPES(X)                                                  \
@@ -88,7 +90,16 @@ struct bootinfo {
 	uint64_t acpi_rsdp;                      /* 0: unknown */
 	struct bootinfo_framebuffer fb;
 	uint32_t cmdline_length;                 /* of the loader's whole command line; > BOOTINFO_CMDLINE_LEN_MAX: refused */
-	uint32_t reserved;
+	/*
+	 * The processors the firmware itself started and listed before the hand-off (UEFI PI spec,
+	 * EFI_MP_SERVICES_PROTOCOL: GetNumberOfProcessors, GetProcessorInfo), for machines whose
+	 * firmware gives no ACPI MADT.  cpu_count 0: the loader did not ask (GRUB) or the firmware
+	 * had no answer.  Only enabled and healthy processors are listed, the bootstrap one included.
+	 */
+	uint32_t cpu_count;
+	uint32_t cpu_bsp_apic_id;                /* the processor that ran the loader */
+	uint32_t cpu_apic_id[BOOTINFO_MAX_CPUS]; /* ProcessorId: the local APIC ID */
+	uint32_t cpu_total;                      /* every processor the firmware knows, listed or not */
 };
 
 #endif
