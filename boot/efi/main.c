@@ -7,7 +7,7 @@
  *   2. monitor (embedded build/hv.elf) loaded wherever there is room below 4 GiB
  *      (after the test hook efi.reserve=, boot/efi/reserve.c);
  *   3. guest (embedded build/guest.elf) copied below 4 GiB, as bytes;
- *   4. bootinfo: ACPI RSDP, GOP framebuffer, command line, images;
+ *   4. bootinfo: ACPI RSDP, the firmware's processor list, GOP framebuffer, command line, images;
  *   5. memory map -> bootinfo, ExitBootServices (retried on a stale map key);
  *   6. cli, jump to the monitor's hv_efi_entry(bootinfo) (System V ABI).
  * Everything is allocated before the final GetMemoryMap; after
@@ -17,6 +17,7 @@
 #include <vmm/format.h>
 #include <vmm/status.h>
 
+#include "cpus.h"
 #include "loader.h"
 
 /* ExitBootServices tries: a stale map key (another agent changed the map) is retried. */
@@ -406,6 +407,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (EFI_ERROR(status))
 		return fail(status);
 	find_acpi_rsdp(bi);
+	find_cpus(bi); /* boot/efi/cpus.c: EFI_MP_SERVICES_PROTOCOL, never fails the boot */
 	find_framebuffer(bi);
 	log_line(L"boot information at 0x%lx (%ld bytes)", (UINT64)bi_addr, (UINT64)sizeof(*bi));
 
