@@ -17,7 +17,7 @@ FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_MK         := $(lastword $(MAKEFILE_LIST))
 
 FUZZ_NAMES := cmdline boot_mb2 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic \
-	exit_decode acpi
+	exit_decode acpi mptable
 FUZZ_SRCS_cmdline     := vmm/platform/cmdline.c vmm/lib/format.c
 FUZZ_SRCS_boot_mb2    := vmm/loader/boot_mb2.c
 FUZZ_SRCS_efi_cmdline := boot/efi/cmdline.c
@@ -32,6 +32,7 @@ FUZZ_SRCS_mmio_decode := vmm/dev/mmio_decode.c
 FUZZ_SRCS_vlapic      := vmm/dev/vlapic.c
 FUZZ_SRCS_exit_decode := vmm/vmx/exit_decode.c vmm/exit/operand.c
 FUZZ_SRCS_acpi        := vmm/platform/acpi.c vmm/lib/format.c
+FUZZ_SRCS_mptable     := vmm/platform/mptable.c vmm/lib/format.c
 FUZZ_SRCS_vmx_caps    := vmm/platform/vmx_caps.c vmm/platform/vmx_support.c vmm/lib/format.c
 # The loader's files are #included by their harnesses, over the host stand-ins of gnu-efi
 # (tests/efi_host/efi_host.h): not compiled apart.

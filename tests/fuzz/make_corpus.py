@@ -281,3 +281,45 @@ def acpi_image(revision, x2apic=False):
 
 write("acpi", "rsdt_two_cpus", acpi_image(0))
 write("acpi", "xsdt_x2apic", acpi_image(2, x2apic=True))
+
+
+# ---- MP spec 1.4: EBDA address, base memory end, then memory from 0x9fc00 on (tests/fuzz/fuzz_mptable.c) ----
+MP_BASE = 0x9fc00
+
+
+def mp_floating_pointer(table, spec_rev=4, feature1=0, feature2=0):
+    f = bytearray(b"_MP_" + struct.pack("<IBBBBB", table, 1, spec_rev, 0, feature1, feature2) + b"\0" * 3)
+    f[10] = acpi_sum(f)
+    return bytes(f)
+
+
+def mp_table(entries, spec_rev=4):
+    body = b"".join(entries)
+    t = bytearray(b"PCMP" + struct.pack("<HBB", 44 + len(body), spec_rev, 0) + b"HVTEST  " + b"FUZZ SEED   " +
+                  struct.pack("<IHHIHBB", 0, 0, len(entries), 0xFEE00000, 0, 0, 0) + body)
+    t[7] = acpi_sum(t)
+    return bytes(t)
+
+
+def mp_cpu(apic_id, flags):  # MP spec 1.4 4.3.1: EN bit 0, BP bit 1
+    return struct.pack("<BBBBIIQ", 0, apic_id, 0x14, flags, 0x671, 0xbfebfbff, 0)
+
+
+MP_REST = [struct.pack("<BB6s", 1, 0, b"ISA   "), struct.pack("<BBBBI", 2, 4, 0x11, 1, 0xFEC00000),
+           struct.pack("<BBHBBBB", 3, 0, 0, 0, 1, 4, 1), struct.pack("<BBHBBBB", 4, 3, 0, 0, 0, 0xff, 0)]
+
+
+def mp_image(ebda, base_mem_end, fp_at, fp, table_at=None, table=b""):
+    img = bytearray(max(fp_at - MP_BASE + 16, (table_at or MP_BASE) - MP_BASE + len(table)))
+    img[fp_at - MP_BASE:fp_at - MP_BASE + 16] = fp
+    if table_at:
+        img[table_at - MP_BASE:table_at - MP_BASE + len(table)] = table
+    return struct.pack("<QQ", ebda, base_mem_end) + bytes(img)
+
+
+write("mptable", "ebda_two_cpus", mp_image(MP_BASE, 0, MP_BASE, mp_floating_pointer(MP_BASE + 0x10), MP_BASE + 0x10,
+                                           mp_table([mp_cpu(0, 3), mp_cpu(1, 1)] + MP_REST)))
+write("mptable", "base_end_four_cpus", mp_image(
+    0, 0xa0000, MP_BASE + 0x3f0, mp_floating_pointer(MP_BASE + 0x400, 1, 0, 0x80), MP_BASE + 0x400,
+    mp_table([mp_cpu(2, 1), mp_cpu(4, 0), mp_cpu(0, 3), mp_cpu(6, 1), mp_cpu(8, 1)] + MP_REST, 1)))
+write("mptable", "default_config", mp_image(0, 0, MP_BASE + 0x100, mp_floating_pointer(0, 4, 5, 0x80)))
