@@ -16,6 +16,7 @@
 #include "vmm/log.h"
 #include "vmm/multiboot2.h"
 #include "vmm/memmap.h"
+#include "vmm/mptable.h"
 #include "vmm/paging.h"
 #include "vmm/pmm.h"
 #include "vmm/power.h"
@@ -42,7 +43,7 @@ static struct pmm pmm;
 
 static void early_init(void)
 {
-	pcpu_init(0); /* the bootstrap processor */
+	pcpu_init(0, NULL); /* the bootstrap processor */
 	/*
 	 * Mask the legacy PICs the firmware may have left running (a BIOS programs
 	 * the PIT on IRQ 0): their interrupts would only cause external-interrupt
@@ -118,28 +119,96 @@ static const void *acpi_map(void *ctx, uint64_t pa, uint64_t len)
 	return phys_to_virt(pa);
 }
 
-/*
- * Before the frame allocator hands out anything: with GRUB the RSDP is a copy inside the
- * Multiboot2 information, in memory the allocator may later reuse.
- */
-static void find_cpus(const struct bootinfo *bi)
+/* The firmware's list of CPUs, as the UEFI loader copied it from EFI_MP_SERVICES_PROTOCOL. */
+static bool cpus_from_loader(const struct bootinfo *bi, struct acpi_cpus *out)
 {
-	static const struct acpi_mem mem = { acpi_map, 0 };
-	char why[160], ids[96];
-	if (acpi_find_cpus(&mem, bi->acpi_rsdp, &machine_cpus, why, sizeof(why)) != 0) {
-		log_warn("CPU discovery: %s; the monitor counts only the processor it runs on", why);
-		return;
-	}
+	if (!bi->cpu_count || bi->cpu_count > BOOTINFO_MAX_CPUS)
+		return false;
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < bi->cpu_count && i < ACPI_MAX_CPUS; i++)
+		out->cpu[out->count++] = (struct acpi_cpu){ .apic_id = bi->cpu_apic_id[i], .acpi_uid = i };
+	return true;
+}
+
+static void list_cpus(const char *source)
+{
+	char ids[96];
 	unsigned n = 0;
 	for (unsigned i = 0; i < machine_cpus.count && n < sizeof(ids) - 12; i++)
 		n += (unsigned)hv_snprintf(ids + n, sizeof(ids) - n, "%s%u", i ? " " : "", machine_cpus.cpu[i].apic_id);
-	log_info("CPUs: %u in the ACPI MADT (%s, local APIC at %#llx), APIC IDs %s%s; the monitor and its guest run "
-		 "on the bootstrap processor, the others stay where the firmware left them", machine_cpus.count,
-		 machine_cpus.used_xsdt ? "XSDT" : "RSDT", (unsigned long long)machine_cpus.lapic_base, ids,
+	log_info("CPUs: %u in %s, APIC IDs %s%s", machine_cpus.count, source, ids,
 		 n >= sizeof(ids) - 12 && machine_cpus.count > 1 ? " ..." : "");
-	if (machine_cpus.dropped)
-		log_warn("CPU discovery: %u more enabled CPUs than the %d the monitor lists", machine_cpus.dropped,
-			 ACPI_MAX_CPUS);
+}
+
+/* BIOS data area (IBM PC/AT BIOS, kept by every PC BIOS): the EBDA's segment and the base memory size. */
+#define BDA_EBDA_SEGMENT   0x40e
+#define BDA_BASE_MEM_KIB   0x413
+#define REAL_MODE_SEGMENT_SHIFT 4
+#define KIB                1024u
+
+/* A word of the BIOS data area, in the first page of the identity map. */
+static uint16_t bda_read16(uint64_t pa)
+{
+	const volatile uint16_t *p = phys_to_virt(pa);
+	__asm__("" : "+r"(p)); /* a low constant address is not a null-pointer dereference: hide it from -Warray-bounds */
+	return *p;
+}
+
+/* The Intel MP table that a legacy BIOS leaves (vmm/platform/mptable.c), searched where MP spec 1.4 says. */
+static int cpus_from_mptable(const struct acpi_mem *mem, struct acpi_cpus *out, char *why, size_t why_len)
+{
+	const uint64_t ebda = (uint64_t)bda_read16(BDA_EBDA_SEGMENT) << REAL_MODE_SEGMENT_SHIFT;
+	const uint64_t base_end = (uint64_t)bda_read16(BDA_BASE_MEM_KIB) * KIB;
+	return mptable_find_cpus(mem, ebda, base_end, out, why, why_len);
+}
+
+/*
+ * Before the frame allocator hands out anything: with GRUB the RSDP is a copy inside the
+ * Multiboot2 information, in memory the allocator may later reuse.  cpu_tables=auto: the ACPI
+ * MADT first; else the list the UEFI loader got from the firmware's MP services; else the MP
+ * table of a legacy BIOS; else this processor alone, and why.
+ */
+static void find_cpus(const struct bootinfo *bi, uint32_t tables)
+{
+	static const struct acpi_mem mem = { acpi_map, 0 };
+	const bool any = tables == HV_CPU_TABLES_AUTO;
+	char why_madt[160] = "not searched", why_mp[160] = "not searched", source[200];
+
+	if (tables == HV_CPU_TABLES_NONE) {
+		memset(&machine_cpus, 0, sizeof(machine_cpus));
+		log_info("CPUs: cpu_tables=none: the monitor runs on the processor it started on alone");
+		return;
+	}
+	if ((any || tables == HV_CPU_TABLES_MADT) &&
+	    acpi_find_cpus(&mem, bi->acpi_rsdp, &machine_cpus, why_madt, sizeof(why_madt)) == 0) {
+		hv_snprintf(source, sizeof(source), "the ACPI MADT (%s, local APIC at %#llx)",
+			    machine_cpus.used_xsdt ? "XSDT" : "RSDT", (unsigned long long)machine_cpus.lapic_base);
+		list_cpus(source);
+		if (machine_cpus.dropped)
+			log_warn("CPU discovery: %u more enabled CPUs than the %d the monitor lists", machine_cpus.dropped,
+				 ACPI_MAX_CPUS);
+		return;
+	}
+	if ((any || tables == HV_CPU_TABLES_EFI) && cpus_from_loader(bi, &machine_cpus)) {
+		hv_snprintf(source, sizeof(source), "the firmware's MP services (no ACPI MADT: %s)", why_madt);
+		list_cpus(source);
+		return;
+	}
+	if ((any || tables == HV_CPU_TABLES_MPTABLE) &&
+	    cpus_from_mptable(&mem, &machine_cpus, why_mp, sizeof(why_mp)) == 0) {
+		hv_snprintf(source, sizeof(source), "the MP table (spec 1.%u, local APIC at %#llx)%s%s",
+			    machine_cpus.revision, (unsigned long long)machine_cpus.lapic_base, why_mp[0] ? ": " : "",
+			    why_mp);
+		list_cpus(source);
+		if (machine_cpus.dropped)
+			log_warn("CPU discovery: %u more enabled CPUs than the %d the monitor lists", machine_cpus.dropped,
+				 ACPI_MAX_CPUS);
+		return;
+	}
+	memset(&machine_cpus, 0, sizeof(machine_cpus));
+	log_warn("CPU discovery: no ACPI MADT (%s), no list from the UEFI loader%s, no MP table (%s): the monitor "
+		 "runs on the processor it started on alone", why_madt,
+		 bi->source == BI_SOURCE_UEFI ? " (it found no EFI_MP_SERVICES_PROTOCOL)" : " (GRUB gives none)", why_mp);
 }
 
 static void report_cmdline_problem(void *ctx, const char *msg)
@@ -243,7 +312,7 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 		(void)*(volatile uint64_t *)(uintptr_t)NONCANONICAL_ADDRESS;
 	}
 
-	find_cpus(bi);
+	find_cpus(bi, config.cpu_tables);
 	init_memory(bi);
 
 	if (!bi->guest_image) {
@@ -265,6 +334,6 @@ __attribute__((noreturn)) void hv_main(struct bootinfo *bi)
 	if (status != HV_OK)
 		hv_power_off(status);
 
-	status = vmm_run(bi, &config, &caps, &pmm);
+	status = vmm_run(bi, &machine_cpus, &config, &caps, &pmm);
 	hv_power_off(status);
 }

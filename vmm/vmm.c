@@ -16,6 +16,7 @@
 #include "vmm/memory_setup.h"
 #include "vmm/mmu_ops.h"
 #include "vmm/shadow.h"
+#include "vmm/smp.h"
 #include "vmm/status.h"
 #include "vmm/trace.h"
 #include "vmm/vcpu.h"
@@ -141,7 +142,8 @@ static int run_guest(struct vcpu *v)
 	return status;
 }
 
-int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct vmx_caps *caps, struct pmm *pmm)
+int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struct hv_config *cfg,
+	    const struct vmx_caps *caps, struct pmm *pmm)
 {
 	struct vcpu_start start = { 0 };
 	int status;
@@ -160,6 +162,7 @@ int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct
 	host_apic_report();
 	if ((status = backend_cpu_enable(caps, pmm)) != HV_OK)
 		return status;
+	smp_start(bi, cpus, cfg, caps, pmm);
 	if ((status = vmm_memory_setup(&vm->memory, pmm, cfg, caps, vm->mem_mode)) != HV_OK)
 		return status;
 	if ((status = guest_boot_prepare(v, bi, &start)) != HV_OK)

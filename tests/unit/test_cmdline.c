@@ -80,6 +80,10 @@ static void assert_defaults_except(uint32_t mask)
 	}
 	if (!(mask & (1u << HV_OPTIDX_efi_wait)))
 		assert_int_equal(CFG.efi_wait, 10);
+	if (!(mask & (1u << HV_OPTIDX_cpus)))
+		assert_int_equal(CFG.cpus, 0);
+	if (!(mask & (1u << HV_OPTIDX_cpu_tables)))
+		assert_int_equal(CFG.cpu_tables, HV_CPU_TABLES_AUTO);
 }
 
 static void test_defaults(void **state)
@@ -90,7 +94,7 @@ static void test_defaults(void **state)
 	assert_defaults_except(0);
 	assert_int_equal(CFG.explicit_mask, 0);
 	assert_string_equal(CFG.guest_args, "");
-	assert_int_equal(HV_OPTION_COUNT, 12);
+	assert_int_equal(HV_OPTION_COUNT, 14);
 }
 
 static void test_empty_and_null(void **state)
@@ -274,7 +278,7 @@ static void test_unknown_key(void **state)
 	(void)state;
 	assert_string_equal(one_problem("foo=1"),
 			    "unknown command-line key 'foo' (known keys: log, mem, guest_mem, "
-			    "ept_scatter, vpid, apicv, watchdog, trace, trace_max, break, serial, efi_wait, guest.*)");
+			    "ept_scatter, vpid, apicv, watchdog, trace, trace_max, break, cpus, cpu_tables, serial, efi_wait, guest.*)");
 	assert_non_null(strstr(one_problem("bar"), "unknown command-line key 'bar'"));
 	/* Keys are exact: no prefixes, no case folding. */
 	assert_non_null(strstr(one_problem("lo=info"), "unknown command-line key 'lo'"));
@@ -300,7 +304,8 @@ static void test_bad_enum_and_bool_values(void **state)
 			    "log=verbose: unknown value (allowed: error, warn, info, debug)");
 	assert_string_equal(one_problem("mem=npt"), "mem=npt: unknown value (allowed: ept, shadow)");
 	assert_string_equal(one_problem("break=all"),
-			    "break=all: unknown value (allowed: none, guest_state, controls, no_hlt_exiting, exit_storm, monitor_fault)");
+			    "break=all: unknown value (allowed: none, guest_state, controls, no_hlt_exiting, exit_storm, monitor_fault, "
+			    "ap_silent, ap_vmx)");
 	assert_string_equal(one_problem("vpid=maybe"),
 			    "vpid=maybe: not a boolean (use 1/0, yes/no, on/off or true/false)");
 	assert_non_null(strstr(one_problem("vpid=2"), "vpid=2: not a boolean"));
@@ -393,7 +398,7 @@ static void test_explicit_mask_and_repeats(void **state)
 	/* Everything at once, separated by spaces and tabs. */
 	assert_int_equal(parse(" log=error\tmem=shadow  guest_mem=1G\t\tept_scatter vpid=no "
 			       "apicv=0 watchdog=0x20 trace=exits trace_max=7 break=guest_state serial=com2,9600 efi_wait=0 "
-			       "guest.init=/bin/sh "), 0);
+			       "cpus=3 cpu_tables=mptable guest.init=/bin/sh "), 0);
 	assert_int_equal(CFG.log, HV_LOG_ERROR);
 	assert_int_equal(CFG.mem, HV_MEM_SHADOW);
 	assert_int_equal(CFG.guest_mem, GiB);
@@ -406,6 +411,8 @@ static void test_explicit_mask_and_repeats(void **state)
 	assert_int_equal(CFG.brk, HV_BREAK_GUEST_STATE);
 	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 9600));
 	assert_int_equal(CFG.efi_wait, 0);
+	assert_int_equal(CFG.cpus, 3);
+	assert_int_equal(CFG.cpu_tables, HV_CPU_TABLES_MPTABLE);
 	assert_int_equal(CFG.explicit_mask, (1u << HV_OPTION_COUNT) - 1);
 	assert_string_equal(CFG.guest_args, "init=/bin/sh");
 }
@@ -478,7 +485,8 @@ static void test_help(void **state)
 	assert_string_equal(REP.msg[HV_OPTIDX_vpid],
 			    "  vpid=0|1 (default 1): use VPID when the CPU offers it");
 	assert_non_null(strstr(REP.msg[HV_OPTIDX_watchdog], "  watchdog=<number> (default 4000): "));
-	assert_non_null(strstr(REP.msg[HV_OPTIDX_break], "  break=none|guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault (default none): "));
+	assert_non_null(strstr(REP.msg[HV_OPTIDX_break], "  break=none|guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault|ap_silent|ap_vmx "
+						      "(default none): "));
 	assert_non_null(strstr(REP.msg[HV_OPTIDX_serial], "  serial=PORT[,BAUD|,keep]|keep|off (default 0x3f8,115200): "));
 	assert_non_null(strstr(REP.msg[HV_OPTIDX_efi_wait], "  efi_wait=<number> (default 10): UEFI loader: "));
 	assert_non_null(strstr(REP.msg[HV_OPTION_COUNT], "guest."));
@@ -568,6 +576,17 @@ static void test_efi_wait(void **state)
 	assert_non_null(strstr(one_problem("efi_wait=3601"), "efi_wait=3601: out of range (allowed 0 to 3600)"));
 }
 
+static void test_cpus(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("cpus=1"), 0);
+	assert_int_equal(CFG.cpus, 1);
+	assert_int_equal(parse("cpus=64"), 0);
+	assert_int_equal(CFG.cpus, 64);
+	assert_non_null(strstr(one_problem("cpus=65"), "cpus=65: out of range (allowed 0 to 64)"));
+	assert_non_null(strstr(one_problem("cpus=two"), "cpus=two: not a number"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_serial_errors),
 		cmocka_unit_test(test_serial_describe),
 		cmocka_unit_test(test_efi_wait),
+		cmocka_unit_test(test_cpus),
 	};
 	return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
 }

@@ -795,6 +795,66 @@ static void test_hypervisor_names(void **state)
 	assert_string_equal(vmx_nested_hint("Bochs"), vmx_nested_hint(NULL));
 }
 
+/* ---- another core's MSRs against the bootstrap processor's (vmx_caps_compare) ---- */
+
+static void test_compare_equal_cores(void **state)
+{
+	(void)state;
+	struct vmx_cap_msrs bsp = tigerlake(), ap = tigerlake();
+	char why[200] = "untouched";
+	assert_int_equal(vmx_caps_compare(&bsp, &ap, why, sizeof(why)), 0);
+}
+
+/* Each MSR, changed alone by one bit, is found and named with both values. */
+static void test_compare_names_each_differing_msr(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t offset;
+		const char *name;
+	} fields[] = {
+		{ offsetof(struct vmx_cap_msrs, basic), "IA32_VMX_BASIC" },
+		{ offsetof(struct vmx_cap_msrs, misc), "IA32_VMX_MISC" },
+		{ offsetof(struct vmx_cap_msrs, pinbased), "IA32_VMX_PINBASED_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, procbased), "IA32_VMX_PROCBASED_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, exit), "IA32_VMX_EXIT_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, entry), "IA32_VMX_ENTRY_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, true_pinbased), "IA32_VMX_TRUE_PINBASED_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, true_procbased), "IA32_VMX_TRUE_PROCBASED_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, true_exit), "IA32_VMX_TRUE_EXIT_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, true_entry), "IA32_VMX_TRUE_ENTRY_CTLS" },
+		{ offsetof(struct vmx_cap_msrs, procbased2), "IA32_VMX_PROCBASED_CTLS2" },
+		{ offsetof(struct vmx_cap_msrs, ept_vpid_cap), "IA32_VMX_EPT_VPID_CAP" },
+		{ offsetof(struct vmx_cap_msrs, vmfunc), "IA32_VMX_VMFUNC" },
+		{ offsetof(struct vmx_cap_msrs, cr0_fixed0), "IA32_VMX_CR0_FIXED0" },
+		{ offsetof(struct vmx_cap_msrs, cr0_fixed1), "IA32_VMX_CR0_FIXED1" },
+		{ offsetof(struct vmx_cap_msrs, cr4_fixed0), "IA32_VMX_CR4_FIXED0" },
+		{ offsetof(struct vmx_cap_msrs, cr4_fixed1), "IA32_VMX_CR4_FIXED1" },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		struct vmx_cap_msrs bsp = tigerlake(), ap = tigerlake();
+		uint64_t *f = (uint64_t *)((char *)&ap + fields[i].offset);
+		const uint64_t bsp_value = *f;
+		char why[200] = "", expect[200];
+		*f ^= 1ull << 40;
+		assert_int_equal(vmx_caps_compare(&bsp, &ap, why, sizeof(why)), -1);
+		snprintf(expect, sizeof(expect), "its %s is %#llx, the bootstrap processor's %#llx", fields[i].name,
+			 (unsigned long long)*f, (unsigned long long)bsp_value);
+		assert_string_equal(why, expect);
+	}
+}
+
+static void test_compare_msr_presence(void **state)
+{
+	(void)state;
+	struct vmx_cap_msrs bsp = tigerlake(), ap = tigerlake();
+	char why[200] = "";
+	ap.has_vmfunc = true;
+	assert_int_equal(vmx_caps_compare(&bsp, &ap, why, sizeof(why)), -1);
+	assert_string_equal(why, "it has IA32_VMX_PROCBASED_CTLS2 / EPT_VPID_CAP / VMFUNC 1/1/1, the bootstrap "
+				 "processor 1/1/0 (1: the MSR exists)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -824,6 +884,9 @@ int main(void)
 		cmocka_unit_test(test_report_old_cpu),
 		cmocka_unit_test(test_feature_control_verdict),
 		cmocka_unit_test(test_hypervisor_names),
+		cmocka_unit_test(test_compare_equal_cores),
+		cmocka_unit_test(test_compare_names_each_differing_msr),
+		cmocka_unit_test(test_compare_msr_presence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,6 +77,8 @@ UNIT_TESTS += $(BUILD)/unit/test_acpi
 UNIT_SRCS_test_acpi := vmm/platform/acpi.c vmm/lib/format.c
 UNIT_TESTS += $(BUILD)/unit/test_mptable
 UNIT_SRCS_test_mptable := vmm/platform/mptable.c vmm/lib/format.c
+UNIT_TESTS += $(BUILD)/unit/test_ap_page
+UNIT_SRCS_test_ap_page := vmm/platform/ap_page.c
 
 # The UEFI loader's pure parts: #included by the test over the host stand-ins of gnu-efi.
 UNIT_TESTS += $(BUILD)/unit/test_efi_memmap

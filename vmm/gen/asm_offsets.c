@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <arch/vmcs_fields.h>
 #include <arch/vmx.h>
+#include "vmm/ap_start.h"
 #include "vmm/pcpu.h"
 #include "vmm/vcpu.h"
 
@@ -34,6 +35,18 @@ void asm_offsets(void)
 	ASM_DEFINE(R_CR2, offsetof(struct guest_regs, cr2));
 	/* struct pcpu (vmm/pcpu.h), reached through GS. */
 	ASM_DEFINE(PCPU_HOST_RSP, offsetof(struct pcpu, host_rsp));
+	/* struct ap_trampoline_params (vmm/ap_start.h), read by vmm/platform/ap_trampoline.asm. */
+	ASM_DEFINE(AP_PARAMS_GDT_LIMIT, offsetof(struct ap_trampoline_params, gdt_limit));
+	ASM_DEFINE(AP_PARAMS_PM_ENTRY, offsetof(struct ap_trampoline_params, pm_entry));
+	ASM_DEFINE(AP_PARAMS_LM_ENTRY, offsetof(struct ap_trampoline_params, lm_entry));
+	ASM_DEFINE(AP_PARAMS_BOOT_CR3, offsetof(struct ap_trampoline_params, boot_cr3));
+	ASM_DEFINE(AP_PARAMS_EFER, offsetof(struct ap_trampoline_params, efer));
+	ASM_DEFINE(AP_PARAMS_PROGRESS, offsetof(struct ap_trampoline_params, progress));
+	ASM_DEFINE(AP_PARAMS_CR3, offsetof(struct ap_trampoline_params, cr3));
+	ASM_DEFINE(AP_PARAMS_STACK_TOP, offsetof(struct ap_trampoline_params, stack_top));
+	ASM_DEFINE(AP_PARAMS_ARG, offsetof(struct ap_trampoline_params, arg));
+	ASM_DEFINE(AP_PARAMS_ENTRY, offsetof(struct ap_trampoline_params, entry));
+	ASM_DEFINE(AP_PARAMS_SIZE, sizeof(struct ap_trampoline_params));
 	/* VMCS encodings (arch/vmcs_fields.h) and VMX instruction results (arch/vmx.h). */
 	ASM_DEFINE(VMCS_HOST_RSP, HOST_RSP);
 	ASM_DEFINE(VMX_FAIL_INVALID, VMX_FAIL_INVALID);

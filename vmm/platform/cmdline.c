@@ -12,7 +12,7 @@
 
 #define GUEST_PREFIX     "guest."
 #define GUEST_PREFIX_LEN (sizeof(GUEST_PREFIX) - 1)
-#define MAX_ENUM_NAMES   8
+#define MAX_ENUM_NAMES   12
 #define MSG_MAX          384 /* one report line */
 #define ECHO_MAX         64  /* at most this much of a user's key or value is echoed */
 #define SIZE_GRANULE     4096ull /* SIZE values are page granular */

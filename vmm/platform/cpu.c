@@ -11,8 +11,10 @@
 #include "vmm/power.h"
 #include "vmm/status.h"
 
-/* Every physical CPU's own state (vmm/pcpu.h); each reaches its entry through its GS base. */
-static struct pcpu pcpus[PCPU_MAX];
+/* The bootstrap processor's state, in the image: it is needed before the frame allocator exists. */
+static struct pcpu bsp_pcpu;
+/* Every physical CPU's state (vmm/pcpu.h), by index; each reaches its own through its GS base. */
+static struct pcpu *pcpus[PCPU_MAX];
 
 extern const uint64_t isr_stub_table[VECTOR_EXCEPTION_COUNT]; /* vmm/platform/isr.asm */
 
@@ -44,9 +46,15 @@ static void set_tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
 	slot[1] = base >> 32;
 }
 
-struct pcpu *pcpu_init(unsigned index)
+struct pcpu *pcpu_get(unsigned index)
 {
-	struct pcpu *c = &pcpus[index];
+	return index < PCPU_MAX ? __atomic_load_n(&pcpus[index], __ATOMIC_ACQUIRE) : NULL;
+}
+
+struct pcpu *pcpu_init(unsigned index, struct pcpu *c)
+{
+	if (!c)
+		c = &bsp_pcpu;
 	uint64_t *gdt = c->gdt;
 	struct tss64 *tss = &c->tss;
 	struct idt_gate64 *idt = c->idt;
@@ -101,6 +109,7 @@ struct pcpu *pcpu_init(unsigned index)
 	lidt(&p);
 	/* The GS base finds this CPU's pcpu (this_pcpu()); the data-segment load above left GS alone. */
 	wrmsr(MSR_IA32_GS_BASE, (uint64_t)(uintptr_t)c);
+	__atomic_store_n(&pcpus[index], c, __ATOMIC_RELEASE);
 	return c;
 }
 

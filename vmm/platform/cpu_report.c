@@ -3,6 +3,7 @@
 #include <arch/cpuid.h>
 #include <arch/msr.h>
 #include "vmm/cpu_report.h"
+#include "vmm/pcpu.h"
 #include "vmm/log.h"
 #include "vmm/status.h"
 #include "vmm/vmx_support.h"
@@ -101,5 +102,41 @@ int cpu_check_vmx(struct vmx_caps *caps)
 	caps->page_1g = cpuid(CPUID_LEAF_EXT_MAX, 0).eax >= CPUID_LEAF_EXT_FEATURES_8001 &&
 			(cpuid(CPUID_LEAF_EXT_FEATURES_8001, 0).edx & CPUID_80000001_EDX_PAGE1GB);
 	vmx_caps_report(caps, report_line, 0);
+	return HV_OK;
+}
+
+int cpu_check_vmx_ap(const struct vmx_caps *bsp, bool break_caps)
+{
+	const struct pcpu *c = this_pcpu();
+	struct vmx_cap_msrs raw;
+	char why[160];
+
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_VMX)) {
+		log_error("CPU %u (APIC ID %u): no VT-x (CPUID.1:ECX.VMX[5]=0) where the bootstrap processor has it: "
+			  "left out", c->index, c->apic_id);
+		return HV_ERR_NO_VMX;
+	}
+	/* SDM Vol. 3C 24.7: IA32_FEATURE_CONTROL is each core's own; the firmware may have locked it on some only. */
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	switch (vmx_feature_control_verdict(fc, &fc)) {
+	case FC_READY:
+		break;
+	case FC_LOCK_AND_ENABLE:
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
+		break;
+	case FC_DISABLED_IN_FIRMWARE:
+		log_error("CPU %u (APIC ID %u): VT-x is disabled on this core (IA32_FEATURE_CONTROL=%#llx, locked with "
+			  "VMX-outside-SMX off) while the bootstrap processor has it: left out; enable \"Intel "
+			  "Virtualization Technology\" in the firmware setup", c->index, c->apic_id, (unsigned long long)fc);
+		return HV_ERR_VMX_DISABLED;
+	}
+	vmx_caps_read(&raw);
+	if (break_caps)
+		raw.misc ^= 1; /* break=ap_vmx (test only): this core reports a different IA32_VMX_MISC */
+	if (vmx_caps_compare(&bsp->raw, &raw, why, sizeof(why)) != 0) {
+		log_error("CPU %u (APIC ID %u): its VMX capabilities differ from the bootstrap processor's: %s; the monitor "
+			  "runs one VMCS configuration on every core, so this one is left out", c->index, c->apic_id, why);
+		return HV_ERR_VMX_FEATURE;
+	}
 	return HV_OK;
 }

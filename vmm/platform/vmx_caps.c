@@ -144,3 +144,43 @@ void vmx_caps_report(const struct vmx_caps *c, void (*line)(void *ctx, const cha
 	emit(&r, "  %-34s fixed0 %#llx fixed1 %#llx", "CR4", (unsigned long long)c->raw.cr4_fixed0,
 	     (unsigned long long)c->raw.cr4_fixed1);
 }
+
+/* The capability MSRs a processor reports, by architectural name (SDM Vol. 3C Appendix A). */
+#define VMX_CAP_MSR_FIELDS(X)                                     \
+	X(basic, "IA32_VMX_BASIC")                                \
+	X(misc, "IA32_VMX_MISC")                                  \
+	X(pinbased, "IA32_VMX_PINBASED_CTLS")                     \
+	X(procbased, "IA32_VMX_PROCBASED_CTLS")                   \
+	X(exit, "IA32_VMX_EXIT_CTLS")                             \
+	X(entry, "IA32_VMX_ENTRY_CTLS")                           \
+	X(true_pinbased, "IA32_VMX_TRUE_PINBASED_CTLS")           \
+	X(true_procbased, "IA32_VMX_TRUE_PROCBASED_CTLS")         \
+	X(true_exit, "IA32_VMX_TRUE_EXIT_CTLS")                   \
+	X(true_entry, "IA32_VMX_TRUE_ENTRY_CTLS")                 \
+	X(procbased2, "IA32_VMX_PROCBASED_CTLS2")                 \
+	X(ept_vpid_cap, "IA32_VMX_EPT_VPID_CAP")                  \
+	X(vmfunc, "IA32_VMX_VMFUNC")                              \
+	X(cr0_fixed0, "IA32_VMX_CR0_FIXED0")                      \
+	X(cr0_fixed1, "IA32_VMX_CR0_FIXED1")                      \
+	X(cr4_fixed0, "IA32_VMX_CR4_FIXED0")                      \
+	X(cr4_fixed1, "IA32_VMX_CR4_FIXED1")
+
+int vmx_caps_compare(const struct vmx_cap_msrs *bsp, const struct vmx_cap_msrs *ap, char *why, unsigned why_len)
+{
+	if (bsp->has_procbased2 != ap->has_procbased2 || bsp->has_ept_vpid_cap != ap->has_ept_vpid_cap ||
+	    bsp->has_vmfunc != ap->has_vmfunc) {
+		hv_snprintf(why, why_len, "it has IA32_VMX_PROCBASED_CTLS2 / EPT_VPID_CAP / VMFUNC %d/%d/%d, "
+			    "the bootstrap processor %d/%d/%d (1: the MSR exists)", ap->has_procbased2, ap->has_ept_vpid_cap, ap->has_vmfunc, bsp->has_procbased2,
+			    bsp->has_ept_vpid_cap, bsp->has_vmfunc);
+		return -1;
+	}
+#define X(field, name)                                                                                      \
+	if (bsp->field != ap->field) {                                                                      \
+		hv_snprintf(why, why_len, "its %s is %#llx, the bootstrap processor's %#llx", name,         \
+			    (unsigned long long)ap->field, (unsigned long long)bsp->field);                 \
+		return -1;                                                                                  \
+	}
+	VMX_CAP_MSR_FIELDS(X)
+#undef X
+	return 0;
+}

@@ -45,8 +45,10 @@ int vmx_enable(const struct vmx_caps *caps, struct pmm *pmm)
 		cr4 |= CR4_OSXSAVE;
 	write_cr0(cr0);
 	write_cr4(cr4);
-	log_info("VMXON: CR0=%#llx CR4=%#llx after the VMX fixed bits (CR4.VMXE set)", (unsigned long long)cr0,
-		 (unsigned long long)cr4);
+	const bool bsp = this_pcpu()->index == 0; /* an AP's VMXON is one line in vmm/smp.c */
+	if (bsp)
+		log_info("VMXON: CR0=%#llx CR4=%#llx after the VMX fixed bits (CR4.VMXE set)", (unsigned long long)cr0,
+			 (unsigned long long)cr4);
 
 	region = pmm_alloc(pmm, 1, PAGE_SIZE);
 	if (region == PMM_NO_MEMORY) {
@@ -58,14 +60,15 @@ int vmx_enable(const struct vmx_caps *caps, struct pmm *pmm)
 	*rev = caps->revision; /* SDM 25.11.5: revision identifier in the first 31 bits */
 	r = vmxon(region);
 	if (r != VMX_SUCCEED) {
-		log_error("VMXON failed (%s) with the region at %#llx, revision %u: check that VT-x is enabled "
-			  "and that no other hypervisor already runs in VMX root operation",
+		log_error("VMXON failed on CPU %u (%s) with the region at %#llx, revision %u: check that VT-x is "
+			  "enabled and that no other hypervisor already runs in VMX root operation", this_pcpu()->index,
 			  r == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid", (unsigned long long)region,
 			  caps->revision);
 		return HV_ERR_VMX_INSTR;
 	}
 	this_pcpu()->vmxon_region = region;
-	log_info("VMXON succeeded: VMXON region at %#llx, VMCS revision %u", (unsigned long long)region,
-		 caps->revision);
+	if (bsp)
+		log_info("VMXON succeeded: VMXON region at %#llx, VMCS revision %u", (unsigned long long)region,
+			 caps->revision);
 	return HV_OK;
 }

@@ -124,8 +124,14 @@ enum apic_reg_offset {
 #define APIC_ICR_DELIVERY_MODE(i) (((i) >> 8) & 0x7u)
 #define APIC_ICR_DELIVERY_FIXED  0u
 #define APIC_ICR_DELIVERY_NMI    4u
+#define APIC_ICR_DELIVERY_INIT   5u
+#define APIC_ICR_DELIVERY_STARTUP 6u
+#define APIC_ICR_DELIVERY_SHIFT  8
 #define APIC_ICR_DEST_LOGICAL    (1u << 11)
 #define APIC_ICR_DELIVERY_STATUS (1u << 12)
+#define APIC_ICR_LEVEL_ASSERT    (1u << 14)
+#define APIC_ICR_TRIGGER_LEVEL   (1u << 15)
+#define APIC_ICR_SHORTHAND_SHIFT 18
 #define APIC_ICR_SHORTHAND(i)    (((i) >> 18) & 0x3u)
 #define APIC_ICR_DEST_FIELD      0u
 #define APIC_ICR_DEST_SELF       1u
@@ -134,6 +140,13 @@ enum apic_reg_offset {
 #define XAPIC_ICR_DEST_SHIFT     24 /* ICR_HI bits 31:24 */
 #define X2APIC_ICR_DEST_SHIFT    32 /* the x2APIC ICR's bits 63:32 */
 #define XAPIC_BROADCAST          0xffu
+/*
+ * A start-up IPI's vector is the page number of the real-mode code the AP runs (SDM 9.4.4.1,
+ * 11.6.1): CS = vector << 8, IP = 0, so that code lies in [0x1000 * vector, ...) below 1 MiB.
+ */
+#define APIC_SIPI_PAGE_SHIFT     12
+#define APIC_SIPI_VECTOR_MIN     0x01u /* page 0 holds the real-mode interrupt table */
+#define APIC_SIPI_VECTOR_MAX     0x9fu /* 0xa0-0xbf is video memory, above it the BIOS ROMs (SDM: vectors 0xa0-0xbf are reserved) */
 #define X2APIC_BROADCAST         0xffffffffu
 
 /* Error status register bits (SDM 11.5.3, Figure 11-9). */

@@ -21,6 +21,8 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_LEAF_EXT_FEATURES      0x00000007u
 #define CPUID_LEAF_PERFMON           0x0000000au
 #define CPUID_LEAF_XSAVE             0x0000000du
+#define CPUID_LEAF_TSC               0x00000015u /* TSC/crystal ratio and crystal frequency (SDM Vol. 2A CPUID) */
+#define CPUID_LEAF_FREQUENCY         0x00000016u /* processor base frequency in MHz */
 #define CPUID_LEAF_HYPERVISOR        0x40000000u
 #define CPUID_LEAF_EXT_MAX           0x80000000u
 #define CPUID_LEAF_EXT_FEATURES_8001 0x80000001u

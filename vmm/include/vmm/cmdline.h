@@ -23,13 +23,17 @@ enum hv_mem_mode { HV_MEM_EPT, HV_MEM_SHADOW };
 /* Test-only switches that break something on purpose, to prove the diagnostics. */
 enum hv_break {
 	HV_BREAK_NONE, HV_BREAK_GUEST_STATE, HV_BREAK_CONTROLS, HV_BREAK_NO_HLT_EXITING, HV_BREAK_EXIT_STORM,
-	HV_BREAK_MONITOR_FAULT
+	HV_BREAK_MONITOR_FAULT, HV_BREAK_AP_SILENT, HV_BREAK_AP_VMX
 };
-#define HV_BREAK_NAMES { "none", "guest_state", "controls", "no_hlt_exiting", "exit_storm", "monitor_fault", 0 }
+#define HV_BREAK_NAMES { "none", "guest_state", "controls", "no_hlt_exiting", "exit_storm", "monitor_fault", "ap_silent", "ap_vmx", 0 }
 
 /* The exit trace (trace=exits): one line per VM exit, at most trace_max of them. */
 enum hv_trace { HV_TRACE_OFF, HV_TRACE_EXITS };
 #define HV_TRACE_NAMES { "off", "exits", 0 }
+
+/* Where the monitor looks for the machine's processors (cpu_tables=). */
+enum hv_cpu_tables { HV_CPU_TABLES_AUTO, HV_CPU_TABLES_MADT, HV_CPU_TABLES_MPTABLE, HV_CPU_TABLES_EFI, HV_CPU_TABLES_NONE };
+#define HV_CPU_TABLES_NAMES { "auto", "madt", "mptable", "efi", "none", 0 }
 #define HV_TRACE_MAX_DEFAULT 1000
 #define HV_TRACE_MAX_LIMIT   1000000
 
@@ -83,7 +87,13 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SE
 	X(trace_max,   HV_OPT_UINT, trace_max,   HV_TRACE_MAX_DEFAULT, 1, HV_TRACE_MAX_LIMIT, 0,  \
 	  "the exit trace stops after this many lines (it cannot flood a run)")                   \
 	X(break,       HV_OPT_ENUM, brk,         HV_BREAK_NONE, 0, 0, HV_BREAK_NAMES,             \
-	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault on purpose") \
+	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault|ap_silent|ap_vmx " \
+	  "on purpose (ap_*: the last processor gets no STARTUP IPI / fails its VMX check)")              \
+	X(cpus,        HV_OPT_UINT, cpus,        0,             0, 64, 0,                         \
+	  "use at most this many physical CPUs, the bootstrap one included (0: every CPU found)")      \
+	X(cpu_tables,  HV_OPT_ENUM, cpu_tables,  HV_CPU_TABLES_AUTO, 0, 0, HV_CPU_TABLES_NAMES,    \
+	  "where to find the CPUs: auto (the ACPI MADT, else the UEFI loader's list, else the MP "     \
+	  "table), or only madt|mptable|efi, or none (this processor alone)") \
 	X(serial,      HV_OPT_SERIAL, serial,    HV_SERIAL_DEFAULT, 0, 0, 0,                      \
 	  "the monitor's log: a 16550 at I/O port PORT (com1..com4 or a number, e.g. 0x2f8), "      \
 	  "BAUD 8N1 (115200 divided by a whole number), keep: as the firmware set it up; off: none") \
@@ -107,6 +117,8 @@ struct hv_config {
 	uint32_t brk;          /* enum hv_break */
 	uint64_t serial;       /* HV_SERIAL_VALUE(port, baud) */
 	uint32_t efi_wait;     /* seconds */
+	uint32_t cpus;         /* physical CPUs to use, 0: all */
+	uint32_t cpu_tables;   /* enum hv_cpu_tables */
 	uint32_t explicit_mask;/* bit i set: option i of HV_OPTIONS was given on the command line */
 	char guest_args[HV_GUEST_ARGS_MAX]; /* "a=1 b" from "guest.a=1 guest.b" */
 };

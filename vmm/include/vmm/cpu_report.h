@@ -12,4 +12,12 @@
  */
 int cpu_check_vmx(struct vmx_caps *caps);
 
+/*
+ * The same checks on an application processor, quietly: VMX present, IA32_FEATURE_CONTROL
+ * (locked with VMX on, as above), and capability MSRs equal to the bootstrap processor's
+ * (vmx_caps_compare).  Logs one line naming the CPU when it fails.  break_caps (test only:
+ * break=ap_vmx) makes this core's IA32_VMX_MISC differ.
+ */
+int cpu_check_vmx_ap(const struct vmx_caps *bsp, bool break_caps);
+
 #endif

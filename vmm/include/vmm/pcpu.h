@@ -11,16 +11,27 @@
 #include <stdint.h>
 #include <arch/segment.h>
 
-#define PCPU_MAX         8    /* physical CPUs the monitor can run on */
+#define PCPU_MAX         64   /* physical CPUs the monitor can run on (cpus= may ask for fewer) */
 #define PCPU_GDT_ENTRIES 5    /* null, code, data, TSS (two slots) */
 #define PCPU_IST_STACKS  3    /* #DF, NMI, #MC */
 #define PCPU_IST_SIZE    8192
 
 struct vcpu;
 
+/* Where a physical CPU stands (the bootstrap processor waits on an AP's, vmm/smp.c). */
+enum pcpu_state {
+	PCPU_OFFLINE = 0,   /* not started, or left out */
+	PCPU_ONLINE,        /* running the monitor's code on its own tables */
+	PCPU_VMX_ROOT,      /* in VMX root operation, ready for a vCPU */
+	PCPU_FAILED,        /* its checks or VMXON failed: `status` says which, its log line why */
+};
+
 struct pcpu {
 	struct pcpu *self;               /* GS:0, so that this_pcpu() is one load */
 	uint32_t index;                  /* 0: the bootstrap processor */
+	uint32_t apic_id;                /* its local APIC ID */
+	uint32_t state;                  /* enum pcpu_state, written by the CPU itself (atomic) */
+	int32_t status;                  /* HV_* status when state is PCPU_FAILED */
 	uint32_t vmcs_access_failures;   /* failed VMREAD/VMWRITE/INVEPT/INVVPID on this CPU (vmm/vmx/vmcs.c) */
 	uint64_t host_rsp;               /* HOST_RSP of the current VMCS, 0: none yet (vmm/vmx/vmx_entry.asm) */
 	uint64_t vmxon_region;           /* physical address; 0 before VMXON (vmm/vmx/vmx.c) */
@@ -41,9 +52,13 @@ static inline struct pcpu *this_pcpu(void)
 }
 
 /*
- * Make pcpu number `index` this CPU's: its GDT, TSS (with the IST stacks) and IDT loaded, and the
- * GS base pointing to it (vmm/platform/cpu.c).
+ * Make `c` this CPU's pcpu number `index`: its GDT, TSS (with the IST stacks) and IDT loaded, and
+ * the GS base pointing to it (vmm/platform/cpu.c).  NULL: the bootstrap processor's own, which
+ * exists before the frame allocator does; an AP's comes from the frame allocator.
  */
-struct pcpu *pcpu_init(unsigned index);
+struct pcpu *pcpu_init(unsigned index, struct pcpu *c);
+
+/* Physical CPU number `index`, or NULL when it has none (never started, or beyond those started). */
+struct pcpu *pcpu_get(unsigned index);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef VMM_VMM_H
 #define VMM_VMM_H
 
+#include "vmm/acpi.h"
 #include "vmm/bootinfo.h"
 #include "vmm/cmdline.h"
 #include "vmm/memory_setup.h"
@@ -29,7 +30,11 @@ struct vm {
 	struct vcpu vcpus[VM_MAX_VCPUS];
 };
 
-/* Runs the guest to its end; returns the status to power off with. */
-int vmm_run(const struct bootinfo *bi, const struct hv_config *cfg, const struct vmx_caps *caps, struct pmm *pmm);
+/*
+ * Puts every CPU of `cpus` (cpus= permitting) in VMX root, runs the guest to its end; returns the
+ * status to power off with.
+ */
+int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struct hv_config *cfg,
+	    const struct vmx_caps *caps, struct pmm *pmm);
 
 #endif

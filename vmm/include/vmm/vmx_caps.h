@@ -61,6 +61,13 @@ const char *vmx_control_bit_name(enum vmx_control_word w, unsigned bit);
 int vmx_adjust_controls(const struct vmx_caps *caps, enum vmx_control_word w, uint32_t required,
 			uint32_t optional, uint32_t *result, uint32_t *missing);
 
+/*
+ * Compare another processor's capability MSRs with the bootstrap processor's: the monitor runs one
+ * VMCS layout and one set of controls everywhere, so every core must report the same.  Returns 0,
+ * or -1 with the first MSR that differs, both values, in `why`.
+ */
+int vmx_caps_compare(const struct vmx_cap_msrs *bsp, const struct vmx_cap_msrs *ap, char *why, unsigned why_len);
+
 /* Print the decoded capability table, one line per call of line(). */
 void vmx_caps_report(const struct vmx_caps *caps, void (*line)(void *ctx, const char *text), void *ctx);
 
