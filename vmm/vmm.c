@@ -165,7 +165,7 @@ int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struc
 	smp_start(bi, cpus, cfg, caps, pmm);
 	if ((status = vmm_memory_setup(&vm->memory, pmm, cfg, caps, vm->mem_mode)) != HV_OK)
 		return status;
-	if ((status = guest_boot_prepare(v, bi, &start)) != HV_OK)
+	if ((status = guest_boot_prepare(v, bi, &start, vm->nr_vcpus)) != HV_OK)
 		return status;
 	start.eptp = vm->memory.eptp;
 	start.cr3 = vm->memory.initial_cr3;

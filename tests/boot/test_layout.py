@@ -198,6 +198,7 @@ MACHINE_STATE = {
     ("vmm/mmu/memory.c", "bits"): "the host CPU's MAXPHYADDR, read once",
     ("vmm/loader/guest_boot.c", "img"): "the loader's scratch space, used once before any vCPU runs",
     ("vmm/loader/guest_boot.c", "info"): "the loader's scratch space, used once before any vCPU runs",
+    ("vmm/loader/guest_boot.c", "tables"): "the loader's scratch space, used once before any vCPU runs",
 }
 STATIC_VAR = re.compile(r"^(\s*)static\s+(?!const\b)(?!inline\b)[\w\s\*]*?\b(\w+)\s*(\[[^\]]*\])*\s*(=[^;]*)?;", re.M)
 GLOBAL_VAR = re.compile(r"^(?!static|extern|typedef|const\b|struct\s+\w+\s*\{|enum|union|#|\s|/|\*|\})[\w\s\*]+?\b(\w+)\s*(\[[^\]]*\])*\s*(=[^;(]*)?;", re.M)

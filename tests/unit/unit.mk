@@ -75,6 +75,9 @@ UNIT_SRCS_test_exit_handlers := tests/unit/fake_backend.c \
 
 UNIT_TESTS += $(BUILD)/unit/test_acpi
 UNIT_SRCS_test_acpi := vmm/platform/acpi.c vmm/lib/format.c
+# The guest's ACPI tables, read back through the host-table parser above.
+UNIT_TESTS += $(BUILD)/unit/test_acpi_tables
+UNIT_SRCS_test_acpi_tables := vmm/loader/acpi_tables.c vmm/platform/acpi.c vmm/lib/format.c
 UNIT_TESTS += $(BUILD)/unit/test_mptable
 UNIT_SRCS_test_mptable := vmm/platform/mptable.c vmm/lib/format.c
 UNIT_TESTS += $(BUILD)/unit/test_ap_page

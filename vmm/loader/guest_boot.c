@@ -1,5 +1,6 @@
 #include <string.h>
 #include <arch/paging.h>
+#include "vmm/acpi_tables.h"
 #include "vmm/elf.h"
 #include "vmm/guest_boot.h"
 #include "vmm/mmu_ops.h"
@@ -14,6 +15,9 @@
 #define HIGH_MEMORY_BASE     0x100000ull
 #define KIB                  1024ull
 #define FOUR_GIB             (1ull << 32)
+_Static_assert(GUEST_ACPI_GPA >= LOW_MEMORY_TOP && GUEST_ACPI_GPA + GUEST_ACPI_SIZE <= HIGH_MEMORY_BASE,
+	       "the ACPI tables lie in the range the guest's memory map marks reserved");
+_Static_assert(GUEST_ACPI_GPA % ACPI_RSDP_ALIGN == 0, "the RSDP is at GUEST_ACPI_GPA itself");
 
 
 struct info_writer {
@@ -47,7 +51,11 @@ static int zero_cb(void *ctx, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
-static void build_boot_info(struct info_writer *w, const struct vcpu *v)
+/*
+ * Multiboot2 information: command line, basic memory information, memory map, and the "ACPI new RSDP"
+ * tag (type 15, a copy of the RSDP: `rsdp`, `rsdp_len` bytes).
+ */
+static void build_boot_info(struct info_writer *w, const struct vcpu *v, const void *rsdp, uint32_t rsdp_len)
 {
 	const uint64_t ram = v->cfg->guest_mem;
 	const char *mode = v->mmu->name;
@@ -95,16 +103,55 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v)
 	mm->entry_version = MB2_MMAP_ENTRY_VERSION;
 	memcpy(mm + 1, entries, sizeof(entries));
 
+	uint8_t *acpi = add_tag(w, MB2_TAG_ACPI_NEW, sizeof(struct mb2_tag) + rsdp_len);
+	memcpy(acpi + sizeof(struct mb2_tag), rsdp, rsdp_len);
+
 	add_tag(w, MB2_TAG_END, sizeof(struct mb2_tag));
 	((struct mb2_info_header *)w->buf)->total_size = w->len;
 	log_info("guest command line: \"%s\"", cmdline);
 }
 
-int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_start *start)
+/*
+ * The guest's RSDP, XSDT and MADT for nr_vcpus vCPUs, written into guest RAM at GUEST_ACPI_GPA; the
+ * RSDP is copied to `rsdp` for the boot information.  0, or -1 with the reason printed.
+ */
+static int write_acpi_tables(struct vcpu *v, unsigned nr_vcpus, uint8_t rsdp[ACPI_RSDP_LENGTH])
+{
+	static uint8_t tables[GUEST_ACPI_SIZE];
+	struct acpi_tables_layout lay;
+	const int rc = acpi_tables_build(tables, sizeof(tables), GUEST_ACPI_GPA, nr_vcpus, &lay);
+
+	if (rc != ACPI_TABLES_OK) {
+		log_error("no ACPI tables for %u vCPUs: %s", nr_vcpus, rc == ACPI_TABLES_NO_VCPUS ?
+			  "a VM needs at least one vCPU" : "they do not fit in the space for them");
+		if (rc != ACPI_TABLES_NO_VCPUS)
+			log_error("they need %llu bytes at %#llx, there are %llu",
+				  (unsigned long long)acpi_tables_size(GUEST_ACPI_GPA, nr_vcpus),
+				  (unsigned long long)GUEST_ACPI_GPA, (unsigned long long)sizeof(tables));
+		return -1;
+	}
+	if (vmm_guest_phys_write(v->mem, GUEST_ACPI_GPA, tables, lay.total_len) != 0) {
+		log_error("writing the ACPI tables to guest RAM at %#llx failed", (unsigned long long)GUEST_ACPI_GPA);
+		return -1;
+	}
+	memcpy(rsdp, tables + lay.rsdp_off, ACPI_RSDP_LENGTH);
+	log_info("guest ACPI tables: RSDP at %#llx, XSDT, MADT with %u local APICs",
+		 (unsigned long long)(GUEST_ACPI_GPA + lay.rsdp_off), lay.lapic_entries + lay.x2apic_entries);
+	return 0;
+}
+
+/* Whether a loaded segment overlaps [base, base + size). */
+static bool segment_overlaps(const struct elf_segment *seg, uint64_t base, uint64_t size)
+{
+	return seg->memsz && seg->paddr < base + size && seg->paddr + seg->memsz > base;
+}
+
+int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_start *start, unsigned nr_vcpus)
 {
 	static struct elf_image img;
 	static struct info_writer info;
 	char why[ELF_WHY_LEN];
+	uint8_t rsdp[ACPI_RSDP_LENGTH];
 	const void *image = phys_to_virt(bi->guest_image);
 
 	if (elf_parse(image, bi->guest_size, v->cfg->guest_mem, &img, why, sizeof(why)) != 0) {
@@ -112,15 +159,17 @@ int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_st
 		log_error("rebuild it (make build/guest.elf) or pass a valid image as the 'guest' module");
 		return HV_ERR_BAD_GUEST;
 	}
-	for (unsigned i = 0; i < img.nsegs; i++)
-		if (img.seg[i].memsz && img.seg[i].paddr < GUEST_BOOT_INFO_GPA + GUEST_BOOT_INFO_SIZE &&
-		    img.seg[i].paddr + img.seg[i].memsz > GUEST_BOOT_INFO_GPA) {
-			log_error("guest segment %u [%#llx-%#llx) overlaps the boot information page at %#llx: "
-				  "link the guest above 1 MiB", img.seg[i].index, (unsigned long long)img.seg[i].paddr,
+	for (unsigned i = 0; i < img.nsegs; i++) {
+		const bool info_page = segment_overlaps(&img.seg[i], GUEST_BOOT_INFO_GPA, GUEST_BOOT_INFO_SIZE);
+		if (info_page || segment_overlaps(&img.seg[i], GUEST_ACPI_GPA, GUEST_ACPI_SIZE)) {
+			log_error("guest segment %u [%#llx-%#llx) overlaps the %s at %#llx: link the guest above 1 MiB",
+				  img.seg[i].index, (unsigned long long)img.seg[i].paddr,
 				  (unsigned long long)(img.seg[i].paddr + img.seg[i].memsz),
-				  (unsigned long long)GUEST_BOOT_INFO_GPA);
+				  info_page ? "boot information page" : "ACPI tables",
+				  (unsigned long long)(info_page ? GUEST_BOOT_INFO_GPA : GUEST_ACPI_GPA));
 			return HV_ERR_BAD_GUEST;
 		}
+	}
 	if (img.entry_gpa >= FOUR_GIB) {
 		log_error("guest entry point %#llx is above 4 GiB: a 32-bit entry is required",
 			  (unsigned long long)img.entry_gpa);
@@ -133,7 +182,9 @@ int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_st
 	log_info("guest image loaded: %u segments in [%#llx-%#llx), entry %#llx", img.nsegs,
 		 (unsigned long long)img.lowest, (unsigned long long)img.highest, (unsigned long long)img.entry_gpa);
 
-	build_boot_info(&info, v);
+	if (write_acpi_tables(v, nr_vcpus, rsdp) != 0)
+		return HV_ERR_GENERIC;
+	build_boot_info(&info, v, rsdp, sizeof(rsdp));
 	if (vmm_guest_phys_write(v->mem, GUEST_BOOT_INFO_GPA, info.buf, info.len) != 0)
 		return HV_ERR_GENERIC;
 	start->mode = START_PROTECTED32_FLAT; /* Multiboot2 3.3 "I386 machine state" */
