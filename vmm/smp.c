@@ -13,11 +13,13 @@
 #include "vmm/cpu_report.h"
 #include "vmm/delay.h"
 #include "vmm/format.h"
+#include "vmm/host_apic.h"
 #include "vmm/log.h"
 #include "vmm/pcpu.h"
 #include "vmm/phys.h"
 #include "vmm/smp.h"
 #include "vmm/status.h"
+#include "vmm/vmm.h"
 
 #define AP_STACK_PAGES   4         /* 16 KiB: the monitor's deepest path is its exception report */
 #define AP_CALLIN_US     200000    /* an AP has 200 ms to reach the monitor's code after STARTUP ... */
@@ -42,13 +44,24 @@ __attribute__((noreturn)) static void ap_entry(uint64_t arg)
 	if (status == HV_OK)
 		status = backend_cpu_enable(ap_boot.caps, ap_boot.pmm);
 	c->status = status;
+	if (status == HV_OK)
+		host_apic_enable(); /* so that the bootstrap processor's kick reaches it */
 	__atomic_store_n(&c->state, status == HV_OK ? PCPU_VMX_ROOT : PCPU_FAILED, __ATOMIC_RELEASE);
+	if (status != HV_OK)
+		for (;;)
+			__asm__ volatile("cli; hlt");
 	/*
-	 * Wait for work with interrupts off.  INIT is blocked in VMX root (SDM 26.2), and an NMI
-	 * goes to the monitor's handler, which reports it and stops the machine.
+	 * Wait for a vCPU, woken by the kick that hands it over (HOST_KICK_VECTOR; STI's shadow makes
+	 * the test and HLT one step for interrupts).  INIT is blocked in VMX root (SDM 26.2); an NMI goes
+	 * to the monitor's handler, which reports it and stops the machine.
 	 */
-	for (;;)
-		__asm__ volatile("cli; hlt");
+	for (;;) {
+		__asm__ volatile("cli");
+		struct vcpu *v = __atomic_load_n(&c->assigned, __ATOMIC_ACQUIRE);
+		if (v)
+			vmm_vcpu_thread(v);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
 }
 
 /* Wait until c->state leaves `from`, at most `us` microseconds; returns the state. */
@@ -142,6 +155,7 @@ unsigned smp_start(const struct bootinfo *bi, const struct acpi_cpus *cpus, cons
 
 	this_pcpu()->apic_id = bsp_id;
 	this_pcpu()->state = PCPU_VMX_ROOT;
+	host_apic_enable(); /* the application processors' vCPUs kick this one (vmm/core/ipi.c) */
 	if (limit > PCPU_MAX)
 		limit = PCPU_MAX;
 	/* The AP that the test-only breaks pick: the last one that will be started. */

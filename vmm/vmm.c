@@ -8,11 +8,14 @@
 #include <arch/vmx.h>
 #include <arch/vmx_controls.h>
 #include "vmm/backend.h"
+#include "vmm/delay.h"
 #include "vmm/exits.h"
 #include "vmm/guest_boot.h"
 #include "vmm/host_apic.h"
+#include "vmm/ipi.h"
 #include "vmm/log.h"
 #include "vmm/paging.h"
+#include "vmm/pcpu.h"
 #include "vmm/memory_setup.h"
 #include "vmm/mmu_ops.h"
 #include "vmm/shadow.h"
@@ -23,6 +26,8 @@
 #include "vmm/vlapic.h"
 #include "vmm/vmm.h"
 #include "vmm/vuart.h"
+
+#define VCPU_PARK_WAIT_US 100000 /* the other vCPUs have 100 ms to park once the VM stopped */
 
 /* A VM from the frame allocator, its configuration set; NULL when memory ran out. */
 static struct vm *vm_create(struct pmm *pmm, const struct hv_config *cfg, const struct vmx_caps *caps)
@@ -35,17 +40,29 @@ static struct vm *vm_create(struct pmm *pmm, const struct hv_config *cfg, const 
 	memset(vm, 0, pages * PAGE_SIZE);
 	vm->cfg = cfg;
 	vm->caps = caps;
+	vm->pmm = pmm;
 	vm->next_vpid = 1;
+	vm->group.stopper = UINT32_MAX; /* nobody stopped it yet (vcpu_group_stop) */
 	return vm;
 }
 
-/* The VM's next vCPU, with its APIC ID, its VPID and pointers to what it shares with the VM. */
-static struct vcpu *vm_add_vcpu(struct vm *vm)
+/*
+ * The VM's next vCPU, pinned to the physical CPU with `host_apic_id`: its APIC ID, its VPID and
+ * pointers to what it shares with the VM.  vCPU 0 is the bootstrap processor; the others wait for
+ * INIT and STARTUP from it, as application processors do.
+ */
+static struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t host_apic_id)
 {
 	if (vm->nr_vcpus == VM_MAX_VCPUS)
 		return NULL;
 	const unsigned id = vm->nr_vcpus++;
 	struct vcpu *v = &vm->vcpus[id];
+	v->id = id;
+	v->group = &vm->group;
+	vm->group.vcpu[vm->group.count++] = v;
+	v->host_apic_id = host_apic_id;
+	v->run_state = id == 0 ? VCPU_RUNNING : VCPU_WAIT_FOR_SIPI;
+	v->sipi_posted = VCPU_NO_SIPI;
 	v->vm = vm;
 	v->cfg = vm->cfg;
 	v->caps = vm->caps;
@@ -79,30 +96,85 @@ static int choose_memory_mode(const struct hv_config *cfg, const struct vmx_caps
 	return HV_OK;
 }
 
-static void print_statistics(const struct vcpu *v, uint64_t guest_cycles)
+/*
+ * After INIT (an AP from the start): wait with interrupts on, woken by kicks, until a STARTUP IPI
+ * arrives, then start in real mode at its vector (SDM Vol. 3A 9.4.4.1).  An INIT while waiting
+ * changes nothing; the VM's stop ends the wait.
+ */
+static int wait_for_sipi(struct vcpu *v)
 {
-	log_info("VM-exit statistics (%llu exits, %llu TSC cycles from launch to end):",
-		 (unsigned long long)v->stats.total_exits, (unsigned long long)guest_cycles);
-	hv_print("[hv]   %-22s %10s %14s %12s\n", "exit reason", "count", "monitor cycles", "cycles/exit");
-	for (unsigned r = 0; r < HV_STATS_REASONS; r++) {
-		if (!v->stats.count[r])
-			continue;
-		hv_print("[hv]   %-22s %10llu %14llu %12llu\n", backend_exit_reason_name(r),
-			 (unsigned long long)v->stats.count[r], (unsigned long long)v->stats.cycles[r],
-			 (unsigned long long)(v->stats.cycles[r] / v->stats.count[r]));
+	uint32_t vector;
+	__atomic_store_n(&v->run_state, VCPU_WAIT_FOR_SIPI, __ATOMIC_RELEASE);
+	for (;;) {
+		__asm__ volatile("cli");
+		__atomic_store_n(&v->attention, false, __ATOMIC_SEQ_CST);
+		if (vcpu_group_stopping(v))
+			return EXIT_VM_STOPPED;
+		(void)__atomic_exchange_n(&v->init_posted, false, __ATOMIC_ACQ_REL);
+		vector = __atomic_exchange_n(&v->sipi_posted, VCPU_NO_SIPI, __ATOMIC_ACQ_REL);
+		if (vector != VCPU_NO_SIPI)
+			break;
+		/* STI's one-instruction shadow: a kick between the test and HLT still wakes HLT (SDM Vol. 2B STI). */
+		if (!__atomic_load_n(&v->attention, __ATOMIC_ACQUIRE))
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
+	(void)vlapic_take_posted(vcpu_lapic(v)); /* its APIC is software-disabled after INIT: fixed ones drop */
+	struct vcpu_start start = v->vm->ap_start;
+	start.mode = START_REAL_MODE_SIPI;
+	start.sipi_vector = vector;
+	int status;
+	if (this_pcpu()->vcpu == v) {
+		status = backend_vcpu_reset(v, &start);
+	} else {
+		status = backend_vcpu_create(v, v->vm->pmm, &start);
+		/* The VM's EPT is new to this CPU: drop whatever it may cache under that root (SDM 29.4.3.4). */
+		if (status == HV_OK && v->mem_mode == HV_MEM_EPT)
+			backend_flush_second_level(v->caps, start.eptp);
+	}
+	if (status != HV_OK)
+		return status;
+	log_info("vCPU %u: STARTUP IPI with vector %#x: starts in real mode at %04x:0000 on CPU %u (APIC ID %u)", v->id,
+		 vector, vector << 8, this_pcpu()->index, this_pcpu()->apic_id);
+	__atomic_store_n(&v->run_state, VCPU_RUNNING, __ATOMIC_RELEASE);
+	return EXIT_RESUME;
+}
+
+/* INIT (SDM Vol. 3A 9.1, 11.6.1): the vCPU's APIC and pending events reset; it waits for STARTUP. */
+static int take_init(struct vcpu *v)
+{
+	log_info("vCPU %u: INIT: it waits for a STARTUP IPI", v->id);
+	vlapic_reset(&v->lapic, v->id, v->id == 0);
+	memset(&v->events, 0, sizeof(v->events));
+	backend_apic_mode_changed(v);
+	return wait_for_sipi(v);
+}
+
+/* What other CPUs posted for v (vmm/core/ipi.c): the VM's stop, INIT and STARTUP, interrupts and NMIs. */
+static int attend(struct vcpu *v)
+{
+	__atomic_store_n(&v->attention, false, __ATOMIC_SEQ_CST);
+	if (vcpu_group_stopping(v))
+		return EXIT_VM_STOPPED;
+	if (__atomic_exchange_n(&v->init_posted, false, __ATOMIC_ACQ_REL))
+		return take_init(v);
+	(void)vlapic_take_posted(vcpu_lapic(v)); /* marks the vLAPIC changed: the entry path looks again */
+	return EXIT_RESUME;
 }
 
 /*
- * The path of one VM exit, from entry to entry (docs/architecture.md): time catches up in the
- * vLAPIC, the backend delivers the queued events, enters, and decodes the exit into v->exit; the
- * dispatch table's handler returns EXIT_RESUME or the status the guest stops with.
+ * The path of one VM exit, from entry to entry (docs/architecture.md): what other CPUs posted is
+ * taken in, time catches up in the vLAPIC, the backend delivers the queued events, enters, and
+ * decodes the exit into v->exit; the dispatch table's handler returns EXIT_RESUME or the status
+ * the guest stops with.  Returns that status, or EXIT_VM_STOPPED when another vCPU stopped the VM.
  */
 static int run_guest(struct vcpu *v)
 {
 	const uint64_t start = rdtsc();
 	int status;
 	for (;;) {
+		if (__builtin_expect(__atomic_load_n(&v->attention, __ATOMIC_ACQUIRE), 0) &&
+		    (status = attend(v)) != EXIT_RESUME)
+			break;
 		const uint64_t now = rdtsc();
 		if (now >= vlapic_next_deadline(&v->lapic))
 			vlapic_advance(vcpu_lapic(v), now);
@@ -135,11 +207,107 @@ static int run_guest(struct vcpu *v)
 			break;
 		}
 	}
-	vuart_flush(v->uart);
-	print_statistics(v, rdtsc() - start);
-	if (v->mmu->report)
-		v->mmu->report(v);
+	v->guest_cycles = rdtsc() - start;
 	return status;
+}
+
+/* Park this physical CPU for good: the VM is over. */
+__attribute__((noreturn)) static void park(struct vcpu *v)
+{
+	__atomic_store_n(&v->run_state, VCPU_PARKED, __ATOMIC_RELEASE);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+void vmm_vcpu_thread(struct vcpu *v)
+{
+	int status = wait_for_sipi(v);
+	if (status == EXIT_RESUME)
+		status = run_guest(v);
+	if (status != EXIT_VM_STOPPED)
+		(void)vcpu_group_stop(v, status); /* it ends the VM: the bootstrap processor reports */
+	park(v);
+}
+
+/* The sum of every vCPU's exits, then one line per vCPU. */
+static void print_statistics(const struct vm *vm)
+{
+	struct hv_stats sum = { 0 };
+	uint64_t cycles = 0;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu *v = &vm->vcpus[i];
+		for (unsigned r = 0; r < HV_STATS_REASONS; r++) {
+			sum.count[r] += v->stats.count[r];
+			sum.cycles[r] += v->stats.cycles[r];
+		}
+		sum.total_exits += v->stats.total_exits;
+		if (v->guest_cycles > cycles)
+			cycles = v->guest_cycles;
+	}
+	if (vm->nr_vcpus == 1)
+		log_info("VM-exit statistics (%llu exits, %llu TSC cycles from launch to end):",
+			 (unsigned long long)sum.total_exits, (unsigned long long)cycles);
+	else
+		log_info("VM-exit statistics (%llu exits on %u vCPUs, %llu TSC cycles from launch to end):",
+			 (unsigned long long)sum.total_exits, vm->nr_vcpus, (unsigned long long)cycles);
+	hv_print("[hv]   %-22s %10s %14s %12s\n", "exit reason", "count", "monitor cycles", "cycles/exit");
+	for (unsigned r = 0; r < HV_STATS_REASONS; r++) {
+		if (!sum.count[r])
+			continue;
+		hv_print("[hv]   %-22s %10llu %14llu %12llu\n", backend_exit_reason_name(r),
+			 (unsigned long long)sum.count[r], (unsigned long long)sum.cycles[r],
+			 (unsigned long long)(sum.cycles[r] / sum.count[r]));
+	}
+	if (vm->nr_vcpus == 1)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu *v = &vm->vcpus[i];
+		static const char *const state[] = { "waiting for STARTUP", "running", "stopped" };
+		hv_print("[hv]   vCPU %u (CPU APIC ID %u): %llu exits, %llu interrupts and %llu NMIs injected, %llu IPIs "
+			 "sent (%llu kicks), %s\n", v->id, v->host_apic_id, (unsigned long long)v->stats.total_exits,
+			 (unsigned long long)v->interrupts_injected, (unsigned long long)v->nmis_injected,
+			 (unsigned long long)v->ipis_sent, (unsigned long long)v->kicks_sent,
+			 v->run_state <= VCPU_PARKED ? state[v->run_state] : "?");
+	}
+}
+
+/* The physical CPU that vCPU `id` is pinned to: the id-th CPU in VMX root, in the order they came up. */
+static struct pcpu *pcpu_for_vcpu(unsigned id)
+{
+	for (unsigned i = 0, k = 0; i < PCPU_MAX; i++) {
+		struct pcpu *c = pcpu_get(i);
+		if (c && __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) == PCPU_VMX_ROOT && k++ == id)
+			return c;
+	}
+	return NULL;
+}
+
+/* How many vCPUs: vcpus=, or one per CPU in VMX root; more than one needs a real-mode start. */
+static int choose_vcpus(const struct hv_config *cfg, const struct vm *vm, unsigned in_root, unsigned *nr)
+{
+	const bool explicit_n = cfg->explicit_mask & (1u << HV_OPTIDX_vcpus);
+	const bool real_mode = vm->mem_mode == HV_MEM_EPT && vm->caps->unrestricted_guest;
+	*nr = cfg->vcpus ? cfg->vcpus : in_root;
+	if (*nr > in_root) {
+		log_error("vcpus=%u, but %u physical CPU%s in VMX root: the monitor pins each vCPU to a CPU of its own; "
+			  "use vcpus=%u or fewer (or leave it out: one vCPU per CPU)", *nr, in_root,
+			  in_root == 1 ? " is" : "s are", in_root);
+		return HV_ERR_CMDLINE;
+	}
+	if (*nr > VM_MAX_VCPUS)
+		*nr = VM_MAX_VCPUS;
+	if (*nr > 1 && !real_mode) {
+		if (explicit_n) {
+			log_error("vcpus=%u needs mem=ept with unrestricted guest: an application processor starts in real "
+				  "mode (SDM 9.4.4), which VMX runs only as an unrestricted guest; use vcpus=1 with mem=shadow",
+				  *nr);
+			return HV_ERR_VMX_FEATURE;
+		}
+		log_info("vCPUs: 1 (with %s an application processor could not start in real mode)",
+			 vm->mem_mode == HV_MEM_SHADOW ? "mem=shadow" : "no unrestricted guest");
+		*nr = 1;
+	}
+	return HV_OK;
 }
 
 int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struct hv_config *cfg,
@@ -147,6 +315,7 @@ int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struc
 {
 	struct vcpu_start start = { 0 };
 	int status;
+	unsigned nr;
 
 	if (!exit_handlers_complete())
 		return HV_ERR_GENERIC;
@@ -157,23 +326,48 @@ int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struc
 	}
 	if ((status = choose_memory_mode(cfg, caps, &vm->mem_mode)) != HV_OK)
 		return status;
-	struct vcpu *v = vm_add_vcpu(vm);
-	backend_vcpu_configure(v);
 	host_apic_report();
 	if ((status = backend_cpu_enable(caps, pmm)) != HV_OK)
 		return status;
-	smp_start(bi, cpus, cfg, caps, pmm);
+	const unsigned in_root = smp_start(bi, cpus, cfg, caps, pmm);
+	if ((status = choose_vcpus(cfg, vm, in_root, &nr)) != HV_OK)
+		return status;
+	for (unsigned i = 0; i < nr; i++)
+		backend_vcpu_configure(vm_add_vcpu(vm, pcpu_for_vcpu(i)->apic_id));
+	struct vcpu *v = &vm->vcpus[0];
 	if ((status = vmm_memory_setup(&vm->memory, pmm, cfg, caps, vm->mem_mode)) != HV_OK)
 		return status;
 	if ((status = guest_boot_prepare(v, bi, &start, vm->nr_vcpus)) != HV_OK)
 		return status;
 	start.eptp = vm->memory.eptp;
 	start.cr3 = vm->memory.initial_cr3;
+	vm->ap_start = start;
 	if ((status = backend_vcpu_create(v, pmm, &start)) != HV_OK)
 		return status;
+	/* Every other vCPU to its physical CPU, which waits in smp.c: it creates its VMCS at the vCPU's STARTUP. */
+	for (unsigned i = 1; i < nr; i++) {
+		struct pcpu *c = pcpu_for_vcpu(i);
+		__atomic_store_n(&c->assigned, &vm->vcpus[i], __ATOMIC_RELEASE);
+		vcpu_kick(v, &vm->vcpus[i]);
+	}
+	if (nr > 1)
+		log_info("vCPUs: %u, vCPU n pinned to the n-th CPU in VMX root; vCPUs 1..%u wait for INIT and STARTUP "
+			 "from vCPU 0", nr, nr - 1);
 	log_info("VMLAUNCH: guest entry %#llx in 32-bit protected mode with paging off, EAX=%#llx EBX=%#llx, VPID %u",
 		 (unsigned long long)start.rip, (unsigned long long)start.rax, (unsigned long long)start.rbx, v->vpid);
 	status = run_guest(v);
+	status = status == EXIT_VM_STOPPED ? vm->group.stop_status : vcpu_group_stop(v, status);
+	/* The others park at their next exit (the stop kicked them): then their statistics hold still. */
+	const uint64_t give_up = delay_deadline(rdtsc(), VCPU_PARK_WAIT_US);
+	for (unsigned i = 1; i < nr; i++)
+		while (__atomic_load_n(&vm->vcpus[i].run_state, __ATOMIC_ACQUIRE) != VCPU_PARKED && rdtsc() < give_up)
+			__asm__ volatile("pause");
+	spin_lock(&vm->uart.lock);
+	vuart_flush(&vm->uart);
+	spin_unlock(&vm->uart.lock);
+	print_statistics(vm);
+	if (v->mmu->report)
+		v->mmu->report(v);
 	backend_cpu_disable();
 	return status;
 }

@@ -17,12 +17,24 @@
 #include "vmm/xapic_mmio.h"
 #include "vmm/mmu_ops.h"
 #include "fake_backend.h"
+#include "vmm/host_apic.h"
 
 struct fake_backend fake;
 uint8_t fake_ram[FAKE_RAM_SIZE];
 
 static struct hv_config fake_cfg;
 struct vuart fake_uart; /* the vCPU's UART (fake_backend.h) */
+struct vcpu_group fake_group;
+
+/* The host APIC (vmm/host_apic.h). */
+int host_apic_send(uint32_t apic_id, uint32_t icr_low)
+{
+	fake.host_ipis++;
+	fake.host_ipi_apic_id = apic_id;
+	fake.host_ipi_icr = icr_low;
+	return 0;
+}
+void host_apic_eoi(void) { fake.host_eois++; }
 static struct vmx_caps fake_caps;
 
 /* ---- the backend interface (vmm/include/vmm/backend.h) and the register cache's miss path ---- */
@@ -347,6 +359,14 @@ void fake_vcpu_init(struct vcpu *v)
 	v->guest_cr4 = CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	v->guest_efer = EFER_SCE | EFER_LME | EFER_LMA;
 	vlapic_reset(&v->lapic, 0, true);
+	memset(&fake_group, 0, sizeof(fake_group));
+	fake_group.count = 1;
+	fake_group.vcpu[0] = v;
+	fake_group.stopper = UINT32_MAX;
+	v->group = &fake_group;
+	v->id = 0;
+	v->host_apic_id = 0;
+	v->sipi_posted = VCPU_NO_SIPI;
 
 	fake.reg[VCPU_RIP] = FAKE_RIP;
 	fake.reg[VCPU_RSP] = FAKE_RSP;

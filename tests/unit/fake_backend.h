@@ -34,6 +34,7 @@ extern uint8_t fake_ram[FAKE_RAM_SIZE];
 
 /* What the fake records; fake_vcpu_init empties it. */
 extern struct vuart fake_uart; /* v->uart of fake_vcpu_init's vCPU */
+extern struct vcpu_group fake_group; /* v->group of fake_vcpu_init's vCPU: it alone, until a test adds peers */
 
 struct fake_backend {
 	uint64_t reg[VCPU_REG_COUNT];   /* the backend's copy of each register (backend_reg_read returns it) */
@@ -59,6 +60,10 @@ struct fake_backend {
 	unsigned shadow_page_fault_calls, shadow_debug_calls;
 	uint64_t shadow_invlpg_gva;
 	unsigned xapic_emulate_calls;
+
+	/* The host APIC (vmm/host_apic.h): the IPIs sent (kicks) and EOIs. */
+	unsigned host_ipis, host_eois;
+	uint32_t host_ipi_apic_id, host_ipi_icr;
 
 	/* Guest memory: an access touching the page of pf_gva faults (#PF with pf_error, W added for writes). */
 	bool pf_armed;

@@ -82,6 +82,8 @@ static void assert_defaults_except(uint32_t mask)
 		assert_int_equal(CFG.efi_wait, 10);
 	if (!(mask & (1u << HV_OPTIDX_cpus)))
 		assert_int_equal(CFG.cpus, 0);
+	if (!(mask & (1u << HV_OPTIDX_vcpus)))
+		assert_int_equal(CFG.vcpus, 0);
 	if (!(mask & (1u << HV_OPTIDX_cpu_tables)))
 		assert_int_equal(CFG.cpu_tables, HV_CPU_TABLES_AUTO);
 }
@@ -94,7 +96,7 @@ static void test_defaults(void **state)
 	assert_defaults_except(0);
 	assert_int_equal(CFG.explicit_mask, 0);
 	assert_string_equal(CFG.guest_args, "");
-	assert_int_equal(HV_OPTION_COUNT, 14);
+	assert_int_equal(HV_OPTION_COUNT, 15);
 }
 
 static void test_empty_and_null(void **state)
@@ -278,7 +280,7 @@ static void test_unknown_key(void **state)
 	(void)state;
 	assert_string_equal(one_problem("foo=1"),
 			    "unknown command-line key 'foo' (known keys: log, mem, guest_mem, "
-			    "ept_scatter, vpid, apicv, watchdog, trace, trace_max, break, cpus, cpu_tables, serial, efi_wait, guest.*)");
+			    "ept_scatter, vpid, apicv, watchdog, trace, trace_max, break, cpus, vcpus, cpu_tables, serial, efi_wait, guest.*)");
 	assert_non_null(strstr(one_problem("bar"), "unknown command-line key 'bar'"));
 	/* Keys are exact: no prefixes, no case folding. */
 	assert_non_null(strstr(one_problem("lo=info"), "unknown command-line key 'lo'"));
@@ -398,7 +400,7 @@ static void test_explicit_mask_and_repeats(void **state)
 	/* Everything at once, separated by spaces and tabs. */
 	assert_int_equal(parse(" log=error\tmem=shadow  guest_mem=1G\t\tept_scatter vpid=no "
 			       "apicv=0 watchdog=0x20 trace=exits trace_max=7 break=guest_state serial=com2,9600 efi_wait=0 "
-			       "cpus=3 cpu_tables=mptable guest.init=/bin/sh "), 0);
+			       "cpus=3 vcpus=2 cpu_tables=mptable guest.init=/bin/sh "), 0);
 	assert_int_equal(CFG.log, HV_LOG_ERROR);
 	assert_int_equal(CFG.mem, HV_MEM_SHADOW);
 	assert_int_equal(CFG.guest_mem, GiB);
@@ -412,6 +414,7 @@ static void test_explicit_mask_and_repeats(void **state)
 	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 9600));
 	assert_int_equal(CFG.efi_wait, 0);
 	assert_int_equal(CFG.cpus, 3);
+	assert_int_equal(CFG.vcpus, 2);
 	assert_int_equal(CFG.cpu_tables, HV_CPU_TABLES_MPTABLE);
 	assert_int_equal(CFG.explicit_mask, (1u << HV_OPTION_COUNT) - 1);
 	assert_string_equal(CFG.guest_args, "init=/bin/sh");
@@ -585,6 +588,9 @@ static void test_cpus(void **state)
 	assert_int_equal(CFG.cpus, 64);
 	assert_non_null(strstr(one_problem("cpus=65"), "cpus=65: out of range (allowed 0 to 64)"));
 	assert_non_null(strstr(one_problem("cpus=two"), "cpus=two: not a number"));
+	assert_int_equal(parse("vcpus=16"), 0);
+	assert_int_equal(CFG.vcpus, 16);
+	assert_non_null(strstr(one_problem("vcpus=17"), "vcpus=17: out of range (allowed 0 to 16)"));
 }
 
 int main(void)

@@ -26,7 +26,9 @@
 #include "vmm/backend.h"
 #include "vmm/events.h"
 #include "vmm/exits.h"
+#include "vmm/host_apic.h"
 #include "vmm/hypercall.h"
+#include "vmm/ipi.h"
 #include "vmm/status.h"
 #include "vmm/vuart.h"
 #include "vmm/mmu_ops.h"
@@ -1440,6 +1442,172 @@ static void test_privilege_and_mode(void **s)
 	assert_true(guest_rflags_ac_for_smap(v));
 }
 
+/* ======================================================================== IPIs between vCPUs (vmm/core/ipi.c) */
+
+static struct vcpu peers[3];
+
+/* vCPU 0 (the fixture's) and peers 1..n-1, each on its own host CPU (APIC ID 10 + id), all in x2APIC mode. */
+static void add_peers(struct vcpu *v, unsigned n)
+{
+	v->preemption_timer = true;
+	assert_true(vlapic_set_base(&v->lapic, APIC_BASE_DEFAULT | APIC_BASE_EN | APIC_BASE_EXTD | APIC_BASE_BSP, (1ull << 46) - 1, 0));
+	v->lapic.svr |= APIC_SVR_ENABLE;
+	v->host_apic_id = 10;
+	for (unsigned i = 1; i < n; i++) {
+		struct vcpu *p = &peers[i];
+		memset(p, 0, sizeof(*p));
+		p->id = i;
+		p->group = &fake_group;
+		p->host_apic_id = 10 + i;
+		p->sipi_posted = VCPU_NO_SIPI;
+		vlapic_reset(&p->lapic, i, false);
+		assert_true(vlapic_set_base(&p->lapic, APIC_BASE_DEFAULT | APIC_BASE_EN | APIC_BASE_EXTD, (1ull << 46) - 1, 0));
+		p->lapic.svr |= APIC_SVR_ENABLE;
+		fake_group.vcpu[fake_group.count++] = p;
+	}
+}
+
+static uint64_t icr(uint32_t dest, uint32_t lo) { return (uint64_t)dest << X2APIC_ICR_DEST_SHIFT | lo; }
+
+#define ICR_FIXED(vec)  ((APIC_ICR_DELIVERY_FIXED << APIC_ICR_DELIVERY_SHIFT) | APIC_ICR_LEVEL_ASSERT | (vec))
+#define ICR_MODE(m)     (((m) << APIC_ICR_DELIVERY_SHIFT) | APIC_ICR_LEVEL_ASSERT)
+#define ICR_SHORT(sh)   ((sh) << APIC_ICR_SHORTHAND_SHIFT)
+
+static void test_ipi_fixed_to_one_vcpu_posts_and_kicks(void **s)
+{
+	struct vcpu *v = *s;
+	add_peers(v, 3);
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(2, ICR_FIXED(0x41))), EXIT_RESUME);
+	assert_skipped(v, 2);
+	/* Posted to vCPU 2 only, which is told to look and whose CPU is kicked. */
+	assert_true(peers[2].attention);
+	assert_false(peers[1].attention);
+	assert_true(vlapic_take_posted(&peers[2].lapic));
+	assert_int_equal(vlapic_highest_irr(&peers[2].lapic), 0x41);
+	assert_false(vlapic_take_posted(&peers[1].lapic));
+	assert_int_equal(vlapic_highest_irr(&v->lapic), -1); /* not to the sender */
+	assert_int_equal(fake.host_ipis, 1);
+	assert_int_equal(fake.host_ipi_apic_id, 12);
+	assert_int_equal(fake.host_ipi_icr & APIC_ICR_VECTOR_MASK, HOST_KICK_VECTOR);
+	assert_int_equal(v->ipis_sent, 1);
+}
+
+static void test_ipi_shorthands(void **s)
+{
+	struct vcpu *v = *s;
+	add_peers(v, 3);
+	/* All excluding self: both peers, not the sender. */
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), ICR_FIXED(0x50) | ICR_SHORT(APIC_ICR_DEST_ALL_EXCL)),
+			 EXIT_RESUME);
+	assert_true(vlapic_take_posted(&peers[1].lapic) && vlapic_take_posted(&peers[2].lapic));
+	assert_int_equal(vlapic_highest_irr(&v->lapic), -1);
+	assert_int_equal(fake.host_ipis, 2);
+	/* All including self: the sender's own IRR too (delivered by its vLAPIC, no kick to itself). */
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), ICR_FIXED(0x51) | ICR_SHORT(APIC_ICR_DEST_ALL_INCL)),
+			 EXIT_RESUME);
+	assert_int_equal(vlapic_highest_irr(&v->lapic), 0x51);
+	assert_true(vlapic_take_posted(&peers[1].lapic) && vlapic_take_posted(&peers[2].lapic));
+	assert_int_equal(fake.host_ipis, 4);
+	/* Self: nobody else. */
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), ICR_FIXED(0x52) | ICR_SHORT(APIC_ICR_DEST_SELF)),
+			 EXIT_RESUME);
+	assert_false(vlapic_take_posted(&peers[1].lapic));
+	assert_int_equal(fake.host_ipis, 4);
+	/* The physical broadcast ID reaches everyone, the sender included. */
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(X2APIC_BROADCAST, ICR_FIXED(0x53))), EXIT_RESUME);
+	assert_true(vlapic_take_posted(&peers[1].lapic) && vlapic_take_posted(&peers[2].lapic));
+	assert_int_equal(vlapic_highest_irr(&v->lapic), 0x53);
+}
+
+static void test_ipi_logical_destination(void **s)
+{
+	struct vcpu *v = *s;
+	add_peers(v, 3);
+	/* x2APIC logical IDs (SDM 11.12.10.2): cluster = ID >> 4, member bit = 1 << (ID & 15). */
+	const uint32_t ldr1 = peers[1].lapic.ldr, ldr2 = peers[2].lapic.ldr;
+	assert_int_equal(ldr1, 1u << 1);
+	assert_int_equal(ldr2, 1u << 2);
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(ldr1 | ldr2, ICR_FIXED(0x60) | APIC_ICR_DEST_LOGICAL)),
+			 EXIT_RESUME);
+	assert_true(vlapic_take_posted(&peers[1].lapic) && vlapic_take_posted(&peers[2].lapic));
+	/* Another cluster: nobody. */
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO),
+				    icr((1u << X2APIC_LDR_CLUSTER_SHIFT) | ldr1, ICR_FIXED(0x61) | APIC_ICR_DEST_LOGICAL)),
+			 EXIT_RESUME);
+	assert_false(vlapic_take_posted(&peers[1].lapic));
+}
+
+static void test_ipi_nmi_init_startup(void **s)
+{
+	struct vcpu *v = *s;
+	add_peers(v, 2);
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(1, ICR_MODE(APIC_ICR_DELIVERY_NMI))), EXIT_RESUME);
+	assert_true(vlapic_take_posted(&peers[1].lapic));
+	assert_true(peers[1].lapic.nmi_pending);
+	assert_false(v->lapic.nmi_pending);
+	/* INIT (assert) is posted to the vCPU; INIT de-assert changes nothing (SDM 11.6.1). */
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO),
+				    icr(1, (APIC_ICR_DELIVERY_INIT << APIC_ICR_DELIVERY_SHIFT) | APIC_ICR_TRIGGER_LEVEL)),
+			 EXIT_RESUME);
+	assert_false(peers[1].init_posted);
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(1, ICR_MODE(APIC_ICR_DELIVERY_INIT))), EXIT_RESUME);
+	assert_true(peers[1].init_posted);
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(1, ICR_MODE(APIC_ICR_DELIVERY_STARTUP) | 0x08)),
+			 EXIT_RESUME);
+	assert_int_equal(peers[1].sipi_posted, 0x08);
+	assert_int_equal(fake.host_ipis, 3);
+	/* Neither INIT nor STARTUP touches the sender. */
+	assert_false(v->init_posted);
+	assert_int_equal(v->sipi_posted, VCPU_NO_SIPI);
+}
+
+static void test_ipi_to_absent_apic_is_dropped(void **s)
+{
+	struct vcpu *v = *s;
+	add_peers(v, 2);
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(7, ICR_MODE(APIC_ICR_DELIVERY_STARTUP) | 0x08)),
+			 EXIT_RESUME);
+	assert_skipped(v, 2);
+	assert_int_equal(peers[1].sipi_posted, VCPU_NO_SIPI);
+	assert_int_equal(fake.host_ipis, 0);
+	assert_int_equal(v->ipis_dropped_logged, 1);
+}
+
+static void test_ipi_same_host_cpu_needs_no_kick(void **s)
+{
+	struct vcpu *v = *s;
+	add_peers(v, 2);
+	peers[1].host_apic_id = v->host_apic_id;
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_ICR_LO), icr(1, ICR_FIXED(0x70))), EXIT_RESUME);
+	assert_true(vlapic_take_posted(&peers[1].lapic));
+	assert_int_equal(fake.host_ipis, 0);
+}
+
+static void test_group_stop_first_status_wins(void **s)
+{
+	struct vcpu *v = *s;
+	add_peers(v, 3);
+	assert_int_equal(vcpu_group_stop(&peers[2], HV_ERR_TRIPLE_FAULT), HV_ERR_TRIPLE_FAULT);
+	assert_true(vcpu_group_stopping(v));
+	assert_true(v->attention && peers[1].attention);
+	assert_int_equal(fake.host_ipis, 2); /* vCPUs 0 and 1 kicked */
+	assert_int_equal(vcpu_group_stop(v, HV_OK), HV_ERR_TRIPLE_FAULT);
+	assert_int_equal(fake_group.stopper, 2);
+}
+
+static void test_host_kick_exit_sends_eoi(void **s)
+{
+	struct vcpu *v = *s;
+	struct vm_exit *e = fake_exit(v, EXIT_EXTERNAL_INTERRUPT, 0);
+	e->intr.event.vector = HOST_KICK_VECTOR;
+	assert_int_equal(exit_dispatch(v, e), EXIT_RESUME);
+	assert_int_equal(fake.host_eois, 1);
+	e = fake_exit(v, EXIT_EXTERNAL_INTERRUPT, 0);
+	e->intr.event.vector = 0x30; /* a firmware's device interrupt: dropped as before, no EOI */
+	assert_int_equal(exit_dispatch(v, e), EXIT_RESUME);
+	assert_int_equal(fake.host_eois, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1455,6 +1623,14 @@ int main(void)
 		T(test_msr_pat),
 		T(test_msr_fixed_and_refused),
 		T(test_msr_apic_base),
+		T(test_ipi_fixed_to_one_vcpu_posts_and_kicks),
+		T(test_ipi_shorthands),
+		T(test_ipi_logical_destination),
+		T(test_ipi_nmi_init_startup),
+		T(test_ipi_to_absent_apic_is_dropped),
+		T(test_ipi_same_host_cpu_needs_no_kick),
+		T(test_group_stop_first_status_wins),
+		T(test_host_kick_exit_sends_eoi),
 		T(test_cr4_reserved_bits),
 		T(test_cr4_write),
 		T(test_cr0_enter_long_mode),

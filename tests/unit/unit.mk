@@ -71,7 +71,8 @@ UNIT_SRCS_test_exit_handlers := tests/unit/fake_backend.c \
 	vmm/exit/dtable.c vmm/exit/dtable_check.c vmm/exit/operand.c vmm/exit/misc.c vmm/exit/npf.c \
 	vmm/exit/task.c vmm/exit/task_check.c vmm/dev/vuart.c vmm/exit/hypercall.c vmm/core/vcpu.c \
 	vmm/core/event_merge.c vmm/core/dr_match.c vmm/core/guest_cr.c vmm/core/report.c vmm/dev/vlapic.c \
-	vmm/mm/guest/gpt.c vmm/mm/guest/guest_mem.c vmm/mm/guest/ept.c vmm/mmu/ept_mmu.c vmm/mmu/shadow_mmu.c
+	vmm/mm/guest/gpt.c vmm/mm/guest/guest_mem.c vmm/mm/guest/ept.c vmm/mmu/ept_mmu.c vmm/mmu/shadow_mmu.c \
+	vmm/core/ipi.c
 
 UNIT_TESTS += $(BUILD)/unit/test_acpi
 UNIT_SRCS_test_acpi := vmm/platform/acpi.c vmm/lib/format.c

@@ -297,42 +297,103 @@ static void lvt_timer_write(struct vlapic *a, uint32_t value, uint64_t now)
 	(void)now;
 }
 
-/* ---- ICR: self-IPIs ------------------------------------------------------------------------- */
+/* ---- ICR: IPIs ---------------------------------------------------------------------------- */
+
+bool vlapic_ipi_accepts(const struct vlapic *a, uint32_t lo, uint32_t dest, bool x2apic)
+{
+	/* Physical destination: the ID or the broadcast (SDM 11.6.2.1); logical: the LDR (11.6.2.2). */
+	if (lo & APIC_ICR_DEST_LOGICAL) {
+		if (x2apic)
+			return (dest >> X2APIC_LDR_CLUSTER_SHIFT) == (a->ldr >> X2APIC_LDR_CLUSTER_SHIFT) &&
+			       (dest & a->ldr & X2APIC_LDR_MEMBERS_MASK);
+		if (dest == XAPIC_BROADCAST)
+			return true;
+		if (a->dfr == APIC_DFR_FLAT)
+			return ((dest << XAPIC_ID_SHIFT) & a->ldr) != 0;
+		/* Cluster model: the high nibble names the cluster, the low one the members (SDM 11.6.2.2). */
+		const uint32_t ldr = a->ldr >> XAPIC_ID_SHIFT;
+		return (dest >> XAPIC_CLUSTER_SHIFT) == (ldr >> XAPIC_CLUSTER_SHIFT) && (dest & ldr & XAPIC_CLUSTER_MEMBERS);
+	}
+	return x2apic ? (dest == a->id || dest == X2APIC_BROADCAST)
+		      : (dest == (a->id & XAPIC_BROADCAST) || dest == XAPIC_BROADCAST);
+}
 
 static void icr_send(struct vlapic *a, uint32_t lo, uint32_t dest, bool x2apic)
 {
 	const unsigned vector = lo & APIC_ICR_VECTOR_MASK;
-	bool self;
+	const unsigned mode = APIC_ICR_DELIVERY_MODE(lo);
+	bool self, others;
 	switch (APIC_ICR_SHORTHAND(lo)) {
-	case APIC_ICR_DEST_SELF:
-	case APIC_ICR_DEST_ALL_INCL: self = true; break;
-	case APIC_ICR_DEST_ALL_EXCL: self = false; break;
+	case APIC_ICR_DEST_SELF: self = true, others = false; break;
+	case APIC_ICR_DEST_ALL_INCL: self = true, others = true; break;
+	case APIC_ICR_DEST_ALL_EXCL: self = false, others = true; break;
 	default:
-		/* Physical destination: our ID or the broadcast (SDM 11.6.2.1); logical: our LDR bits. */
-		if (lo & APIC_ICR_DEST_LOGICAL)
-			self = x2apic ? ((dest >> X2APIC_LDR_CLUSTER_SHIFT) == (a->ldr >> X2APIC_LDR_CLUSTER_SHIFT) &&
-					 (dest & a->ldr & 0xffffu))
-				      : ((dest << XAPIC_ID_SHIFT) & a->ldr) != 0;
-		else
-			self = x2apic ? (dest == a->id || dest == X2APIC_BROADCAST)
-				      : (dest == (a->id & XAPIC_BROADCAST) || dest == XAPIC_BROADCAST);
+		self = vlapic_ipi_accepts(a, lo, dest, x2apic);
+		/* Another APIC may match too (a broadcast, a logical group): the router decides. */
+		others = true;
 		break;
 	}
-	/* Fixed and NMI IPIs to this vCPU are modelled (one vCPU: no other destination exists). */
-	if (APIC_ICR_DELIVERY_MODE(lo) == APIC_ICR_DELIVERY_NMI) {
-		if (self)
-			a->nmi_pending = true; /* the vector field is ignored (SDM 11.6.1) */
+	if ((mode == APIC_ICR_DELIVERY_FIXED || mode == APIC_ICR_DELIVERY_LOWEST) && vector < APIC_FIRST_VALID_VECTOR) {
+		error_raise(a, APIC_ESR_SEND_ILLEGAL_VECTOR); /* SDM 11.5.3: not sent at all */
+		return;
+	}
+	/* INIT and STARTUP to itself are not modelled: a CPU cannot restart itself through its own APIC. */
+	if (self && mode == APIC_ICR_DELIVERY_NMI) {
+		a->nmi_pending = true; /* the vector field is ignored (SDM 11.6.1) */
 		mark_changed(a);
-		return;
-	}
-	if (APIC_ICR_DELIVERY_MODE(lo) != APIC_ICR_DELIVERY_FIXED)
-		return;
-	if (vector < APIC_FIRST_VALID_VECTOR) {
-		error_raise(a, APIC_ESR_SEND_ILLEGAL_VECTOR);
-		return;
-	}
-	if (self)
+	} else if (self && (mode == APIC_ICR_DELIVERY_FIXED || mode == APIC_ICR_DELIVERY_LOWEST)) {
 		vlapic_set_irr(a, vector);
+	}
+	if (others) {
+		/* For the monitor to route to the other vCPUs (vmm/core/ipi.c); one command at a time. */
+		a->ipi_out.lo = lo;
+		a->ipi_out.dest = dest;
+		a->ipi_out.x2apic = x2apic;
+		a->ipi_out_pending = true;
+	}
+}
+
+bool vlapic_take_ipi(struct vlapic *a, struct vlapic_ipi *out)
+{
+	if (!a->ipi_out_pending)
+		return false;
+	*out = a->ipi_out;
+	a->ipi_out_pending = false;
+	return true;
+}
+
+void vlapic_post_interrupt(struct vlapic *a, unsigned vector)
+{
+	vector &= APIC_VECTOR_MASK;
+	__atomic_fetch_or(&a->posted_irr[vector / 32], 1u << (vector % 32), __ATOMIC_RELEASE);
+	__atomic_store_n(&a->posted_any, true, __ATOMIC_RELEASE);
+}
+
+void vlapic_post_nmi(struct vlapic *a)
+{
+	__atomic_store_n(&a->posted_nmi, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&a->posted_any, true, __ATOMIC_RELEASE);
+}
+
+bool vlapic_take_posted(struct vlapic *a)
+{
+	if (!__atomic_load_n(&a->posted_any, __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_store_n(&a->posted_any, false, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned w = 0; w < APIC_VECTOR_REGS; w++) {
+		uint32_t bits = __atomic_exchange_n(&a->posted_irr[w], 0, __ATOMIC_ACQ_REL);
+		while (bits) {
+			const unsigned bit = (unsigned)__builtin_ctz(bits);
+			bits &= bits - 1;
+			vlapic_set_irr(a, w * 32 + bit);
+		}
+	}
+	if (__atomic_exchange_n(&a->posted_nmi, false, __ATOMIC_ACQ_REL)) {
+		a->nmi_pending = true;
+		mark_changed(a);
+	}
+	return true;
 }
 
 /* ---- register access ------------------------------------------------------------------------ */

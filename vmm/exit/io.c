@@ -34,10 +34,18 @@ typedef uint32_t (*port_in_fn)(struct vcpu *v, uint16_t port, unsigned size);
 typedef void (*port_out_fn)(struct vcpu *v, uint16_t port, unsigned size, uint32_t value);
 
 /* The VM's UART. */
-static uint32_t uart_in(struct vcpu *v, uint16_t port, unsigned size) { return vuart_in(v->uart, port, size); }
+static uint32_t uart_in(struct vcpu *v, uint16_t port, unsigned size)
+{
+	spin_lock(&v->uart->lock);
+	const uint32_t value = vuart_in(v->uart, port, size);
+	spin_unlock(&v->uart->lock);
+	return value;
+}
 static void uart_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
 {
+	spin_lock(&v->uart->lock);
 	vuart_out(v->uart, port, size, value);
+	spin_unlock(&v->uart->lock);
 }
 
 struct port_range {

@@ -9,6 +9,7 @@
 #include "vmm/backend.h"
 #include "vmm/log.h"
 #include "vmm/vlapic.h"
+#include "vmm/host_apic.h"
 #include "vmm/vuart.h"
 #include "vmm/xapic_mmio.h"
 #include "vmm/mmu_ops.h"
@@ -115,6 +116,11 @@ int handle_monitor_mwait(struct vcpu *v, const struct vm_exit *e) { (void)e; vcp
 int handle_external_interrupt(struct vcpu *v, const struct vm_exit *e)
 {
 	(void)v;
+	/* Another CPU's kick (vmm/core/ipi.c): the run loop looks at what was posted; the APIC wants its EOI. */
+	if (e->intr.event.vector == HOST_KICK_VECTOR) {
+		host_apic_eoi();
+		return EXIT_RESUME;
+	}
 	/* It may have come in the middle of delivering a guest event: the backend queued that again. */
 	log_debug("host interrupt vector %u during guest execution: dropped", e->intr.event.vector);
 	return EXIT_RESUME;

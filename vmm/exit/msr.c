@@ -16,6 +16,7 @@
 #include "vmm/backend.h"
 #include "vmm/exits.h"
 #include "vmm/guest_cpuid.h"
+#include "vmm/ipi.h"
 #include "vmm/log.h"
 #include "vmm/mmu_ops.h"
 #include "vmm/vlapic.h"
@@ -182,6 +183,7 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 	}
 	if (vlapic_msr_write(a, index, value, now) != VLAPIC_OK)
 		return false;
+	vcpu_route_ipi(v); /* an ICR write may name other vCPUs */
 	backend_apic_mode_changed(v); /* an SVR write may switch APIC virtualization on or off */
 	return true;
 }

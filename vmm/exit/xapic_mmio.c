@@ -14,6 +14,7 @@
 #include "vmm/memory.h"
 #include "vmm/mmio_decode.h"
 #include "vmm/status.h"
+#include "vmm/ipi.h"
 #include "vmm/vcpu.h"
 #include "vmm/vlapic.h"
 #include "vmm/xapic_mmio.h"
@@ -71,6 +72,7 @@ int xapic_mmio_emulate(struct vcpu *v, const struct vm_exit *e, uint64_t gpa)
 	} else if (aligned) {
 		const uint32_t value = insn.op == MMIO_STORE_IMM ? insn.imm : (uint32_t)vcpu_gpr_read(v, insn.reg);
 		vlapic_mmio_write(vcpu_lapic(v), offset, value, now);
+		vcpu_route_ipi(v); /* an ICR write may name other vCPUs */
 	}
 	vcpu_complete_instruction(v, insn.len);
 	return EXIT_RESUME;

@@ -10,6 +10,7 @@
 #include "vmm/ap_start.h"
 #include "vmm/delay.h"
 #include "vmm/format.h"
+#include "vmm/host_apic.h"
 #include "vmm/phys.h"
 
 #define FOUR_GIB             (4ull << 30)
@@ -17,7 +18,6 @@
 #define TR_SEL_CODE32        0x18
 #define INIT_DEASSERT_WAIT_US 10000 /* SDM 9.4.4.1: "10-millisecond delay" after INIT */
 #define SIPI_WAIT_US          200   /* SDM 9.4.4.1: "200-microsecond delay" after each STARTUP */
-#define ICR_IDLE_WAIT_US      100000 /* an xAPIC that has not sent a command in 100 ms never will */
 #define CPUID_1_EBX_APIC_ID_SHIFT 24
 
 extern const uint8_t ap_trampoline_start[];      /* vmm/platform/ap_trampoline.asm */
@@ -67,38 +67,19 @@ uint32_t ap_trampoline_progress(uint64_t page)
 	return __atomic_load_n(&params_at(page)->progress, __ATOMIC_ACQUIRE);
 }
 
-/* Send one IPI command; 0 once the APIC took it. */
-static int send_ipi(uint32_t apic_id, uint32_t icr_low)
-{
-	const uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
-	if (base & APIC_BASE_EXTD) {
-		/* x2APIC (SDM 11.12.9): one 64-bit write, no delivery status to wait for. */
-		wrmsr(X2APIC_MSR(APIC_REG_ICR_LO), ((uint64_t)apic_id << X2APIC_ICR_DEST_SHIFT) | icr_low);
-		return 0;
-	}
-	volatile uint32_t *regs = phys_to_virt(base & APIC_BASE_ADDR_MASK);
-	regs[APIC_REG_ICR_HI / sizeof(uint32_t)] = apic_id << XAPIC_ICR_DEST_SHIFT;
-	regs[APIC_REG_ICR_LO / sizeof(uint32_t)] = icr_low; /* the write to the low half sends it */
-	const uint64_t give_up = delay_deadline(rdtsc(), ICR_IDLE_WAIT_US);
-	while (regs[APIC_REG_ICR_LO / sizeof(uint32_t)] & APIC_ICR_DELIVERY_STATUS)
-		if (rdtsc() > give_up)
-			return -1;
-	return 0;
-}
-
 static const uint32_t ICR_INIT = (APIC_ICR_DELIVERY_INIT << APIC_ICR_DELIVERY_SHIFT) | APIC_ICR_LEVEL_ASSERT;
 static const uint32_t ICR_STARTUP = (APIC_ICR_DELIVERY_STARTUP << APIC_ICR_DELIVERY_SHIFT) | APIC_ICR_LEVEL_ASSERT;
 
 int ap_send_init_sipi(uint32_t apic_id, uint64_t page, char *why, unsigned why_len)
 {
 	const uint32_t vector = (uint32_t)(page >> APIC_SIPI_PAGE_SHIFT);
-	if (send_ipi(apic_id, ICR_INIT) != 0) {
+	if (host_apic_send(apic_id, ICR_INIT) != 0) {
 		hv_snprintf(why, why_len, "the local APIC kept the INIT IPI pending for 100 ms (ICR delivery status)");
 		return -1;
 	}
 	delay_us(INIT_DEASSERT_WAIT_US);
 	for (int i = 0; i < 2; i++) {
-		if (send_ipi(apic_id, ICR_STARTUP | vector) != 0) {
+		if (host_apic_send(apic_id, ICR_STARTUP | vector) != 0) {
 			hv_snprintf(why, why_len, "the local APIC kept STARTUP IPI %d pending for 100 ms (ICR delivery status)",
 				    i + 1);
 			return -1;
@@ -110,7 +91,7 @@ int ap_send_init_sipi(uint32_t apic_id, uint64_t page, char *why, unsigned why_l
 
 void ap_send_init(uint32_t apic_id)
 {
-	(void)send_ipi(apic_id, ICR_INIT);
+	(void)host_apic_send(apic_id, ICR_INIT);
 }
 
 uint32_t ap_this_apic_id(void)

@@ -6,6 +6,7 @@
 #include "vmm/boot.h"
 #include <arch/msr.h>
 #include "vmm/cpu.h"
+#include "vmm/host_apic.h"
 #include "vmm/log.h"
 #include "vmm/pcpu.h"
 #include "vmm/power.h"
@@ -17,6 +18,7 @@ static struct pcpu bsp_pcpu;
 static struct pcpu *pcpus[PCPU_MAX];
 
 extern const uint64_t isr_stub_table[VECTOR_EXCEPTION_COUNT]; /* vmm/platform/isr.asm */
+extern const char host_kick_isr[];                            /* vmm/platform/isr.asm */
 
 const char *exception_name(unsigned vector)
 {
@@ -104,6 +106,13 @@ struct pcpu *pcpu_init(unsigned index, struct pcpu *c)
 		idt[v].offset_hi = h >> 32;
 		idt[v].reserved = 0;
 	}
+	/* The kick between CPUs (vmm/host_apic.h): an interrupt gate, taken only while waiting for work. */
+	const uint64_t kick = (uint64_t)(uintptr_t)host_kick_isr;
+	idt[HOST_KICK_VECTOR] = (struct idt_gate64){
+		.offset_lo = kick & 0xffff, .selector = GDT_SEL_KERNEL_CODE, .ist = 0,
+		.type_attr = SEG_TYPE_INTERRUPT_GATE | SEG_PRESENT | SEG_DPL(0),
+		.offset_mid = (kick >> 16) & 0xffff, .offset_hi = kick >> 32, .reserved = 0,
+	};
 	p.limit = sizeof(c->idt) - 1;
 	p.base = (uint64_t)(uintptr_t)idt;
 	lidt(&p);

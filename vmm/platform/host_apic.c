@@ -8,6 +8,7 @@
 #include <arch/apic.h>
 #include <arch/cpuid.h>
 #include <arch/msr.h>
+#include "vmm/delay.h"
 #include "vmm/host_apic.h"
 #include "vmm/log.h"
 #include "vmm/phys.h"
@@ -65,3 +66,36 @@ void host_apic_report(void)
 			 timer & APIC_LVT_VECTOR_MASK);
 	}
 }
+
+#define ICR_IDLE_WAIT_US   100000 /* an xAPIC that has not sent a command in 100 ms never will */
+#define SPURIOUS_VECTOR    0xffu  /* the SVR's vector: the monitor never sees a spurious interrupt (IF = 0) */
+
+int host_apic_send(uint32_t apic_id, uint32_t icr_low)
+{
+	const uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+	if (base & APIC_BASE_EXTD) {
+		/* x2APIC (SDM 11.12.9): one 64-bit write, no delivery status to wait for. */
+		wrmsr(X2APIC_MSR(APIC_REG_ICR_LO), ((uint64_t)apic_id << X2APIC_ICR_DEST_SHIFT) | icr_low);
+		return 0;
+	}
+	host_apic_write(base, APIC_REG_ICR_HI, apic_id << XAPIC_ICR_DEST_SHIFT);
+	host_apic_write(base, APIC_REG_ICR_LO, icr_low); /* the write to the low half sends it */
+	const uint64_t give_up = delay_deadline(rdtsc(), ICR_IDLE_WAIT_US);
+	while (host_apic_read(base, APIC_REG_ICR_LO) & APIC_ICR_DELIVERY_STATUS)
+		if (rdtsc() > give_up)
+			return -1;
+	return 0;
+}
+
+void host_apic_eoi(void) { host_apic_write(rdmsr(MSR_IA32_APIC_BASE), APIC_REG_EOI, 0); }
+
+void host_apic_enable(void)
+{
+	const uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+	const uint32_t svr = host_apic_read(base, APIC_REG_SVR);
+	if (!(svr & APIC_SVR_ENABLE))
+		host_apic_write(base, APIC_REG_SVR, (svr & ~APIC_SVR_VECTOR_MASK) | APIC_SVR_ENABLE | SPURIOUS_VECTOR);
+}
+
+/* The kick's handler, while a CPU waits in the monitor with interrupts on (vmm/platform/isr.asm). */
+void host_kick_interrupt(void) { host_apic_eoi(); }

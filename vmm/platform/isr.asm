@@ -61,3 +61,30 @@ isr_stub_table:
 	dq isr_stub_ %+ v
 %assign v v + 1
 %endrep
+
+; The monitor's kick between CPUs (HOST_KICK_VECTOR, vmm/include/vmm/host_apic.h), taken only while a
+; CPU waits in the monitor with interrupts on: save what C may clobber, EOI, return to the wait.
+extern host_kick_interrupt
+global host_kick_isr
+host_kick_isr:
+	push rax                ; 9 pushes after the CPU's 5: RSP is 16-byte aligned at the call
+	push rcx
+	push rdx
+	push rsi
+	push rdi
+	push r8
+	push r9
+	push r10
+	push r11
+	cld
+	call host_kick_interrupt
+	pop r11
+	pop r10
+	pop r9
+	pop r8
+	pop rdi
+	pop rsi
+	pop rdx
+	pop rcx
+	pop rax
+	iretq

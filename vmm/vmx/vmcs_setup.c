@@ -1,4 +1,5 @@
 #include <string.h>
+#include <arch/cpuid.h>
 #include <arch/cr.h>
 #include <arch/msr.h>
 #include <arch/paging.h>
@@ -8,6 +9,7 @@
 #include <arch/vmx_state.h>
 #include "vmm/cpu.h"
 #include "vmm/guest_cr.h"
+#include "vmm/backend.h"
 #include "vmm/log.h"
 #include "vmm/vlapic.h"
 #include "vmm/pcpu.h"
@@ -28,6 +30,9 @@ extern char vmx_exit_entry[]; /* vmm/vmx/vmx_entry.asm */
 #define TSS_LIMIT_32BIT       0x67u
 #define FLAT_LIMIT            0xffffffffu
 #define GUEST_CS_SELECTOR_INIT 0x08
+#define REAL_MODE_LIMIT       0xffffu /* 64 KiB real-mode segments (SDM Vol. 3A Table 10-1) */
+#define REAL_MODE_SIPI_CS_SHIFT 8     /* CS selector = vector << 8 (SDM 9.4.4.1) */
+#define REAL_MODE_SEGMENT_SHIFT 4     /* base = selector * 16 */
 #define GUEST_DS_SELECTOR_INIT 0x10
 
 /*
@@ -276,9 +281,63 @@ static void setup_host_state(const struct vcpu *v)
 		vmcs_write32(GUEST_##name##_AR_BYTES, ar);        \
 	} while (0)
 
+/*
+ * Real mode after INIT and STARTUP (SDM Vol. 3A Table 10-1): 64 KiB segments at base selector * 16,
+ * CS = vector << 8, IP = 0, CR0 = CD | NW | ET, EDX = the processor signature, the rest zero.
+ */
+static void setup_sipi_state(struct vcpu *v, const struct vcpu_start *start)
+{
+	const uint32_t code = SEG_TYPE_CODE_XR_ACCESSED | VMX_AR_S | VMX_AR_P;
+	const uint32_t data = SEG_TYPE_DATA_RW_ACCESSED | VMX_AR_S | VMX_AR_P;
+	const uint16_t cs = (uint16_t)(start->sipi_vector << REAL_MODE_SIPI_CS_SHIFT);
+
+	SEG(CS, cs, code, REAL_MODE_LIMIT);
+	vmcs_writenat(GUEST_CS_BASE, (uint64_t)cs << REAL_MODE_SEGMENT_SHIFT);
+	SEG(SS, 0, data, REAL_MODE_LIMIT);
+	SEG(DS, 0, data, REAL_MODE_LIMIT);
+	SEG(ES, 0, data, REAL_MODE_LIMIT);
+	SEG(FS, 0, data, REAL_MODE_LIMIT);
+	SEG(GS, 0, data, REAL_MODE_LIMIT);
+	SEG(LDTR, 0, SEG_TYPE_LDT | VMX_AR_P, REAL_MODE_LIMIT);
+	SEG(TR, 0, SEG_TYPE_TSS_BUSY | VMX_AR_P, REAL_MODE_LIMIT); /* a busy TSS type: SDM 27.3.1.2 */
+	vmcs_writenat(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, REAL_MODE_LIMIT);
+	vmcs_writenat(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, REAL_MODE_LIMIT);
+
+	v->guest_cr0 = CR0_CD | CR0_NW | CR0_ET;
+	v->guest_cr4 = 0;
+	v->guest_efer = 0;
+	v->guest_cr3 = 0;
+	vmcs_writenat(CR0_READ_SHADOW, v->guest_cr0);
+	vmcs_writenat(CR4_READ_SHADOW, v->guest_cr4);
+	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, v->guest_cr0));
+	vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, v->guest_cr4));
+	vmcs_writenat(GUEST_CR3, 0);
+	vmcs_writenat(GUEST_DR7, DR7_RESET_VALUE);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	backend_set_long_mode(v, false);
+	efer_apply(v);
+	vmcs_write32(GUEST_SYSENTER_CS, 0);
+	vmcs_writenat(GUEST_SYSENTER_ESP, 0);
+	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
+	vmcs_writenat(GUEST_RSP, 0);
+	vmcs_writenat(GUEST_RIP, 0);
+	vmcs_writenat(GUEST_RFLAGS, RFLAGS_RESERVED1);
+	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	v->regs = (struct guest_regs){ 0 };
+	v->regs.rdx = cpuid(CPUID_LEAF_FEATURES, 0).eax; /* SDM Table 10-1: EDX = family, model, stepping */
+}
+
 /* 32-bit protected mode, paging off, flat segments: the state a Multiboot loader leaves (Multiboot2 3.3). */
 static void setup_guest_state(struct vcpu *v, const struct vcpu_start *start)
 {
+	if (start->mode == START_REAL_MODE_SIPI) {
+		setup_sipi_state(v, start);
+		return;
+	}
 	const uint32_t code = SEG_TYPE_CODE_XR_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G;
 	const uint32_t data = SEG_TYPE_DATA_RW_ACCESSED | VMX_AR_S | VMX_AR_P | VMX_AR_DB | VMX_AR_G;
 	const uint32_t tr = SEG_TYPE_TSS_BUSY | VMX_AR_P;
@@ -336,9 +395,14 @@ int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start)
 	enum vmx_result r;
 	int status;
 
-	if (start->mode != START_PROTECTED32_FLAT) {
+	if (start->mode != START_PROTECTED32_FLAT && start->mode != START_REAL_MODE_SIPI) {
 		log_error("the guest loader asked for start mode %u, which the VT-x backend cannot set up", start->mode);
 		return HV_ERR_BAD_GUEST;
+	}
+	if (start->mode == START_REAL_MODE_SIPI && !v->caps->unrestricted_guest) {
+		log_error("vCPU %u: a start in real mode (after a STARTUP IPI) needs unrestricted guest, which this CPU "
+			  "lacks", v->id);
+		return HV_ERR_VMX_FEATURE;
 	}
 	if (vmcs == PMM_NO_MEMORY)
 		return HV_ERR_NO_MEMORY;
@@ -353,11 +417,21 @@ int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start)
 	}
 	this_pcpu()->host_rsp = 0; /* this VMCS has no HOST_RSP yet (vmx_entry.asm writes it) */
 	this_pcpu()->vcpu = v;
-	log_info("VMCS at %#llx is current", (unsigned long long)vmcs);
+	log_info("VMCS at %#llx is current%s", (unsigned long long)vmcs, v->id ? " (an application processor's vCPU)" : "");
 	status = setup_controls(v, pmm, start->eptp);
 	if (status != HV_OK)
 		return status;
 	setup_host_state(v);
+	setup_guest_state(v, start);
+	return HV_OK;
+}
+
+int vmcs_reset_guest(struct vcpu *v, const struct vcpu_start *start)
+{
+	if (start->mode == START_REAL_MODE_SIPI && !v->caps->unrestricted_guest)
+		return HV_ERR_VMX_FEATURE;
+	v->rc.valid = 0;
+	v->rc.dirty = 0;
 	setup_guest_state(v, start);
 	return HV_OK;
 }

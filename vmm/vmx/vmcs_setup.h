@@ -16,6 +16,9 @@
  */
 int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start);
 
+/* Write the guest state of `start` again into the vCPU's current VMCS (an INIT and STARTUP). */
+int vmcs_reset_guest(struct vcpu *v, const struct vcpu_start *start);
+
 /*
  * Check the current VMCS guest state against the VM-entry rules of SDM 27.3.1
  * that the monitor knows.  Writes the first violated rule (field, value,

@@ -98,6 +98,9 @@ enum apic_reg_offset {
 /* Logical destination (SDM 11.6.2.2; x2APIC 11.12.10.2). */
 #define APIC_DFR_FLAT          0xffffffffu
 #define X2APIC_LDR_CLUSTER_SHIFT 16
+#define X2APIC_LDR_MEMBERS_MASK 0xffffu /* logical x2APIC: bits 15:0 name the members of the cluster (SDM 11.12.10.2) */
+#define XAPIC_CLUSTER_SHIFT    4        /* xAPIC cluster model: cluster in bits 7:4 of the logical ID (SDM 11.6.2.2) */
+#define XAPIC_CLUSTER_MEMBERS  0xfu
 #define X2APIC_LDR_ID_MASK     0xfu
 #define XAPIC_ID_SHIFT         24
 
@@ -123,6 +126,8 @@ enum apic_reg_offset {
 #define APIC_ICR_VECTOR_MASK     0xffu
 #define APIC_ICR_DELIVERY_MODE(i) (((i) >> 8) & 0x7u)
 #define APIC_ICR_DELIVERY_FIXED  0u
+#define APIC_ICR_DELIVERY_LOWEST 1u
+#define APIC_ICR_DELIVERY_SMI    2u
 #define APIC_ICR_DELIVERY_NMI    4u
 #define APIC_ICR_DELIVERY_INIT   5u
 #define APIC_ICR_DELIVERY_STARTUP 6u

@@ -91,6 +91,8 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SE
 	  "on purpose (ap_*: the last processor gets no STARTUP IPI / fails its VMX check)")              \
 	X(cpus,        HV_OPT_UINT, cpus,        0,             0, 64, 0,                         \
 	  "use at most this many physical CPUs, the bootstrap one included (0: every CPU found)")      \
+	X(vcpus,       HV_OPT_UINT, vcpus,       0,             0, 16, 0,                         \
+	  "the guest's vCPUs, each pinned to a physical CPU of its own (0: one per CPU in VMX root)")  \
 	X(cpu_tables,  HV_OPT_ENUM, cpu_tables,  HV_CPU_TABLES_AUTO, 0, 0, HV_CPU_TABLES_NAMES,    \
 	  "where to find the CPUs: auto (the ACPI MADT, else the UEFI loader's list, else the MP "     \
 	  "table), or only madt|mptable|efi, or none (this processor alone)") \
@@ -119,6 +121,7 @@ struct hv_config {
 	uint32_t efi_wait;     /* seconds */
 	uint32_t cpus;         /* physical CPUs to use, 0: all */
 	uint32_t cpu_tables;   /* enum hv_cpu_tables */
+	uint32_t vcpus;        /* the guest's vCPUs, 0: one per physical CPU in VMX root */
 	uint32_t explicit_mask;/* bit i set: option i of HV_OPTIONS was given on the command line */
 	char guest_args[HV_GUEST_ARGS_MAX]; /* "a=1 b" from "guest.a=1 guest.b" */
 };

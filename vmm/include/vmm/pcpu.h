@@ -15,6 +15,7 @@
 #define PCPU_GDT_ENTRIES 5    /* null, code, data, TSS (two slots) */
 #define PCPU_IST_STACKS  3    /* #DF, NMI, #MC */
 #define PCPU_IST_SIZE    8192
+#define PCPU_IDT_ENTRIES 256  /* the exceptions, and HOST_KICK_VECTOR (vmm/host_apic.h) */
 
 struct vcpu;
 
@@ -35,10 +36,11 @@ struct pcpu {
 	uint32_t vmcs_access_failures;   /* failed VMREAD/VMWRITE/INVEPT/INVVPID on this CPU (vmm/vmx/vmcs.c) */
 	uint64_t host_rsp;               /* HOST_RSP of the current VMCS, 0: none yet (vmm/vmx/vmx_entry.asm) */
 	uint64_t vmxon_region;           /* physical address; 0 before VMXON (vmm/vmx/vmx.c) */
-	struct vcpu *vcpu;               /* the vCPU this CPU runs, or NULL */
+	struct vcpu *vcpu;               /* the vCPU whose VMCS is current here, or NULL */
+	struct vcpu *assigned;           /* an AP: the vCPU the bootstrap processor gave it to run (atomic) */
 	uint64_t gdt[PCPU_GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss64 tss __attribute__((aligned(16)));
-	struct idt_gate64 idt[VECTOR_EXCEPTION_COUNT] __attribute__((aligned(16)));
+	struct idt_gate64 idt[PCPU_IDT_ENTRIES] __attribute__((aligned(16)));
 	uint8_t ist_stacks[PCPU_IST_STACKS][PCPU_IST_SIZE] __attribute__((aligned(16)));
 };
 _Static_assert(offsetof(struct pcpu, self) == 0, "this_pcpu() reads GS:0");

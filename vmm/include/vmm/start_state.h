@@ -15,6 +15,12 @@ enum start_mode {
 	 * machine state"), and the Linux 32-bit boot protocol's.
 	 */
 	START_PROTECTED32_FLAT,
+	/*
+	 * An application processor after INIT and a STARTUP IPI with vector V (SDM Vol. 3A 9.4.4.1,
+	 * Table 10-1): real mode at CS:IP = (V << 8):0, CS base V << 12, every other register in its
+	 * INIT state.  Needs unrestricted guest (EPT), since VMX runs no real mode without it.
+	 */
+	START_REAL_MODE_SIPI,
 };
 
 struct vcpu_start {
@@ -23,6 +29,7 @@ struct vcpu_start {
 	uint64_t rax, rbx, rsi; /* Multiboot2: magic and information address; Linux: RSI = boot_params */
 	uint64_t eptp;          /* second-level root: EPT mode only */
 	uint64_t cr3;           /* shadow mode: the monitor's table for the guest's paging-off phase */
+	uint32_t sipi_vector;   /* START_REAL_MODE_SIPI: the STARTUP IPI's vector */
 };
 
 #endif

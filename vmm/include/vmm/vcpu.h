@@ -61,6 +61,29 @@ struct vuart;      /* vmm/vuart.h */
 struct mmu_ops;    /* vmm/mmu_ops.h */
 struct shadow_state; /* vmm/shadow.h */
 
+/* vCPUs one VM may have: each is pinned to a physical CPU of its own (static partitioning). */
+#define VCPU_MAX_PER_VM 16
+
+/*
+ * The vCPUs of one VM as each of them sees the others: for IPIs (vmm/core/ipi.c) and for the stop,
+ * which the first vCPU to end the VM publishes and every other one obeys at its next exit.
+ */
+struct vcpu_group {
+	unsigned count;
+	struct vcpu *vcpu[VCPU_MAX_PER_VM];
+	bool stopping;      /* atomic: set once, by vcpu_group_stop */
+	int stop_status;    /* the status the VM ends with (written before `stopping`) */
+	uint32_t stopper;   /* the vCPU that stopped it */
+};
+
+/* Where a vCPU stands between the physical CPU's runs of it (SDM Vol. 3A 9.4: INIT, STARTUP). */
+enum vcpu_run_state {
+	VCPU_WAIT_FOR_SIPI, /* after INIT (an AP from the start): waits for a STARTUP IPI */
+	VCPU_RUNNING,
+	VCPU_PARKED,        /* the VM stopped: its physical CPU waits with interrupts off */
+};
+#define VCPU_NO_SIPI 0xffffffffu /* sipi_posted: no STARTUP IPI waiting */
+
 /* How much of the local APIC the CPU virtualizes (vmm/vmx/apicv.c). */
 enum apicv_level { APICV_OFF, APICV_TPR_SHADOW, APICV_FULL };
 
@@ -123,6 +146,19 @@ struct vcpu {
 	uint64_t interrupts_injected; /* external interrupts injected from the vLAPIC */
 	uint64_t nmis_injected;       /* NMIs injected from the vLAPIC */
 	bool virtual_nmis;            /* pin-based "virtual NMIs": NMI-window exiting is available */
+
+	/* Several vCPUs (vmm/core/ipi.c): identity, placement, and what other CPUs post to this one. */
+	unsigned id;                  /* its index in the VM, and its APIC ID */
+	struct vcpu_group *group;     /* the VM's vCPUs */
+	uint32_t host_apic_id;        /* the physical CPU it is pinned to (its kicks go there) */
+	uint32_t run_state;           /* enum vcpu_run_state */
+	bool attention;               /* atomic: something was posted (interrupt, NMI, INIT, STARTUP, stop) */
+	bool init_posted;             /* atomic: an INIT IPI arrived */
+	uint32_t sipi_posted;         /* atomic: the vector of a STARTUP IPI, or VCPU_NO_SIPI */
+	uint64_t guest_cycles;        /* TSC cycles from its launch to its end */
+	uint64_t ipis_sent;           /* statistics: IPIs this vCPU sent to others, and kicks they cost */
+	uint64_t kicks_sent;
+	unsigned ipis_dropped_logged; /* IPIs that reached no vCPU: the first few are logged */
 };
 
 /*

@@ -28,6 +28,13 @@ enum vlapic_result {
 	VLAPIC_GP, /* x2APIC: #GP (absent register, read of write-only, write of read-only, reserved bits) */
 };
 
+/* An IPI the guest sent through its ICR, for the monitor to route to the other vCPUs. */
+struct vlapic_ipi {
+	uint32_t lo;    /* ICR bits 31:0: vector, delivery mode, destination mode, level, shorthand */
+	uint32_t dest;  /* destination field: 8 bits (xAPIC) or 32 (x2APIC) */
+	bool x2apic;    /* sent in x2APIC mode (how to read dest) */
+};
+
 struct vlapic {
 	uint32_t id;
 	uint64_t apic_base; /* IA32_APIC_BASE */
@@ -46,6 +53,12 @@ struct vlapic {
 	bool changed;            /* IRR, ISR or TPR changed since the last vlapic_page_store (APIC virtualization) */
 	bool regs_changed;       /* another register changed too: the next store writes the whole page */
 	bool events_changed;     /* IRR, ISR, TPR, an NMI or the mode changed since the monitor last cleared it */
+	struct vlapic_ipi ipi_out; /* the last ICR command that may concern other APICs ... */
+	bool ipi_out_pending;      /* ... until the monitor took it (vlapic_take_ipi) */
+	/* Written by other CPUs (vlapic_post_*), merged by the owner before entry (vlapic_take_posted). */
+	uint32_t posted_irr[APIC_VECTOR_REGS];
+	bool posted_nmi;
+	bool posted_any;
 };
 
 /* Power-up / RESET state (SDM 11.4.7.1): xAPIC mode, software disabled, every LVT masked. */
@@ -80,6 +93,20 @@ void vlapic_advance(struct vlapic *a, uint64_t now);
 
 /* An interrupt arrives at the APIC (edge-triggered, fixed): IRR, or ESR for a vector 0-15; dropped while software-disabled. */
 void vlapic_set_irr(struct vlapic *a, unsigned vector);
+
+/*
+ * IPIs between vCPUs.  An ICR write that may reach another APIC leaves the command in the sender's
+ * outbox (the part for the sender itself is delivered at once); vlapic_take_ipi hands it to the
+ * monitor, which asks each other vLAPIC whether it accepts it (vlapic_ipi_accepts: physical or
+ * logical destination, flat or cluster model, broadcast; SDM 11.6.2) and posts fixed interrupts
+ * and NMIs to it from whatever CPU runs the sender.  Posting is atomic; the owner merges what was
+ * posted into its IRR before it next enters the guest (vlapic_take_posted: true if anything was).
+ */
+bool vlapic_take_ipi(struct vlapic *a, struct vlapic_ipi *out);
+bool vlapic_ipi_accepts(const struct vlapic *a, uint32_t lo, uint32_t dest, bool x2apic);
+void vlapic_post_interrupt(struct vlapic *a, unsigned vector);
+void vlapic_post_nmi(struct vlapic *a);
+bool vlapic_take_posted(struct vlapic *a);
 
 /* PPR (SDM 11.8.3.1): TPR if its class is at least the highest ISR's, else the ISR class. */
 uint32_t vlapic_ppr(const struct vlapic *a);

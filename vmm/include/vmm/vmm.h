@@ -7,12 +7,13 @@
 #include "vmm/cmdline.h"
 #include "vmm/memory_setup.h"
 #include "vmm/pmm.h"
+#include "vmm/start_state.h"
 #include "vmm/vcpu.h"
 #include "vmm/vmx_caps.h"
 #include "vmm/vuart.h"
 
-/* vCPUs of one VM (one until SMP guests, issue 11). */
-#define VM_MAX_VCPUS 1
+/* vCPUs of one VM: each on a physical CPU of its own. */
+#define VM_MAX_VCPUS VCPU_MAX_PER_VM
 
 /*
  * A virtual machine: its memory (guest RAM and its second-level translation), its devices, its
@@ -28,7 +29,16 @@ struct vm {
 	uint16_t next_vpid;         /* VPID allocator: the next free tag (SDM 29.1; 0 is the host's) */
 	unsigned nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
+	struct vcpu_group group;    /* the vCPUs as each sees the others (IPIs, the stop) */
+	struct vcpu_start ap_start; /* what every AP's VMCS starts from (EPT pointer); its real-mode state comes from its SIPI */
+	struct pmm *pmm;            /* where an AP's VMCS comes from, on its own CPU */
 };
+
+/*
+ * An application processor's vCPU on its physical CPU (vmm/smp.c hands it over): wait for INIT and
+ * STARTUP from the guest, run it, and park the CPU once the VM stops.
+ */
+__attribute__((noreturn)) void vmm_vcpu_thread(struct vcpu *v);
 
 /*
  * Puts every CPU of `cpus` (cpus= permitting) in VMX root, runs the guest to its end; returns the
