@@ -118,3 +118,20 @@ def test_qemu_firmware_tables_list_two_cpus(tmp_path, path, root):
     if not path:  # the UEFI loader asked the firmware too
         assert "[efi] CPUs: 2 of 2 listed by EFI_MP_SERVICES_PROTOCOL (BSP APIC ID 0), APIC IDs 0 1" in r.stdout
     assert r.returncode == 70, r.stdout[-2000:]  # HV_ERR_NO_VMX under TCG
+
+
+def test_more_vcpus_than_cpus_is_refused(bochs):
+    """vcpus= larger than the CPUs in VMX root: a clear answer and status 65, never a hang."""
+    b = bochs("log=info vcpus=3", extra=["--smp", "2"])
+    b.expect(r"vcpus=3, but 2 physical CPUs are in VMX root: the monitor pins each vCPU to a CPU of its own; "
+             r"use vcpus=2 or fewer")
+    status, log = b.finish()
+    assert status == 65, log[-3000:]
+
+
+def test_several_vcpus_need_ept(bochs):
+    """An AP starts in real mode, which VMX runs only as an unrestricted guest: mem=shadow is refused (72)."""
+    b = bochs("log=info vcpus=2 mem=shadow", extra=["--smp", "2"])
+    b.expect(r"vcpus=2 needs mem=ept with unrestricted guest: an application processor starts in real mode")
+    status, log = b.finish()
+    assert status == 72, log[-3000:]

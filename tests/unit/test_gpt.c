@@ -33,7 +33,11 @@ static int wr(void *ctx, uint64_t gpa, uint64_t val, unsigned size)
 	(void)ctx;
 	if (gpa > GMEM_SIZE || size > GMEM_SIZE - gpa)
 		return -1;
-	memcpy(gmem + gpa, &val, size);
+	/* The A/D bits to set, ORed in (vmm/gpt.h). */
+	uint64_t old = 0;
+	memcpy(&old, gmem + gpa, size);
+	old |= val;
+	memcpy(gmem + gpa, &old, size);
 	pte_writes++;
 	return 0;
 }

@@ -466,6 +466,79 @@ static void test_virtual_apic_page_tpr_only(void **s)
 	assert_int_equal(vlapic_highest_irr(&apic), 0x51);
 }
 
+/* ---- IPIs to other APICs: the outbox, destination matching, posting ---- */
+
+static void test_ipi_outbox(void **state)
+{
+	(void)state;
+	struct vlapic a;
+	x2apic_up(&a);
+	struct vlapic_ipi ipi;
+	/* A self IPI stays here: nothing for the monitor. */
+	wr(&a, X2(ICR_LO), (APIC_ICR_DEST_SELF << APIC_ICR_SHORTHAND_SHIFT) | 0x40, T0);
+	assert_false(vlapic_take_ipi(&a, &ipi));
+	assert_int_equal(take(&a), 0x40);
+	/* A destination field: the monitor routes it, once. */
+	wr(&a, X2(ICR_LO), (5ull << X2APIC_ICR_DEST_SHIFT) | 0x41, T0);
+	assert_true(vlapic_take_ipi(&a, &ipi));
+	assert_int_equal(ipi.dest, 5);
+	assert_int_equal(ipi.lo & APIC_ICR_VECTOR_MASK, 0x41);
+	assert_true(ipi.x2apic);
+	assert_false(vlapic_take_ipi(&a, &ipi));
+	assert_int_equal(vlapic_highest_irr(&a), -1); /* APIC ID 0 is not 5 */
+	/* An illegal vector is not sent at all (SDM 11.5.3). */
+	wr(&a, X2(ICR_LO), (5ull << X2APIC_ICR_DEST_SHIFT) | 0x05, T0);
+	assert_false(vlapic_take_ipi(&a, &ipi));
+}
+
+static void test_ipi_accepts_xapic_flat_and_cluster(void **state)
+{
+	(void)state;
+	struct vlapic a;
+	vlapic_reset(&a, 3, false);
+	const uint32_t fixed_logical = APIC_ICR_DEST_LOGICAL | 0x40;
+	/* Physical: the ID or the broadcast. */
+	assert_true(vlapic_ipi_accepts(&a, 0x40, 3, false));
+	assert_false(vlapic_ipi_accepts(&a, 0x40, 2, false));
+	assert_true(vlapic_ipi_accepts(&a, 0x40, XAPIC_BROADCAST, false));
+	/* Flat model (DFR all ones): the logical ID is a bit mask (SDM 11.6.2.2). */
+	vlapic_mmio_write(&a, APIC_REG_LDR, 0x04u << XAPIC_ID_SHIFT, T0);
+	assert_true(vlapic_ipi_accepts(&a, fixed_logical, 0x0c, false));
+	assert_false(vlapic_ipi_accepts(&a, fixed_logical, 0x03, false));
+	/* Cluster model: cluster 2, member bit 1. */
+	vlapic_mmio_write(&a, APIC_REG_DFR, 0x0fffffffu, T0);
+	vlapic_mmio_write(&a, APIC_REG_LDR, 0x22u << XAPIC_ID_SHIFT, T0);
+	assert_true(vlapic_ipi_accepts(&a, fixed_logical, 0x23, false));
+	assert_false(vlapic_ipi_accepts(&a, fixed_logical, 0x13, false)); /* another cluster */
+	assert_false(vlapic_ipi_accepts(&a, fixed_logical, 0x21, false)); /* another member */
+	assert_true(vlapic_ipi_accepts(&a, fixed_logical, XAPIC_BROADCAST, false));
+}
+
+static void test_posted_interrupts_merge_once(void **state)
+{
+	(void)state;
+	struct vlapic a;
+	x2apic_up(&a);
+	assert_false(vlapic_take_posted(&a));
+	vlapic_post_interrupt(&a, 0x45);
+	vlapic_post_interrupt(&a, 0x90);
+	vlapic_post_nmi(&a);
+	a.events_changed = false;
+	assert_true(vlapic_take_posted(&a));
+	assert_true(a.events_changed);
+	assert_true(a.nmi_pending);
+	assert_int_equal(take(&a), 0x90);
+	assert_int_equal(vlapic_highest_irr(&a), 0x45);
+	assert_false(vlapic_take_posted(&a));
+	/* A software-disabled APIC (after INIT) drops what was posted, NMIs excepted (SDM 11.4.7.2). */
+	struct vlapic b;
+	vlapic_reset(&b, 1, false);
+	vlapic_post_interrupt(&b, 0x45);
+	assert_true(vlapic_take_posted(&b));
+	assert_int_equal(vlapic_highest_irr(&b), -1);
+	assert_int_equal(b.dropped_while_disabled, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +560,9 @@ int main(void)
 		cmocka_unit_test(test_software_disable),
 		cmocka_unit_test(test_cr8),
 		cmocka_unit_test(test_virtual_apic_page_tpr_only),
+		cmocka_unit_test(test_ipi_outbox),
+		cmocka_unit_test(test_ipi_accepts_xapic_flat_and_cluster),
+		cmocka_unit_test(test_posted_interrupts_merge_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,9 +33,11 @@
 typedef uint32_t (*port_in_fn)(struct vcpu *v, uint16_t port, unsigned size);
 typedef void (*port_out_fn)(struct vcpu *v, uint16_t port, unsigned size, uint32_t value);
 
-/* The VM's UART. */
+/* The VM's UART, shared by its vCPUs: locked when there is more than one (their number never changes). */
 static uint32_t uart_in(struct vcpu *v, uint16_t port, unsigned size)
 {
+	if (v->group->count == 1)
+		return vuart_in(v->uart, port, size);
 	spin_lock(&v->uart->lock);
 	const uint32_t value = vuart_in(v->uart, port, size);
 	spin_unlock(&v->uart->lock);
@@ -43,6 +45,10 @@ static uint32_t uart_in(struct vcpu *v, uint16_t port, unsigned size)
 }
 static void uart_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
 {
+	if (v->group->count == 1) {
+		vuart_out(v->uart, port, size, value);
+		return;
+	}
 	spin_lock(&v->uart->lock);
 	vuart_out(v->uart, port, size, value);
 	spin_unlock(&v->uart->lock);

@@ -14,9 +14,9 @@
  * 1 GiB pages exist only when gpt_cpu.page_1g says the CPU has them (PS in a
  * PDPTE is a reserved bit otherwise, SDM 4.5.4).
  * Left out, on purpose: protection keys and the PAT/PCD/PWT memory type.
- * A/D updates are plain read-modify-writes through write_pte,
- * not locked operations: correct while the guest's vCPU is stopped in the
- * monitor (a single-vCPU guest).
+ * A/D updates set only the new bits, atomically (write_pte ORs them in, as
+ * the CPU's locked update does, SDM 4.8): a guest's concurrent change of the
+ * same entry on another vCPU is never overwritten.
  *
  * All guest memory is read through callbacks: pure logic, unit-tested on the
  * host (tests/unit/test_gpt.c).
@@ -50,7 +50,7 @@ struct gpt_ops {
 	/* Read a 4- or 8-byte entry at gpa into *val (zero-extended); 0, or -1 if gpa is not guest RAM. */
 	int (*read_pte)(void *ctx, uint64_t gpa, uint64_t *val, unsigned size);
 	/* Write one back (A/D updates); 0 or -1.  May be NULL when set_accessed_dirty is never true. */
-	int (*write_pte)(void *ctx, uint64_t gpa, uint64_t val, unsigned size);
+	int (*write_pte)(void *ctx, uint64_t gpa, uint64_t set_bits, unsigned size); /* atomic OR of set_bits */
 	void *ctx;
 };
 

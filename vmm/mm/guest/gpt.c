@@ -297,8 +297,9 @@ int gpt_translate(const struct gpt_cpu *cpu, const struct gpt_ops *ops, uint64_t
 			uint64_t nv = used[i].val | PTE_A;
 			if (i + 1 == out->levels && (access & GPT_ACCESS_WRITE))
 				nv |= PTE_D;
+			/* Only the new A/D bits, set atomically: another vCPU may change the entry meanwhile. */
 			if (nv != used[i].val && (!ops->write_pte ||
-						  ops->write_pte(ops->ctx, used[i].gpa, nv, used[i].size) != 0))
+						  ops->write_pte(ops->ctx, used[i].gpa, nv & ~used[i].val, used[i].size) != 0))
 				return GPT_BAD_GPA;
 		}
 	}

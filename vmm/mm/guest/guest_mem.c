@@ -84,17 +84,18 @@ static int gm_read_pte(void *ctx, uint64_t gpa, uint64_t *val, unsigned size)
 	return 0;
 }
 
-static int gm_write_pte(void *ctx, uint64_t gpa, uint64_t val, unsigned size)
+static int gm_write_pte(void *ctx, uint64_t gpa, uint64_t val, unsigned size) /* val: the bits to set */
 {
 	const struct guest_mem *gm = ctx;
 	if ((size != PTE_SIZE_32 && size != PTE_SIZE_64) || !guest_mem_range_ok(gm, gpa, size))
 		return -1;
-	if (size == PTE_SIZE_32) {
-		const uint32_t v = (uint32_t)val;
-		phys_copy(gm, gpa, (void *)&v, sizeof(v), true);
-	} else {
-		phys_copy(gm, gpa, &val, sizeof(val), true);
-	}
+	/* An aligned entry never crosses a page: one host location, ORed atomically (a locked OR, SDM 4.8). */
+	if (gpa & (size - 1))
+		return -1;
+	if (size == PTE_SIZE_32)
+		__atomic_fetch_or((uint32_t *)host_ptr(gm, gpa), (uint32_t)val, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_or((uint64_t *)host_ptr(gm, gpa), val, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
