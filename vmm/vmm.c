@@ -16,6 +16,7 @@
 #include "vmm/log.h"
 #include "vmm/paging.h"
 #include "vmm/pcpu.h"
+#include "vmm/memory.h"
 #include "vmm/memory_setup.h"
 #include "vmm/mmu_ops.h"
 #include "vmm/shadow.h"
@@ -282,6 +283,56 @@ static struct pcpu *pcpu_for_vcpu(unsigned id)
 	return NULL;
 }
 
+/*
+ * The TSS for virtual-8086 mode (vmm/guest_boot.h): a 32-bit TSS (SDM Vol. 3A 8.2.1, 104 bytes),
+ * the interrupt-redirection bitmap (32 bytes, unused without CR4.VME), an I/O permission bitmap of
+ * zeros (every port allowed: the monitor's I/O exits decide, SDM 20.5) and its closing 0xff byte.
+ */
+#define TSS32_SIZE            104u
+#define TSS32_IOMAP_BASE_OFF  102u
+#define VM86_REDIRECT_BITMAP  32u
+#define IO_BITMAP_BYTES       8192u
+#define IO_BITMAP_END         0xffu
+#define VM86_TSS_SIZE         (TSS32_SIZE + VM86_REDIRECT_BITMAP + IO_BITMAP_BYTES + 1u)
+
+static int write_vm86_tss(struct vm *vm)
+{
+	static const uint16_t iomap = TSS32_SIZE + VM86_REDIRECT_BITMAP;
+	static const uint8_t end = IO_BITMAP_END;
+	uint8_t zeros[TSS32_SIZE + VM86_REDIRECT_BITMAP] = { 0 };
+	memcpy(zeros + TSS32_IOMAP_BASE_OFF, &iomap, sizeof(iomap));
+	if (vmm_guest_phys_write(&vm->memory, GUEST_VM86_TSS_GPA, zeros, sizeof(zeros)) != 0)
+		return HV_ERR_GENERIC;
+	for (uint64_t off = sizeof(zeros); off < VM86_TSS_SIZE - 1; off += sizeof(zeros)) {
+		uint64_t n = VM86_TSS_SIZE - 1 - off;
+		uint8_t blank[sizeof(zeros)] = { 0 };
+		if (vmm_guest_phys_write(&vm->memory, GUEST_VM86_TSS_GPA + off, blank, n < sizeof(blank) ? n : sizeof(blank)))
+			return HV_ERR_GENERIC;
+	}
+	if (vmm_guest_phys_write(&vm->memory, GUEST_VM86_TSS_GPA + VM86_TSS_SIZE - 1, &end, 1) != 0)
+		return HV_ERR_GENERIC;
+	vm->ap_start.vm86_tss = GUEST_VM86_TSS_GPA;
+	vm->ap_start.vm86_tss_limit = VM86_TSS_SIZE - 1;
+	return HV_OK;
+}
+
+/* Shadow paging: every AP's vCPU gets shadow roots of its own (vmm/shadow.h, shadow_init_sibling). */
+static int shadow_states_for_aps(struct vm *vm)
+{
+	const uint64_t pages = (sizeof(struct shadow_state) + PAGE_SIZE - 1) / PAGE_SIZE;
+	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
+		const uint64_t pa = pmm_alloc(vm->pmm, pages, PAGE_SIZE);
+		if (pa == PMM_NO_MEMORY) {
+			log_error("no memory for vCPU %u's shadow page-table state", i);
+			return HV_ERR_NO_MEMORY;
+		}
+		struct shadow_state *s = phys_to_virt(pa);
+		shadow_init_sibling(s, &vm->memory.shadow);
+		vm->vcpus[i].shadow = s;
+	}
+	return HV_OK;
+}
+
 /* How many vCPUs: vcpus=, or one per CPU in VMX root; more than one needs a real-mode start. */
 static int choose_vcpus(const struct hv_config *cfg, const struct vm *vm, unsigned in_root, unsigned *nr)
 {
@@ -337,11 +388,15 @@ int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struc
 	struct vcpu *v = &vm->vcpus[0];
 	if ((status = vmm_memory_setup(&vm->memory, pmm, cfg, caps, vm->mem_mode)) != HV_OK)
 		return status;
+	if (vm->mem_mode == HV_MEM_SHADOW && (status = shadow_states_for_aps(vm)) != HV_OK)
+		return status;
 	if ((status = guest_boot_prepare(v, bi, &start, vm->nr_vcpus)) != HV_OK)
 		return status;
 	start.eptp = vm->memory.eptp;
 	start.cr3 = vm->memory.initial_cr3;
 	vm->ap_start = start;
+	if (vm->mem_mode == HV_MEM_SHADOW && nr > 1 && (status = write_vm86_tss(vm)) != HV_OK)
+		return status;
 	if ((status = backend_vcpu_create(v, pmm, &start)) != HV_OK)
 		return status;
 	/* Every other vCPU to its physical CPU, which waits in smp.c: it creates its VMCS at the vCPU's STARTUP. */

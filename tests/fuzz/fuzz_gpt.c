@@ -49,7 +49,11 @@ static int wr(void *ctx, uint64_t gpa, uint64_t val, unsigned size)
 	FUZZ_CHECK(size == 4 || size == 8);
 	if (gpa >= GMEM_ALIAS_LIMIT)
 		return -1;
-	memcpy(gmem + fold(gpa), &val, size);
+	/* write_pte ORs in the A/D bits to set (vmm/gpt.h). */
+	uint64_t old = 0;
+	memcpy(&old, gmem + fold(gpa), size);
+	old |= val;
+	memcpy(gmem + fold(gpa), &old, size);
 	return 0;
 }
 

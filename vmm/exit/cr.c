@@ -157,6 +157,7 @@ static int emulate_write_cr3(struct vcpu *v, uint64_t value)
 /* The MOV-to-CR paths for other handlers (task switches load CR3 and set CR0.TS, SDM Vol. 3A 7.3). */
 int cr_load_cr0(struct vcpu *v, uint64_t value) { return emulate_write_cr0(v, value); }
 int cr_load_cr3(struct vcpu *v, uint64_t value) { return emulate_write_cr3(v, value); }
+int cr_load_cr4(struct vcpu *v, uint64_t value) { return emulate_write_cr4(v, value); }
 
 int handle_cr_access(struct vcpu *v, const struct vm_exit *x)
 {

@@ -140,6 +140,16 @@ int shadow_init(struct shadow_state *s, struct pmm *pmm, const uint64_t *frames,
 	return HV_OK;
 }
 
+void shadow_init_sibling(struct shadow_state *s, const struct shadow_state *first)
+{
+	memset(s, 0, sizeof(*s));
+	s->pmm = first->pmm;
+	s->frames = first->frames;
+	s->guest_size = first->guest_size;
+	s->identity_root = first->identity_root; /* read-only once built: every vCPU's paging-off phase uses it */
+	s->current = -1;
+}
+
 int shadow_flush_all(struct vcpu *v)
 {
 	struct shadow_state *s = v->shadow;

@@ -119,8 +119,12 @@ void vmx_inject_events(struct vcpu *v, uint64_t now)
 		if (v->apicv_active)
 			set_window_exiting(v, CPU_INTERRUPT_WINDOW_EXITING, false);
 	}
-	/* The vLAPIC: nothing changed and nothing waits for a window, the last look still holds (most exits). */
-	if (v->lapic.events_changed || v->events_waiting) {
+	/*
+	 * The vLAPIC: nothing changed and nothing waits for a window, the last look still holds (most exits).
+	 * A real-mode start in virtual-8086 mode takes none: an event there would go through the
+	 * protected-mode IDT, not the real-mode vector table (vmm/exit/vm86.c); they wait for CR0.PE.
+	 */
+	if (!v->vm86 && (v->lapic.events_changed || v->events_waiting)) {
 		v->lapic.events_changed = false;
 		busy |= deliver_nmi(v, busy); /* an NMI goes before an external interrupt (SDM Vol. 3A 6.9) */
 		if (v->apicv_active)

@@ -33,6 +33,8 @@ extern char vmx_exit_entry[]; /* vmm/vmx/vmx_entry.asm */
 #define REAL_MODE_LIMIT       0xffffu /* 64 KiB real-mode segments (SDM Vol. 3A Table 10-1) */
 #define REAL_MODE_SIPI_CS_SHIFT 8     /* CS selector = vector << 8 (SDM 9.4.4.1) */
 #define REAL_MODE_SEGMENT_SHIFT 4     /* base = selector * 16 */
+#define VM86_SEGMENT_AR       (SEG_TYPE_DATA_RW_ACCESSED | VMX_AR_S | (3u << VMX_AR_DPL_SHIFT) | VMX_AR_P) /* 0xf3 */
+#define VM86_EXCEPTION_BITMAP 0xffffffffu
 #define GUEST_DS_SELECTOR_INIT 0x10
 
 /*
@@ -291,15 +293,31 @@ static void setup_sipi_state(struct vcpu *v, const struct vcpu_start *start)
 	const uint32_t data = SEG_TYPE_DATA_RW_ACCESSED | VMX_AR_S | VMX_AR_P;
 	const uint16_t cs = (uint16_t)(start->sipi_vector << REAL_MODE_SIPI_CS_SHIFT);
 
-	SEG(CS, cs, code, REAL_MODE_LIMIT);
+	v->vm86 = v->mem_mode != HV_MEM_EPT; /* no unrestricted guest: virtual-8086 mode (vmm/exit/vm86.c) */
+	if (v->vm86) {
+		/* SDM 27.3.1.2: in virtual-8086 mode every segment is base = selector * 16, limit 0xffff, AR 0xf3. */
+		SEG(CS, cs, VM86_SEGMENT_AR, REAL_MODE_LIMIT);
+		SEG(SS, 0, VM86_SEGMENT_AR, REAL_MODE_LIMIT);
+		SEG(DS, 0, VM86_SEGMENT_AR, REAL_MODE_LIMIT);
+		SEG(ES, 0, VM86_SEGMENT_AR, REAL_MODE_LIMIT);
+		SEG(FS, 0, VM86_SEGMENT_AR, REAL_MODE_LIMIT);
+		SEG(GS, 0, VM86_SEGMENT_AR, REAL_MODE_LIMIT);
+		SEG(LDTR, 0, VMX_AR_UNUSABLE, 0);
+		SEG(TR, 0, SEG_TYPE_TSS_BUSY | VMX_AR_P, start->vm86_tss_limit); /* a 32-bit busy TSS: SDM 27.3.1.2 */
+		vmcs_writenat(GUEST_TR_BASE, start->vm86_tss);
+		/* Every exception exits: #GP is a privileged instruction to emulate, any other one a stop. */
+		vmcs_write32(EXCEPTION_BITMAP, VM86_EXCEPTION_BITMAP);
+	} else {
+		SEG(CS, cs, code, REAL_MODE_LIMIT);
+		SEG(SS, 0, data, REAL_MODE_LIMIT);
+		SEG(DS, 0, data, REAL_MODE_LIMIT);
+		SEG(ES, 0, data, REAL_MODE_LIMIT);
+		SEG(FS, 0, data, REAL_MODE_LIMIT);
+		SEG(GS, 0, data, REAL_MODE_LIMIT);
+		SEG(LDTR, 0, SEG_TYPE_LDT | VMX_AR_P, REAL_MODE_LIMIT);
+		SEG(TR, 0, SEG_TYPE_TSS_BUSY | VMX_AR_P, REAL_MODE_LIMIT); /* a busy TSS type: SDM 27.3.1.2 */
+	}
 	vmcs_writenat(GUEST_CS_BASE, (uint64_t)cs << REAL_MODE_SEGMENT_SHIFT);
-	SEG(SS, 0, data, REAL_MODE_LIMIT);
-	SEG(DS, 0, data, REAL_MODE_LIMIT);
-	SEG(ES, 0, data, REAL_MODE_LIMIT);
-	SEG(FS, 0, data, REAL_MODE_LIMIT);
-	SEG(GS, 0, data, REAL_MODE_LIMIT);
-	SEG(LDTR, 0, SEG_TYPE_LDT | VMX_AR_P, REAL_MODE_LIMIT);
-	SEG(TR, 0, SEG_TYPE_TSS_BUSY | VMX_AR_P, REAL_MODE_LIMIT); /* a busy TSS type: SDM 27.3.1.2 */
 	vmcs_writenat(GUEST_GDTR_BASE, 0);
 	vmcs_write32(GUEST_GDTR_LIMIT, REAL_MODE_LIMIT);
 	vmcs_writenat(GUEST_IDTR_BASE, 0);
@@ -313,7 +331,7 @@ static void setup_sipi_state(struct vcpu *v, const struct vcpu_start *start)
 	vmcs_writenat(CR4_READ_SHADOW, v->guest_cr4);
 	vmcs_writenat(GUEST_CR0, cr0_hardware_value(v, v->guest_cr0));
 	vmcs_writenat(GUEST_CR4, cr4_hardware_value(v, v->guest_cr4));
-	vmcs_writenat(GUEST_CR3, 0);
+	vmcs_writenat(GUEST_CR3, v->vm86 ? start->cr3 : 0); /* shadow paging: the identity root while paging is off */
 	vmcs_writenat(GUEST_DR7, DR7_RESET_VALUE);
 	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
 	backend_set_long_mode(v, false);
@@ -323,7 +341,8 @@ static void setup_sipi_state(struct vcpu *v, const struct vcpu_start *start)
 	vmcs_writenat(GUEST_SYSENTER_EIP, 0);
 	vmcs_writenat(GUEST_RSP, 0);
 	vmcs_writenat(GUEST_RIP, 0);
-	vmcs_writenat(GUEST_RFLAGS, RFLAGS_RESERVED1);
+	/* Virtual-8086 mode with IOPL 3: CLI, STI, PUSHF, POPF run natively (SDM Vol. 3A 20.2.7). */
+	vmcs_writenat(GUEST_RFLAGS, RFLAGS_RESERVED1 | (v->vm86 ? RFLAGS_VM | RFLAGS_IOPL3 : 0));
 	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
@@ -399,10 +418,10 @@ int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start)
 		log_error("the guest loader asked for start mode %u, which the VT-x backend cannot set up", start->mode);
 		return HV_ERR_BAD_GUEST;
 	}
-	if (start->mode == START_REAL_MODE_SIPI && !v->caps->unrestricted_guest) {
-		log_error("vCPU %u: a start in real mode (after a STARTUP IPI) needs unrestricted guest, which this CPU "
-			  "lacks", v->id);
-		return HV_ERR_VMX_FEATURE;
+	if (start->mode == START_REAL_MODE_SIPI && v->mem_mode != HV_MEM_EPT && !start->vm86_tss) {
+		log_error("vCPU %u: a start in real mode (after a STARTUP IPI) without unrestricted guest needs a TSS for "
+			  "virtual-8086 mode, and the monitor gave none", v->id);
+		return HV_ERR_GENERIC;
 	}
 	if (vmcs == PMM_NO_MEMORY)
 		return HV_ERR_NO_MEMORY;
@@ -428,8 +447,8 @@ int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start)
 
 int vmcs_reset_guest(struct vcpu *v, const struct vcpu_start *start)
 {
-	if (start->mode == START_REAL_MODE_SIPI && !v->caps->unrestricted_guest)
-		return HV_ERR_VMX_FEATURE;
+	if (start->mode == START_REAL_MODE_SIPI && v->mem_mode != HV_MEM_EPT && !start->vm86_tss)
+		return HV_ERR_GENERIC;
 	v->rc.valid = 0;
 	v->rc.dirty = 0;
 	setup_guest_state(v, start);

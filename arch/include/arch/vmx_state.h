@@ -53,6 +53,7 @@
 #define RFLAGS_DF        (1ull << 10) /* string instructions step down */
 #define RFLAGS_NT        (1ull << 14) /* nested task (SDM Vol. 3A 7.4) */
 #define RFLAGS_VM        (1ull << 17)
+#define RFLAGS_IOPL3     (3ull << 12) /* IOPL = 3 */
 #define RFLAGS_AC        (1ull << 18) /* alignment check / SMAP access control (SDM Vol. 3A 4.6.1) */
 #define RFLAGS_RESERVED_ZERO ((~0ull << 22) | (1ull << 15) | (1ull << 5) | (1ull << 3))
 

@@ -75,6 +75,7 @@ static inline void watchdog_note_progress(struct vcpu *v, uint64_t now)
  */
 int cr_load_cr0(struct vcpu *v, uint64_t value);
 int cr_load_cr3(struct vcpu *v, uint64_t value);
+int cr_load_cr4(struct vcpu *v, uint64_t value);
 
 
 #endif

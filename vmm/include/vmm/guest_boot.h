@@ -18,6 +18,12 @@
  */
 #define GUEST_ACPI_GPA 0xe0000ull
 #define GUEST_ACPI_SIZE 0x1000ull
+/*
+ * Shadow paging with several vCPUs: the 32-bit TSS an application processor's real-mode start runs
+ * on in virtual-8086 mode (vmm/start_state.h), with an I/O permission bitmap that allows every port
+ * (the monitor's I/O exits decide), in the same reserved range, right after the ACPI tables.
+ */
+#define GUEST_VM86_TSS_GPA (GUEST_ACPI_GPA + GUEST_ACPI_SIZE)
 
 /*
  * Check and load the guest ELF image from the boot module into guest RAM, write the guest's ACPI

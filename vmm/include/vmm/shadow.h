@@ -64,6 +64,13 @@ struct shadow_state {
 int shadow_init(struct shadow_state *s, struct pmm *pmm, const uint64_t *frames, uint64_t guest_size);
 
 /*
+ * Another vCPU's shadow state: its own roots (each vCPU fills and invalidates its own, as each CPU
+ * has its own TLB; the guest's TLB shootdowns reach each one through its own INVLPG and CR3
+ * loads), the first one's identity root shared, since nothing changes it once built.
+ */
+void shadow_init_sibling(struct shadow_state *s, const struct shadow_state *first);
+
+/*
  * The guest loaded CR3 (or changed paging mode): select or build the root, load the hardware CR3.
  * EXIT_RESUME, or the status to stop with (no memory for a root).
  */

@@ -18,7 +18,9 @@ enum start_mode {
 	/*
 	 * An application processor after INIT and a STARTUP IPI with vector V (SDM Vol. 3A 9.4.4.1,
 	 * Table 10-1): real mode at CS:IP = (V << 8):0, CS base V << 12, every other register in its
-	 * INIT state.  Needs unrestricted guest (EPT), since VMX runs no real mode without it.
+	 * INIT state.  With unrestricted guest (EPT) the CPU runs it as it is; without (shadow paging)
+	 * the backend runs it in virtual-8086 mode, where the monitor emulates what faults there
+	 * (vmm/exit/vm86.c) until the guest sets CR0.PE.
 	 */
 	START_REAL_MODE_SIPI,
 };
@@ -30,6 +32,13 @@ struct vcpu_start {
 	uint64_t eptp;          /* second-level root: EPT mode only */
 	uint64_t cr3;           /* shadow mode: the monitor's table for the guest's paging-off phase */
 	uint32_t sipi_vector;   /* START_REAL_MODE_SIPI: the STARTUP IPI's vector */
+	/*
+	 * START_REAL_MODE_SIPI without unrestricted guest: the guest-physical address of a 32-bit TSS
+	 * whose I/O permission bitmap allows every port, for virtual-8086 mode (SDM Vol. 3A 20.2, 20.5:
+	 * the CPU checks it before the VM exit for IN and OUT); 0: none.
+	 */
+	uint64_t vm86_tss;
+	uint32_t vm86_tss_limit;
 };
 
 #endif

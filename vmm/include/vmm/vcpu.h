@@ -149,6 +149,7 @@ struct vcpu {
 
 	/* Several vCPUs (vmm/core/ipi.c): identity, placement, and what other CPUs post to this one. */
 	unsigned id;                  /* its index in the VM, and its APIC ID */
+	bool vm86;                    /* its real-mode start runs in virtual-8086 mode (no unrestricted guest) */
 	struct vcpu_group *group;     /* the VM's vCPUs */
 	uint32_t host_apic_id;        /* the physical CPU it is pinned to (its kicks go there) */
 	uint32_t run_state;           /* enum vcpu_run_state */
