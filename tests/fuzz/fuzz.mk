@@ -17,7 +17,7 @@ FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_MK         := $(lastword $(MAKEFILE_LIST))
 
 FUZZ_NAMES := cmdline boot_mb2 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic \
-	exit_decode acpi mptable
+	exit_decode acpi mptable realmode_decode
 FUZZ_SRCS_cmdline     := vmm/platform/cmdline.c vmm/lib/format.c
 FUZZ_SRCS_boot_mb2    := vmm/loader/boot_mb2.c
 FUZZ_SRCS_efi_cmdline := boot/efi/cmdline.c
@@ -29,6 +29,7 @@ FUZZ_SRCS_memmap      := vmm/mm/host/memmap.c
 FUZZ_SRCS_pmm         := vmm/mm/host/pmm.c vmm/mm/host/memmap.c
 FUZZ_SRCS_dtable_check := vmm/exit/dtable_check.c
 FUZZ_SRCS_mmio_decode := vmm/dev/mmio_decode.c
+FUZZ_SRCS_realmode_decode := vmm/dev/realmode_decode.c vmm/lib/format.c
 FUZZ_SRCS_vlapic      := vmm/dev/vlapic.c
 FUZZ_SRCS_exit_decode := vmm/vmx/exit_decode.c vmm/exit/operand.c
 FUZZ_SRCS_acpi        := vmm/platform/acpi.c vmm/lib/format.c

@@ -212,6 +212,22 @@ write("mmio_decode", "store_imm_32", bytes([0, 0xC7, 0x80, 0xB0, 0x00, 0x00, 0x0
 write("mmio_decode", "prefixes", bytes([1, 0x67, 0x3E, 0x8B, 0x00]))                       # ds: mov eax, [eax]
 
 
+# ---- real-mode decoder: EAX..EDI (4 bytes each), reason buffer size, then the instruction bytes ----
+RM_REGS = struct.pack("<8I", 0x00010010, 0x20, 0x3F8, 0xAAAA1000, 0xFFF0, 0xDDDD0004, 0xBBBB0200, 0xCCCC0030)
+for seed, code in [
+    ("lgdt_o32_disp16", [0x66, 0x2E, 0x0F, 0x01, 0x96, 0x34, 0x12]),              # o32 lgdt cs:[bp+0x1234]
+    ("lidt_sib_disp32", [0x67, 0x0F, 0x01, 0x9C, 0x8D, 0x78, 0x56, 0x34, 0x12]),  # lidt [ebp+ecx*4+0x12345678]
+    ("mov_cr0", [0x0F, 0x22, 0xC0, 0x66, 0xEA, 0x00, 0x10, 0x00, 0x00, 0x08, 0x00]),  # mov cr0, eax; jmp far
+    ("smsw_lmsw", [0x0F, 0x01, 0xE0, 0x0F, 0x01, 0x76, 0xFE]),                   # smsw ax; lmsw [bp-2]
+    ("rep_insw", [0x67, 0xF3, 0x66, 0x6D]),                                       # rep insd, EDI
+    ("io", [0xE4, 0x70, 0xEE]),                                                   # in al, 0x70; out dx, al
+    ("msr", [0x0F, 0x32, 0x0F, 0x30, 0x0F, 0xA2, 0xF4]),                          # rdmsr; wrmsr; cpuid; hlt
+    ("lock_refused", [0xF0, 0x0F, 0x01, 0x16, 0x00, 0x01]),                       # lock lgdt [0x100]
+    ("prefixes", [0x26, 0x64, 0x66, 0x67, 0x3E] * 3),                             # 15 prefixes: too long
+]:
+    write("realmode_decode", seed, RM_REGS + bytes([200]) + bytes(code))
+
+
 # ---- vLAPIC: start TSC (4), APIC ID (1), then operations: op byte, operands ----
 def vl_op(op, *fields):
     return bytes([op]) + b"".join(struct.pack(f, v) for f, v in fields)

@@ -5,6 +5,7 @@
 # UNIT_TESTS and list the monitor sources it needs in UNIT_SRCS_test_foo.
 
 BUILD ?= build
+PYTHON ?= /usr/bin/python3
 UNIT_MK := $(lastword $(MAKEFILE_LIST))
 
 # Keep whatever default goal the including Makefile has (or will have);
@@ -58,6 +59,15 @@ UNIT_TESTS += $(BUILD)/unit/test_vlapic
 UNIT_SRCS_test_vlapic := vmm/dev/vlapic.c
 UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
 UNIT_SRCS_test_mmio_decode := vmm/dev/mmio_decode.c
+# The real-mode instruction decoder; its cases come from the GNU assembler and objdump
+# (tests/unit/gen_realmode_cases.py writes them into $(BUILD)/unit/gen/).
+UNIT_TESTS += $(BUILD)/unit/test_realmode_decode
+UNIT_SRCS_test_realmode_decode := vmm/dev/realmode_decode.c vmm/lib/format.c
+UNIT_FLAGS_test_realmode_decode := -I$(BUILD)/unit/gen
+$(BUILD)/unit/test_realmode_decode: $(BUILD)/unit/gen/realmode_asm_cases.h
+$(BUILD)/unit/gen/realmode_asm_cases.h: tests/unit/gen_realmode_cases.py
+	@mkdir -p $(@D)
+	$(PYTHON) $< $@
 UNIT_TESTS += $(BUILD)/unit/test_exit_decode
 UNIT_SRCS_test_exit_decode := vmm/vmx/exit_decode.c vmm/exit/operand.c
 UNIT_FLAGS_test_exit_decode := -Ivmm/vmx
