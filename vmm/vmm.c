@@ -333,11 +333,9 @@ static int shadow_states_for_aps(struct vm *vm)
 	return HV_OK;
 }
 
-/* How many vCPUs: vcpus=, or one per CPU in VMX root; more than one needs a real-mode start. */
-static int choose_vcpus(const struct hv_config *cfg, const struct vm *vm, unsigned in_root, unsigned *nr)
+/* How many vCPUs: vcpus=, or one per CPU in VMX root. */
+static int choose_vcpus(const struct hv_config *cfg, unsigned in_root, unsigned *nr)
 {
-	const bool explicit_n = cfg->explicit_mask & (1u << HV_OPTIDX_vcpus);
-	const bool real_mode = vm->mem_mode == HV_MEM_EPT && vm->caps->unrestricted_guest;
 	*nr = cfg->vcpus ? cfg->vcpus : in_root;
 	if (*nr > in_root) {
 		log_error("vcpus=%u, but %u physical CPU%s in VMX root: the monitor pins each vCPU to a CPU of its own; "
@@ -345,18 +343,9 @@ static int choose_vcpus(const struct hv_config *cfg, const struct vm *vm, unsign
 			  in_root == 1 ? " is" : "s are", in_root);
 		return HV_ERR_CMDLINE;
 	}
-	if (*nr > VM_MAX_VCPUS)
+	if (*nr > VM_MAX_VCPUS) {
+		log_info("vCPUs: %u, the monitor's limit VM_MAX_VCPUS, of the %u CPUs in VMX root", VM_MAX_VCPUS, in_root);
 		*nr = VM_MAX_VCPUS;
-	if (*nr > 1 && !real_mode) {
-		if (explicit_n) {
-			log_error("vcpus=%u needs mem=ept with unrestricted guest: an application processor starts in real "
-				  "mode (SDM 9.4.4), which VMX runs only as an unrestricted guest; use vcpus=1 with mem=shadow",
-				  *nr);
-			return HV_ERR_VMX_FEATURE;
-		}
-		log_info("vCPUs: 1 (with %s an application processor could not start in real mode)",
-			 vm->mem_mode == HV_MEM_SHADOW ? "mem=shadow" : "no unrestricted guest");
-		*nr = 1;
 	}
 	return HV_OK;
 }
@@ -381,7 +370,7 @@ int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struc
 	if ((status = backend_cpu_enable(caps, pmm)) != HV_OK)
 		return status;
 	const unsigned in_root = smp_start(bi, cpus, cfg, caps, pmm);
-	if ((status = choose_vcpus(cfg, vm, in_root, &nr)) != HV_OK)
+	if ((status = choose_vcpus(cfg, in_root, &nr)) != HV_OK)
 		return status;
 	for (unsigned i = 0; i < nr; i++)
 		backend_vcpu_configure(vm_add_vcpu(vm, pcpu_for_vcpu(i)->apic_id));

@@ -127,11 +127,3 @@ def test_more_vcpus_than_cpus_is_refused(bochs):
              r"use vcpus=2 or fewer")
     status, log = b.finish()
     assert status == 65, log[-3000:]
-
-
-def test_several_vcpus_need_ept(bochs):
-    """An AP starts in real mode, which VMX runs only as an unrestricted guest: mem=shadow is refused (72)."""
-    b = bochs("log=info vcpus=2 mem=shadow", extra=["--smp", "2"])
-    b.expect(r"vcpus=2 needs mem=ept with unrestricted guest: an application processor starts in real mode")
-    status, log = b.finish()
-    assert status == 72, log[-3000:]

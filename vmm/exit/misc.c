@@ -174,6 +174,8 @@ int handle_timer(struct vcpu *v, const struct vm_exit *e)
 int handle_exception(struct vcpu *v, const struct vm_exit *e)
 {
 	const unsigned vector = e->intr.event.vector;
+	if (__builtin_expect(v->vm86, 0))
+		return vm86_exception(v, e); /* a real-mode start under shadow paging (vmm/exit/vm86.c) */
 	if (v->mmu->exception) {
 		uint64_t gpa;
 		const int r = v->mmu->exception(v, e, &gpa);

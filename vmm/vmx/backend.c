@@ -32,6 +32,8 @@ int backend_vcpu_create(struct vcpu *v, struct pmm *pmm, const struct vcpu_start
 	return vmcs_setup(v, pmm, start);
 }
 
+void backend_vm86_done(struct vcpu *v) { vmcs_write32(EXCEPTION_BITMAP, vmcs_default_exception_bitmap(v)); }
+
 int backend_vcpu_reset(struct vcpu *v, const struct vcpu_start *start) { return vmcs_reset_guest(v, start); }
 
 const char *backend_exit_reason_name(uint32_t reason) { return vmx_exit_reason_name(reason); }

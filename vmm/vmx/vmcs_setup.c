@@ -213,7 +213,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 		return HV_ERR_NO_MEMORY;
 
 	/* Exceptions: in EPT mode the guest handles all of its own (shadow mode adds #PF). */
-	vmcs_write32(EXCEPTION_BITMAP, ept ? 0 : 1u << VECTOR_PF);
+	vmcs_write32(EXCEPTION_BITMAP, vmcs_default_exception_bitmap(v));
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write32(CR3_TARGET_COUNT, 0);
@@ -282,6 +282,11 @@ static void setup_host_state(const struct vcpu *v)
 		vmcs_write32(GUEST_##name##_LIMIT, limit);        \
 		vmcs_write32(GUEST_##name##_AR_BYTES, ar);        \
 	} while (0)
+
+uint32_t vmcs_default_exception_bitmap(const struct vcpu *v)
+{
+	return v->mem_mode == HV_MEM_EPT ? 0 : 1u << VECTOR_PF; /* shadow paging fills on #PF */
+}
 
 /*
  * Real mode after INIT and STARTUP (SDM Vol. 3A Table 10-1): 64 KiB segments at base selector * 16,

@@ -16,6 +16,9 @@
  */
 int vmcs_setup(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start);
 
+/* The exceptions the memory mode intercepts (shadow paging: #PF). */
+uint32_t vmcs_default_exception_bitmap(const struct vcpu *v);
+
 /* Write the guest state of `start` again into the vCPU's current VMCS (an INIT and STARTUP). */
 int vmcs_reset_guest(struct vcpu *v, const struct vcpu_start *start);
 

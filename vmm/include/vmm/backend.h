@@ -25,6 +25,8 @@ void backend_cpu_disable(void);
 void backend_vcpu_configure(struct vcpu *v);
 /* Create the vCPU's hardware state (VMCS, bitmaps, APIC virtualization) from `start`. */
 int backend_vcpu_create(struct vcpu *v, struct pmm *pmm, const struct vcpu_start *start);
+/* Virtual-8086 mode is over (vmm/exit/vm86.c): back to the exceptions the memory mode intercepts. */
+void backend_vm86_done(struct vcpu *v);
 /* Put an existing vCPU back in `start` (INIT then STARTUP), on the physical CPU that runs it. */
 int backend_vcpu_reset(struct vcpu *v, const struct vcpu_start *start);
 

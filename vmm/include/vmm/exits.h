@@ -29,6 +29,7 @@ int handle_io(struct vcpu *v, const struct vm_exit *e);                    /* ex
 int handle_cr_access(struct vcpu *v, const struct vm_exit *e);             /* exit/cr.c */
 int handle_descriptor_table(struct vcpu *v, const struct vm_exit *e);      /* exit/dtable.c */
 int handle_hlt(struct vcpu *v, const struct vm_exit *e);                   /* exit/misc.c */
+int vm86_exception(struct vcpu *v, const struct vm_exit *e);               /* exit/vm86.c */
 int handle_cache_flush(struct vcpu *v, const struct vm_exit *e);
 int handle_xsetbv(struct vcpu *v, const struct vm_exit *e);
 int handle_invlpg(struct vcpu *v, const struct vm_exit *e);
