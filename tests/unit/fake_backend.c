@@ -85,6 +85,12 @@ bool backend_can_flush_guest_addr(const struct vcpu *v)
 	return fake.can_flush_guest_addr;
 }
 
+void backend_vm86_done(struct vcpu *v)
+{
+	(void)v;
+	fake.vm86_done_calls++;
+}
+
 void backend_flush_second_level(const struct vmx_caps *caps, uint64_t root)
 {
 	(void)caps;

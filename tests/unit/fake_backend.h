@@ -63,6 +63,7 @@ struct fake_backend {
 
 	/* The host APIC (vmm/host_apic.h): the IPIs sent (kicks) and EOIs. */
 	unsigned host_ipis, host_eois;
+	unsigned vm86_done_calls;
 	uint32_t host_ipi_apic_id, host_ipi_icr;
 
 	/* Guest memory: an access touching the page of pf_gva faults (#PF with pf_error, W added for writes). */

@@ -1608,6 +1608,103 @@ static void test_host_kick_exit_sends_eoi(void **s)
 	assert_int_equal(fake.host_eois, 1);
 }
 
+/* ======================================================================== virtual-8086 real mode (vmm/exit/vm86.c) */
+
+#define VM86_CS      0x0900u /* STARTUP vector 0x09 */
+#define VM86_BASE    (VM86_CS << 4)
+
+/* vCPU in virtual-8086 mode at 0900:ip, with `code` at that address (paging off: linear = physical). */
+static void vm86_at(struct vcpu *v, uint16_t ip, const uint8_t *code, unsigned len)
+{
+	v->vm86 = true;
+	v->mem_mode = HV_MEM_SHADOW;
+	v->mmu = &shadow_mmu;
+	v->guest_cr0 = CR0_CD | CR0_NW | CR0_ET;
+	v->guest_cr4 = 0;
+	v->guest_efer = 0;
+	for (unsigned sreg = SEG_ES; sreg < SEG_COUNT; sreg++) {
+		const uint16_t sel = sreg == SEG_CS ? VM86_CS : 0;
+		fake.reg[vcpu_seg_reg(sreg, SEGF_SELECTOR)] = sel;
+		fake.reg[vcpu_seg_reg(sreg, SEGF_BASE)] = (uint64_t)sel << 4;
+		fake.reg[vcpu_seg_reg(sreg, SEGF_LIMIT)] = 0xffff;
+		fake.reg[vcpu_seg_reg(sreg, SEGF_AR_BYTES)] = 0xf3;
+	}
+	fake.reg[VCPU_RIP] = ip;
+	fake.reg[VCPU_RFLAGS] = RFLAGS_RESERVED1 | RFLAGS_VM | RFLAGS_IOPL3;
+	memcpy(fake_ram + VM86_BASE + ip, code, len);
+}
+
+static int gp_exit(struct vcpu *v)
+{
+	struct vm_exit *e = fake_exit(v, EXIT_EXCEPTION, 0);
+	e->intr.event.vector = VECTOR_GP;
+	return exit_dispatch(v, e);
+}
+
+static void test_vm86_lgdt_then_cr0_pe_leaves_vm86(void **s)
+{
+	struct vcpu *v = *s;
+	/* o32 lgdt [0x100] ; the pseudo-descriptor at 0900:0100 */
+	static const uint8_t lgdt[] = { 0x66, 0x0f, 0x01, 0x16, 0x00, 0x01 };
+	static const uint8_t desc[] = { 0x17, 0x00, 0x40, 0x90, 0x00, 0x00 }; /* limit 0x17, base 0x9040 */
+	vm86_at(v, 0x10, lgdt, sizeof(lgdt));
+	fake.reg[VCPU_DS_SELECTOR] = VM86_CS;
+	fake.reg[VCPU_DS_BASE] = VM86_BASE;
+	memcpy(fake_ram + VM86_BASE + 0x100, desc, sizeof(desc));
+	assert_int_equal(gp_exit(v), EXIT_RESUME);
+	assert_int_equal(fake_guest_reg(v, VCPU_GDTR_BASE), 0x9040);
+	assert_int_equal(fake_guest_reg(v, VCPU_GDTR_LIMIT), 0x17);
+	assert_int_equal(fake_guest_reg(v, VCPU_RIP), 0x16);
+	assert_true(v->vm86);
+
+	/* mov eax, cr0 reads the guest's CR0 (CD NW ET), not the hardware's. */
+	static const uint8_t rd_cr0[] = { 0x0f, 0x20, 0xc0 };
+	vm86_at(v, 0x16, rd_cr0, sizeof(rd_cr0));
+	v->regs.rax = 0;
+	assert_int_equal(gp_exit(v), EXIT_RESUME);
+	assert_int_equal(v->regs.rax, CR0_CD | CR0_NW | CR0_ET);
+
+	/* mov cr0, eax with PE: 16-bit protected mode with the same segments, out of virtual-8086 mode. */
+	static const uint8_t wr_cr0[] = { 0x0f, 0x22, 0xc0 };
+	vm86_at(v, 0x19, wr_cr0, sizeof(wr_cr0));
+	v->regs.rax = CR0_ET | CR0_PE;
+	assert_int_equal(gp_exit(v), EXIT_RESUME);
+	assert_false(v->vm86);
+	assert_int_equal(v->guest_cr0, CR0_ET | CR0_PE);
+	assert_int_equal(fake_guest_reg(v, VCPU_RIP), 0x1c);
+	assert_int_equal(fake_guest_reg(v, VCPU_RFLAGS) & (RFLAGS_VM | RFLAGS_IOPL3), 0);
+	assert_int_equal(fake_guest_reg(v, VCPU_CS_AR_BYTES), 0x9b);
+	assert_int_equal(fake_guest_reg(v, VCPU_CS_BASE), VM86_BASE);
+	assert_int_equal(fake_guest_reg(v, VCPU_SS_AR_BYTES), 0x93);
+	assert_int_equal(fake.vm86_done_calls, 1);
+}
+
+static void test_vm86_wrmsr_goes_through_the_msr_handler(void **s)
+{
+	struct vcpu *v = *s;
+	static const uint8_t wrmsr[] = { 0x0f, 0x30 };
+	vm86_at(v, 0x40, wrmsr, sizeof(wrmsr));
+	v->regs.rcx = MSR_IA32_EFER;
+	v->regs.rax = EFER_LME;
+	v->regs.rdx = 0;
+	assert_int_equal(gp_exit(v), EXIT_RESUME);
+	assert_int_equal(v->guest_efer & EFER_LME, EFER_LME);
+	assert_int_equal(fake_guest_reg(v, VCPU_RIP), 0x42);
+}
+
+static void test_vm86_other_exceptions_and_unknown_instructions_stop(void **s)
+{
+	struct vcpu *v = *s;
+	static const uint8_t ud[] = { 0x0f, 0x0b };
+	vm86_at(v, 0x50, ud, sizeof(ud));
+	struct vm_exit *e = fake_exit(v, EXIT_EXCEPTION, 0);
+	e->intr.event.vector = VECTOR_UD;
+	assert_int_equal(exit_dispatch(v, e), HV_ERR_GUEST_FAULT);
+	/* A #GP on an instruction the decoder does not know (UD2) stops with the decoder's reason. */
+	vm86_at(v, 0x50, ud, sizeof(ud));
+	assert_int_equal(gp_exit(v), HV_ERR_GUEST_FAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1631,6 +1728,9 @@ int main(void)
 		T(test_ipi_same_host_cpu_needs_no_kick),
 		T(test_group_stop_first_status_wins),
 		T(test_host_kick_exit_sends_eoi),
+		T(test_vm86_lgdt_then_cr0_pe_leaves_vm86),
+		T(test_vm86_wrmsr_goes_through_the_msr_handler),
+		T(test_vm86_other_exceptions_and_unknown_instructions_stop),
 		T(test_cr4_reserved_bits),
 		T(test_cr4_write),
 		T(test_cr0_enter_long_mode),

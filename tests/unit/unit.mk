@@ -82,7 +82,7 @@ UNIT_SRCS_test_exit_handlers := tests/unit/fake_backend.c \
 	vmm/exit/task.c vmm/exit/task_check.c vmm/dev/vuart.c vmm/exit/hypercall.c vmm/core/vcpu.c \
 	vmm/core/event_merge.c vmm/core/dr_match.c vmm/core/guest_cr.c vmm/core/report.c vmm/dev/vlapic.c \
 	vmm/mm/guest/gpt.c vmm/mm/guest/guest_mem.c vmm/mm/guest/ept.c vmm/mmu/ept_mmu.c vmm/mmu/shadow_mmu.c \
-	vmm/core/ipi.c
+	vmm/core/ipi.c vmm/exit/vm86.c vmm/dev/realmode_decode.c vmm/lib/format.c
 
 UNIT_TESTS += $(BUILD)/unit/test_acpi
 UNIT_SRCS_test_acpi := vmm/platform/acpi.c vmm/lib/format.c
