@@ -33,11 +33,30 @@
 #include "guest/tests.h"
 
 bool hv_present;
+bool qemu_tcg;
 bool nx_enabled;
 uint32_t boot_cr3_writes; /* MOV to CR3 done by guest/start.asm (they exit in shadow mode) */
 uint32_t boot_lgdt_count; /* LGDT done by guest/start.asm (they exit with descriptor-table exiting) */
 
 #define MIB_SHIFT 20
+/* The two 8259 PICs (8259A data sheet): OCW1 on the data ports masks every line. */
+#define PIC_MASTER_DATA_PORT 0x21
+#define PIC_SLAVE_DATA_PORT  0xa1
+#define PIC_MASK_ALL         0xff
+#define QEMU_TCG_SIGNATURE   "TCGTCGTCGTCG"
+
+/*
+ * Booted without the monitor, a PC's 8259 PICs are live, with the BIOS's vector base 8: the PIT's
+ * IRQ 0 would arrive as vector 8 (a "double fault") whenever interrupts are on.  Mask them all;
+ * the kernel's interrupts come from the local APIC.  (The monitor has no PIC: nothing to do there.)
+ */
+static void bare_machine_init(void)
+{
+	priv_outb(PIC_MASTER_DATA_PORT, PIC_MASK_ALL);
+	priv_outb(PIC_SLAVE_DATA_PORT, PIC_MASK_ALL);
+	char sig[CPUID_HV_SIGNATURE_LEN + 1];
+	qemu_tcg = cpuid_hypervisor_signature(sig) && strcmp(sig, QEMU_TCG_SIGNATURE) == 0;
+}
 /* Where test=ept_violation maps the page above guest RAM: the kernel demand region's last page. */
 #define EPT_PROBE_VA (KERNEL_DEMAND_BASE + (KERNEL_DEMAND_PAGES - 1) * PAGE_SIZE)
 
@@ -120,9 +139,11 @@ void kernel_main(uint32_t magic, uint32_t info)
 	if (boot_config.dt_exits)
 		ledger_add(EXIT_REASON_GDTR_IDTR_ACCESS, boot_lgdt_count);
 	hv_present = hv_detect();
+	if (!hv_present)
+		bare_machine_init();
 	kprintf("guest kernel: cmdline '%s', %llu MiB of RAM, %s, %s\n", boot_config.cmdline,
 		(unsigned long long)(boot_config.guest_mem >> MIB_SHIFT), boot_config.mem_shadow ? "mem=shadow" : "mem=ept",
-		hv_present ? "monitor '" HV_CPUID_SIGNATURE "' present" : "no monitor");
+		hv_present ? "monitor '" HV_CPUID_SIGNATURE "' present" : qemu_tcg ? "no monitor (QEMU TCG)" : "no monitor");
 	cpu_tables_init();
 	frames_init();
 	paging_init();

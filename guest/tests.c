@@ -91,6 +91,16 @@ void test_skip(const char *name, const char *reason)
 	kprintf("SKIP: %s (%s)\n", name, reason);
 }
 
+bool skip_on_qemu_tcg(const char *name, const char *gap)
+{
+	if (!qemu_tcg)
+		return false;
+	char reason[DETAIL_MAX];
+	hv_snprintf(reason, sizeof(reason), "QEMU TCG does not emulate %s", gap);
+	test_skip(name, reason);
+	return true;
+}
+
 static bool need_monitor(const char *name)
 {
 	if (!hv_present)

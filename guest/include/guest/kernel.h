@@ -38,6 +38,7 @@ struct boot_config {
 
 extern struct boot_config boot_config;
 extern bool hv_present; /* the monitor is there (CPUID.40000000h signature) */
+extern bool qemu_tcg;   /* no monitor, and QEMU's TCG emulates the machine (signature TCGTCGTCGTCG) */
 extern bool nx_enabled; /* EFER.NXE set: PTE_NX is honoured */
 
 /* Linker-script symbols (guest/guest.ld). */

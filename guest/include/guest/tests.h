@@ -15,6 +15,11 @@ int bench_run(void);  /* prints BENCH lines and a table; 0 */
 void test_report(const char *name, bool ok, const char *detail_fmt, ...) __attribute__((format(printf, 3, 4)));
 void test_pass(const char *name);
 void test_skip(const char *name, const char *reason);
+/*
+ * Booted without the monitor under QEMU's TCG, a test of what TCG does not emulate (a known gap of
+ * the emulator, not of the kernel or the monitor) is skipped naming the gap; true when skipped.
+ */
+bool skip_on_qemu_tcg(const char *name, const char *gap);
 
 /*
  * An exit window: the monitor's counters (HC_GET_STATS) and the kernel's
