@@ -71,6 +71,12 @@ static void parse_option(const char *w, size_t n)
 			boot_config.bench_budget_log2 = (unsigned)b;
 		else
 			ok = false;
+	} else if (word_equals(w, "cpus", k)) {
+		uint64_t n = parse_uint(v, vn, &ok);
+		if (ok && n >= 1 && n <= 1024)
+			boot_config.cpus_max = (unsigned)n;
+		else
+			ok = false;
 	} else if (word_equals(w, "test", k)) {
 		if (vn < sizeof(boot_config.test)) {
 			memcpy(boot_config.test, v, vn);
@@ -117,6 +123,8 @@ void multiboot2_parse(uint32_t magic, uint32_t info)
 	if (!info || h->total_size < sizeof(*h) || h->total_size > MB2_INFO_MAX_SIZE)
 		panic("bad Multiboot2 information at %#x", info);
 
+	boot_config.info_base = info;
+	boot_config.info_size = h->total_size;
 	uint64_t meminfo_upper_kib = 0;
 	const uint8_t *p = (const uint8_t *)h + sizeof(*h);
 	const uint8_t *end = (const uint8_t *)h + h->total_size;
@@ -132,6 +140,13 @@ void multiboot2_parse(uint32_t magic, uint32_t info)
 			boot_config.cmdline[n] = 0;
 		} else if (t->type == MB2_TAG_BASIC_MEMINFO && t->size >= sizeof(struct mb2_tag_meminfo)) {
 			meminfo_upper_kib = ((const struct mb2_tag_meminfo *)t)->mem_upper;
+		} else if ((t->type == MB2_TAG_ACPI_NEW || (t->type == MB2_TAG_ACPI_OLD && boot_config.acpi_tag != MB2_TAG_ACPI_NEW))) {
+			/* Multiboot2 3.6.12-13: a copy of the RSDP; checked by guest/acpi.c. */
+			const uint32_t n = t->size - sizeof(*t);
+			boot_config.acpi_tag = t->type;
+			boot_config.acpi_rsdp_len = n;
+			memset(boot_config.acpi_rsdp, 0, sizeof(boot_config.acpi_rsdp));
+			memcpy(boot_config.acpi_rsdp, p + sizeof(*t), n < ACPI_RSDP_COPY_MAX ? n : ACPI_RSDP_COPY_MAX);
 		} else if (t->type == MB2_TAG_MMAP && t->size >= sizeof(struct mb2_tag_mmap)) {
 			const struct mb2_tag_mmap *m = (const void *)t;
 			if (m->entry_size >= sizeof(struct mb2_mmap_entry))

@@ -3,12 +3,18 @@
  * Under the monitor every IN/OUT exits and COM1 is its virtual 16550 (LSR
  * always says "transmitter empty"); booted directly, it is a real (emulated)
  * one.  Each character costs two exits: the LSR poll and the THR write.
+ *
+ * With several CPUs, output goes through the console lock: a kprintf is written whole, never
+ * mixed with another CPU's.  The lock is recursive on one CPU (an exception or NMI handler that
+ * prints while its CPU holds it goes on), and console_lock() holds it across several calls.
  */
 #include <stdarg.h>
 #include <vmm/format.h>
 #include "guest/hv.h"
 #include "guest/kernel.h"
+#include "guest/percpu.h"
 #include "guest/priv.h"
+#include "guest/spinlock.h"
 
 /* 16550 registers and bits (PC16550D data sheet). */
 #define COM1_BASE     0x3f8
@@ -43,6 +49,30 @@ void console_init(void)
 	priv_outb(COM1_BASE + UART_MCR, MCR_DTR_RTS);
 }
 
+static struct spinlock console_spin = SPINLOCK_INIT;
+static volatile int console_owner = -1; /* the CPU holding it, -1 for none */
+static unsigned console_depth;
+
+void console_lock(void)
+{
+	const int me = (int)this_cpu_index();
+	if (console_owner == me) { /* only this CPU writes its own number there */
+		console_depth++;
+		return;
+	}
+	spin_lock(&console_spin);
+	console_owner = me;
+	console_depth = 1;
+}
+
+void console_unlock(void)
+{
+	if (--console_depth)
+		return;
+	console_owner = -1;
+	spin_unlock(&console_spin);
+}
+
 void console_putc(char c)
 {
 	for (unsigned i = 0; i < THRE_POLL_MAX; i++)
@@ -53,8 +83,10 @@ void console_putc(char c)
 
 void console_write(const char *s, size_t n)
 {
+	console_lock();
 	for (size_t i = 0; i < n; i++)
 		console_putc(s[i]);
+	console_unlock();
 }
 
 static void format_putc(void *ctx, char c)
@@ -67,7 +99,9 @@ int kprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
+	console_lock();
 	int n = hv_vformat(format_putc, NULL, fmt, ap);
+	console_unlock();
 	va_end(ap);
 	return n;
 }
@@ -85,7 +119,10 @@ void kernel_exit(int status)
 void panic(const char *fmt, ...)
 {
 	va_list ap;
+	console_lock(); /* kept: the line is this CPU's last */
 	kprintf("PANIC: ");
+	if (this_cpu_index())
+		kprintf("(CPU %u) ", this_cpu_index());
 	va_start(ap, fmt);
 	hv_vformat(format_putc, NULL, fmt, ap);
 	va_end(ap);

@@ -6,6 +6,7 @@
 #include <arch/segment.h>
 #include "guest/layout.h"
 #include "guest/priv.h"
+#include "guest/smp.h"
 #include "guest/trap.h"
 
 /* Code/data descriptor fields (SDM Vol. 3A 3.4.5, Figure 3-8). */
@@ -48,10 +49,10 @@ extern const uint64_t isr_table[IDT_VECTORS]; /* guest/entry.asm: exceptions, th
 
 uint64_t exit_ledger[HV_STATS_REASONS];
 
-static void set_tss_descriptor(void)
+static void set_tss_descriptor(uint64_t *gdt, const struct tss64 *t)
 {
-	const uint64_t base = (uint64_t)(uintptr_t)&tss;
-	const uint64_t limit = sizeof(tss) - 1;
+	const uint64_t base = (uint64_t)(uintptr_t)t;
+	const uint64_t limit = sizeof(*t) - 1;
 	gdt[GDT_TSS] = (limit & TSS_DESC_LIMIT_LOW_MASK) | ((base & TSS_DESC_BASE_LOW_MASK) << TSS_DESC_BASE_LOW_SHIFT) |
 		       ((uint64_t)SEG_TYPE_TSS64_AVAILABLE << TSS_DESC_TYPE_SHIFT) | DESC_PRESENT |
 		       (((limit >> TSS_LIMIT_HIGH_BIT) & TSS_DESC_LIMIT_HIGH_MASK) << TSS_DESC_LIMIT_HIGH_SHIFT) |
@@ -86,13 +87,29 @@ void cpu_tables_init(void)
 	/* No I/O permission bitmap: the map base lies at the TSS limit, so ring 3 IN/OUT fault (SDM Vol. 1 19.5.2). */
 	tss.iomap_base = sizeof(tss);
 	tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(ist_stack + sizeof(ist_stack));
-	set_tss_descriptor();
+	set_tss_descriptor(gdt, &tss);
 	priv_lgdt(&gdt_ptr); /* again, now with the full 64-bit base */
 	priv_ltr(SEL_TSS);
 
 	for (unsigned v = 0; v < IDT_VECTORS; v++)
 		set_gate(v, isr_table[v], v == VECTOR_DF ? IST_DOUBLE_FAULT : 0);
 	struct descriptor_table_ptr idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+	priv_lidt(&idtr);
+}
+
+/* An AP: a copy of the kernel's GDT with a TSS descriptor of its own (LTR marks it busy), its stacks. */
+void cpu_tables_init_ap(struct cpu *c)
+{
+	memcpy(c->gdt, gdt, sizeof(c->gdt));
+	_Static_assert(sizeof(c->gdt) == sizeof(gdt), "one GDT layout");
+	c->tss.iomap_base = sizeof(c->tss);
+	c->tss.rsp[0] = c->stack_top;
+	c->tss.ist[IST_DOUBLE_FAULT - 1] = c->ist_top;
+	set_tss_descriptor(c->gdt, &c->tss);
+	const struct descriptor_table_ptr g = { sizeof(c->gdt) - 1, (uint64_t)(uintptr_t)c->gdt };
+	priv_lgdt(&g);
+	priv_ltr(SEL_TSS);
+	const struct descriptor_table_ptr idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 	priv_lidt(&idtr);
 }
 

@@ -70,6 +70,21 @@ uint64_t frame_alloc(void)
 	return pa;
 }
 
+uint64_t frames_alloc_contiguous(unsigned n)
+{
+	for (unsigned r = region_cursor; r < nr_regions; r++) {
+		if (regions[r].length < (uint64_t)n * PAGE_SIZE)
+			continue;
+		const uint64_t pa = regions[r].base;
+		regions[r].base += (uint64_t)n * PAGE_SIZE;
+		regions[r].length -= (uint64_t)n * PAGE_SIZE;
+		free_count -= n;
+		memset(phys_to_virt(pa), 0, (uint64_t)n * PAGE_SIZE);
+		return pa;
+	}
+	return 0;
+}
+
 void frame_free(uint64_t pa)
 {
 	if (!pa || pa & ~PAGE_MASK)

@@ -3,8 +3,9 @@
  * privileged operations trap to the monitor ("limited direct execution").
  *
  * guest/start.asm brings the CPU to long mode; kernel_main installs the
- * rest of the OS (GDT with TSS, IDT, page tables, SYSCALL) and then does
- * what the command line asks:
+ * rest of the OS (GDT with TSS, IDT, page tables, SYSCALL), starts the
+ * other CPUs of the ACPI MADT (guest/smp.c; not for a test= mode), and then
+ * does what the command line asks:
  *   test=ept_violation  touch guest-physical memory just above guest RAM
  *   test=spin           spin forever without a VM exit (the monitor's watchdog)
  *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
@@ -30,6 +31,7 @@
 #include "guest/mm.h"
 #include "guest/priv.h"
 #include "guest/proc.h"
+#include "guest/smp.h"
 #include "guest/tests.h"
 
 bool hv_present;
@@ -144,17 +146,22 @@ void kernel_main(uint32_t magic, uint32_t info)
 	kprintf("guest kernel: cmdline '%s', %llu MiB of RAM, %s, %s\n", boot_config.cmdline,
 		(unsigned long long)(boot_config.guest_mem >> MIB_SHIFT), boot_config.mem_shadow ? "mem=shadow" : "mem=ept",
 		hv_present ? "monitor '" HV_CPUID_SIGNATURE "' present" : qemu_tcg ? "no monitor (QEMU TCG)" : "no monitor");
+	smp_discover(); /* the ACPI tables, while the boot page tables still map the low 4 GiB */
 	cpu_tables_init();
 	frames_init();
 	paging_init();
 	syscall_init();
-	/* The monitor's virtual local APIC, in x2APIC mode (guest/apic.c); without the monitor: none. */
-	if (hv_present && !apic_init())
-		kprintf("no x2APIC: no timer interrupts\n");
+	/* The monitor's virtual local APIC, in x2APIC mode (guest/apic.c); without the monitor, xAPIC mode if need be. */
+	if (!apic_init())
+		kprintf(hv_present ? "no x2APIC: no timer interrupts\n" : "no local APIC: no timer interrupts\n");
 	kprintf("guest kernel: long mode, own GDT/TSS/IDT, page tables at %#llx, SYSCALL installed, "
 		"NX %s, %llu free frames, %llu user programs\n",
 		(unsigned long long)kernel_aspace.cr3, nx_enabled ? "on" : "off",
 		(unsigned long long)frames_free_count(), (unsigned long long)user_program_count);
+
+	/* The other CPUs, for the suite and the benchmarks; a test= mode runs on this CPU alone. */
+	if (!boot_config.test[0])
+		smp_boot();
 
 	if (strcmp(boot_config.test, "ept_violation") == 0)
 		run_ept_violation();

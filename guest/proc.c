@@ -295,10 +295,12 @@ void proc_kill(const struct trap_frame *f, uint64_t cr2)
 	struct proc *p = current;
 	p->killed = true;
 	p->kill = (struct fault_record){ 1, f->vector, f->error_code, cr2, f->rip };
+	console_lock(); /* one line from three calls */
 	kprintf("kernel: killed pid %d (%s): %s, error code %#llx, at rip %#llx", p->pid, p->name,
 		exception_vector_name(f->vector), (unsigned long long)f->error_code, (unsigned long long)f->rip);
 	if (f->vector == VECTOR_PF)
 		kprintf(", address %#llx", (unsigned long long)cr2);
 	kprintf("\n");
+	console_unlock();
 	proc_exit(PROC_KILLED_STATUS);
 }

@@ -58,7 +58,10 @@
 
 %define COM1 0x3f8
 
+%define MSR_GS_BASE 0xc0000101             ; passed through by the monitor: no exit
+
 extern task32_requested, task32_test, exit_ledger, boot_cr3_writes, boot_lgdt_count, gdt_ptr, kernel_main, guest_bss_start, guest_bss_end
+extern cpu_boot
 
 section .multiboot2 progbits alloc noexec nowrite
 align 8
@@ -191,6 +194,11 @@ long_mode_entry:
 	mov ax, SEL_KERNEL_DATA
 	mov ss, ax
 	mov rsp, boot_stack_top
+	; The GS base: this CPU's struct cpu (guest/include/guest/percpu.h), before any C code.
+	mov ecx, MSR_GS_BASE
+	mov eax, cpu_boot
+	xor edx, edx
+	wrmsr
 	mov edi, ebp                ; kernel_main(magic, boot information): ESI already holds it
 	xor ebp, ebp
 	call kernel_main

@@ -24,7 +24,7 @@ struct ex_table_entry {
 };
 extern const struct ex_table_entry ex_table_start[], ex_table_end[]; /* guest/guest.ld */
 
-struct fault_record kernel_fault;
+struct fault_record boot_cpu_fault; /* kernel_fault on the bootstrap processor */
 uint64_t kernel_demand_faults;
 
 static const char *const exception_names[VECTOR_EXCEPTION_COUNT] = {

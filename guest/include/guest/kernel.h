@@ -16,6 +16,7 @@
 #define CMDLINE_MAX   256
 #define MEMMAP_MAX    32
 #define TEST_NAME_MAX 32
+#define ACPI_RSDP_COPY_MAX 64 /* an ACPI 2.0+ RSDP is 36 bytes */
 
 struct mem_region {
 	uint64_t base, length;
@@ -34,6 +35,11 @@ struct boot_config {
 	uint64_t guest_mem;         /* end of the highest available RAM region */
 	struct mem_region ram[MEMMAP_MAX]; /* available regions, as the loader reported them */
 	unsigned nr_ram;
+	uint64_t info_base, info_size;     /* where the Multiboot2 information was (guest-physical) */
+	unsigned acpi_tag;                 /* MB2_TAG_ACPI_NEW (preferred) or MB2_TAG_ACPI_OLD; 0: none */
+	uint32_t acpi_rsdp_len;            /* bytes of the tag's RSDP copy (may exceed what is kept) */
+	uint8_t acpi_rsdp[ACPI_RSDP_COPY_MAX]; /* the RSDP, as the loader copied it into the tag */
+	unsigned cpus_max;                 /* cpus=N: start at most N CPUs (0: every CPU of the MADT) */
 };
 
 extern struct boot_config boot_config;
@@ -51,7 +57,10 @@ void multiboot2_parse(uint32_t magic, uint32_t info);
 void console_init(void);
 void console_putc(char c);
 void console_write(const char *s, size_t n);
-int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* whole, under the console lock */
+/* The console lock, recursive on one CPU: hold it to keep several kprintf calls together. */
+void console_lock(void);
+void console_unlock(void);
 
 /* Power off: HC_EXIT under the monitor, else QEMU's isa-debug-exit port. */
 __attribute__((noreturn)) void kernel_exit(int status);

@@ -14,6 +14,7 @@
 void frames_init(void);
 uint64_t frame_alloc(void); /* a zeroed 4 KiB frame, or 0 when none is left */
 void frame_free(uint64_t pa);
+uint64_t frames_alloc_contiguous(unsigned n); /* n zeroed frames in a row (never freed: stacks), or 0 */
 uint64_t frames_free_count(void);
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }
 

@@ -24,13 +24,15 @@
 #include <vmm/hypercall.h>
 #include <arch/apic.h>
 #include "guest/kernel.h"
+#include "guest/percpu.h"
 #include "guest/trap.h"
 
 _Static_assert(HV_STATS_REASONS == EXIT_REASON_MAX, "one counter per basic exit reason");
 
 extern uint64_t exit_ledger[HV_STATS_REASONS];
 
-static inline void ledger_add(unsigned reason, uint64_t n) { exit_ledger[reason] += n; }
+/* The ledger is per CPU (struct cpu, guest/include/guest/percpu.h): exit_ledger is the bootstrap processor's. */
+static inline void ledger_add(unsigned reason, uint64_t n) { this_cpu_ledger()[reason] += n; }
 
 /* MSRs the monitor passes through without an exit (the MSR bitmap clears them). */
 static inline bool msr_passed_through(uint32_t index)

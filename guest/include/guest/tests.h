@@ -73,4 +73,7 @@ void run_xapic_unsupported(void); /* guest.test=xapic_unsupported: never returns
 void run_xapic_idt(void);         /* guest.test=xapic_idt: never returns */
 void run_hlt_forever(void);       /* guest.test=hlt_forever: never returns */
 
+/* tests_smp.c: several CPUs (SKIP with one); the last test leaves an AP spinning forever. */
+void tests_smp(void);
+
 #endif

@@ -26,7 +26,19 @@ struct fault_record {
 #define EX_TABLE_ENTRY(from, to) \
 	".pushsection .ex_table, \"a\"\n\t.balign 8\n\t.quad " from ", " to "\n\t.popsection\n\t"
 
-extern struct fault_record kernel_fault;    /* the last fault recovered through the table */
+/*
+ * The last fault recovered through the table, this CPU's: struct cpu's fault pointer, read through
+ * GS (guest/include/guest/percpu.h); the bootstrap processor's record is boot_cpu_fault.
+ */
+#define CPU_OFF_FAULT 16
+static inline struct fault_record *this_cpu_fault(void)
+{
+	struct fault_record *f;
+	__asm__("mov %%gs:%c1, %0" : "=r"(f) : "i"(CPU_OFF_FAULT));
+	return f;
+}
+#define kernel_fault (*this_cpu_fault())
+extern struct fault_record boot_cpu_fault;
 extern uint64_t kernel_demand_faults;        /* faults resolved in the kernel demand region */
 
 #define IDT_VECTORS 256 /* 0-31 exceptions, 32-255 interrupts (SDM Vol. 3A 6.2) */
