@@ -393,10 +393,19 @@ void smp_boot(void)
 void ap_main(struct cpu *c)
 {
 	cpu_tables_init_ap(c);
-	/* The trampoline's exits: MOV CR0 (PE), MOV CR4, MOV CR0 (PG), WRMSR EFER, MOV CR3 in shadow mode, LGDT. */
-	ledger_add(EXIT_REASON_CR_ACCESS, 3 + (boot_config.mem_shadow ? 1 : 0));
+	/*
+	 * The trampoline's exits.  With EPT (unrestricted guest): LGDT, MOV CR0 (PE), MOV CR4, MOV CR0 (PG),
+	 * WRMSR EFER.  With shadow paging the real-mode part runs in virtual-8086 mode, where LGDT,
+	 * MOV EAX,CR0 and MOV CR0 (PE) fault (#GP exits, noise like its #PF exits) and the monitor
+	 * emulates them; then MOV CR4, MOV CR3 and MOV CR0 (PG) exit as CR accesses.
+	 */
+	if (boot_config.mem_shadow) {
+		ledger_add(EXIT_REASON_CR_ACCESS, 3);
+	} else {
+		ledger_add(EXIT_REASON_CR_ACCESS, 3);
+		ledger_dt(EXIT_REASON_GDTR_IDTR_ACCESS);
+	}
 	ledger_add(EXIT_REASON_WRMSR, 1);
-	ledger_dt(EXIT_REASON_GDTR_IDTR_ACCESS);
 	syscall_init();
 	const uint32_t id = apic_init_ap();
 	c->online_tsc = rdtsc();
