@@ -28,7 +28,8 @@
 #include "vmm/vmm.h"
 #include "vmm/vuart.h"
 
-#define VCPU_PARK_WAIT_US 100000 /* the other vCPUs have 100 ms to park once the VM stopped */
+#define VCPU_PARK_WAIT_US 500000 /* the other vCPUs have 500 ms to park once the VM stopped */
+#define VCPU_POLLS_PER_SECOND 20  /* several vCPUs: each looks at what was posted at least every 50 ms (vmm/vcpu.h) */
 
 /* A VM from the frame allocator, its configuration set; NULL when memory ran out. */
 static struct vm *vm_create(struct pmm *pmm, const struct hv_config *cfg, const struct vmx_caps *caps)
@@ -372,8 +373,11 @@ int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struc
 	const unsigned in_root = smp_start(bi, cpus, cfg, caps, pmm);
 	if ((status = choose_vcpus(cfg, in_root, &nr)) != HV_OK)
 		return status;
-	for (unsigned i = 0; i < nr; i++)
-		backend_vcpu_configure(vm_add_vcpu(vm, pcpu_for_vcpu(i)->apic_id));
+	for (unsigned i = 0; i < nr; i++) {
+		struct vcpu *n = vm_add_vcpu(vm, pcpu_for_vcpu(i)->apic_id);
+		n->poll_cycles = nr > 1 ? delay_tsc_hz() / VCPU_POLLS_PER_SECOND : 0;
+		backend_vcpu_configure(n);
+	}
 	struct vcpu *v = &vm->vcpus[0];
 	if ((status = vmm_memory_setup(&vm->memory, pmm, cfg, caps, vm->mem_mode)) != HV_OK)
 		return status;
@@ -401,6 +405,7 @@ int vmm_run(const struct bootinfo *bi, const struct acpi_cpus *cpus, const struc
 		 (unsigned long long)start.rip, (unsigned long long)start.rax, (unsigned long long)start.rbx, v->vpid);
 	status = run_guest(v);
 	status = status == EXIT_VM_STOPPED ? vm->group.stop_status : vcpu_group_stop(v, status);
+	__atomic_store_n(&v->run_state, VCPU_PARKED, __ATOMIC_RELEASE);
 	/* The others park at their next exit (the stop kicked them): then their statistics hold still. */
 	const uint64_t give_up = delay_deadline(rdtsc(), VCPU_PARK_WAIT_US);
 	for (unsigned i = 1; i < nr; i++)

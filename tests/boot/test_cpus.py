@@ -26,6 +26,31 @@ def expect_all_in_vmx_root(b, n):
     b.expect(rf"\[hv\] CPUs in VMX root: {n} of {n} \(APIC IDs {ids(n)}\)")
 
 
+SMP_TESTS = ("smp_all_online", "smp_ap_exits_accounted", "smp_ipi_ping_pong", "smp_nmi_ipi", "smp_spinlock_counter",
+             "smp_tlb_shootdown", "smp_apic_timer_every_cpu", "smp_spinner_does_not_block")
+
+
+def expect_smp_guest(b, n, mem):
+    """One vCPU per CPU: the guest finds them in the monitor's MADT, starts each, and passes every SMP test."""
+    b.expect(rf"guest ACPI tables: RSDP at 0xe0000, XSDT, MADT with {n} local APICs")
+    b.expect(rf"vCPUs: {n}, vCPU n pinned to the n-th CPU in VMX root")
+    b.expect(rf"\[guest\] CPUs: {n} in the MADT, APIC IDs {ids(n)}")
+    for i in range(1, n):
+        b.expect(rf"\[hv\] vCPU {i}: STARTUP IPI with vector 0x[0-9a-f]+: starts in real mode at [0-9a-f]{{4}}:0000 "
+                 rf"on CPU {i} \(APIC ID {i}\)")
+        if mem == "shadow":  # no unrestricted guest: virtual-8086 mode until CR0.PE
+            b.expect(rf"\[hv\] vCPU {i}: CR0.PE set at [0-9a-f]{{4}}:[0-9a-f]{{4}}: from virtual-8086 mode to 16-bit "
+                     r"protected mode")
+        b.expect(rf"\[guest\] CPU {i} online \(APIC ID {i}\)")
+    b.expect(rf"\[guest\] SMP: {n} of {n} CPUs online")
+    for t in SMP_TESTS:
+        b.expect(rf"\[guest\] PASS: {t}\b")
+    b.expect(r"\[guest\] SUMMARY: \d+ tests, 0 failures")
+    b.expect(rf"VM-exit statistics \(\d+ exits on {n} vCPUs")
+    for i in range(n):
+        b.expect(rf"\[hv\]   vCPU {i} \(CPU APIC ID {i}\): \d+ exits, .* IPIs sent \(\d+ kicks\), stopped")
+
+
 @pytest.mark.parametrize("mem", ["ept", "shadow"])
 @pytest.mark.parametrize("n", [2, 4])
 def test_grub_every_cpu_in_vmx_root(bochs, n, mem):
@@ -35,6 +60,7 @@ def test_grub_every_cpu_in_vmx_root(bochs, n, mem):
     b.expect(rf"CPUs: starting {n - 1} application processors? through the trampoline at 0x[0-9a-f]+000 "
              r"\(STARTUP vector 0x[0-9a-f]+\)")
     expect_all_in_vmx_root(b, n)
+    expect_smp_guest(b, n, mem)
     status, log = b.finish()
     assert status == 0, log[-3000:]
     assert "ERROR" not in log, log[-3000:]
@@ -49,6 +75,7 @@ def test_uefi_every_cpu_in_vmx_root(bochs, n, mem):
     b.expect(rf"CPUs: {n} in the firmware's MP services \(no ACPI MADT: the loader found no ACPI RSDP\), "
              rf"APIC IDs {ids(n)}")
     expect_all_in_vmx_root(b, n)
+    expect_smp_guest(b, n, mem)
     status, log = b.finish()
     assert status == 0, log[-3000:]
 

@@ -115,9 +115,9 @@ int handle_monitor_mwait(struct vcpu *v, const struct vm_exit *e) { (void)e; vcp
  */
 int handle_external_interrupt(struct vcpu *v, const struct vm_exit *e)
 {
-	(void)v;
 	/* Another CPU's kick (vmm/core/ipi.c): the run loop looks at what was posted; the APIC wants its EOI. */
 	if (e->intr.event.vector == HOST_KICK_VECTOR) {
+		v->kicks_received++;
 		host_apic_eoi();
 		return EXIT_RESUME;
 	}

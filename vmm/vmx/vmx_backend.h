@@ -146,7 +146,12 @@ static inline void preemption_timer_arm(struct vcpu *v, uint64_t now)
 		return;
 	const uint64_t lapic = vlapic_next_deadline(&v->lapic);
 	v->timer_is_watchdog = v->watchdog_deadline <= lapic;
-	const uint64_t deadline = v->timer_is_watchdog ? v->watchdog_deadline : lapic;
+	uint64_t deadline = v->timer_is_watchdog ? v->watchdog_deadline : lapic;
+	/* Several vCPUs: a look at what was posted at least every poll_cycles (vmm/vcpu.h). */
+	if (__builtin_expect(v->poll_cycles != 0, 0) && deadline - now > v->poll_cycles) {
+		deadline = now + v->poll_cycles;
+		v->timer_is_watchdog = false;
+	}
 	uint64_t value = PREEMPTION_TIMER_VALUE_MAX;
 	if (deadline != VLAPIC_NO_DEADLINE) {
 		const unsigned rate = v->timer_rate;

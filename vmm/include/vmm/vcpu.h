@@ -159,6 +159,15 @@ struct vcpu {
 	uint64_t guest_cycles;        /* TSC cycles from its launch to its end */
 	uint64_t ipis_sent;           /* statistics: IPIs this vCPU sent to others, and kicks they cost */
 	uint64_t kicks_sent;
+	uint64_t kicks_received;      /* statistics: kicks that made it leave the guest */
+	/*
+	 * Several vCPUs: the guest timer also fires at least every poll_cycles TSC cycles, a backstop
+	 * for a kick that does not make the CPU leave the guest.  On real CPUs a kick always does;
+	 * Bochs 2.7 loses it after it injected an interrupt into a guest that then spins with
+	 * RFLAGS.IF = 0 (it masks external interrupts as if "external-interrupt exiting" were off).
+	 * 0: none (one vCPU).
+	 */
+	uint64_t poll_cycles;
 	unsigned ipis_dropped_logged; /* IPIs that reached no vCPU: the first few are logged */
 };
 
