@@ -115,7 +115,7 @@ static int emulate_write_cr0(struct vcpu *v, uint64_t value)
 	return EXIT_RESUME;
 }
 
-static int emulate_write_cr4(struct vcpu *v, uint64_t value)
+static inline __attribute__((always_inline)) int emulate_write_cr4(struct vcpu *v, uint64_t value)
 {
 	const uint64_t old = v->guest_cr4;
 	if (value & ~CR4_GUEST_VALID)

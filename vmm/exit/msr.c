@@ -183,7 +183,8 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 	}
 	if (vlapic_msr_write(a, index, value, now) != VLAPIC_OK)
 		return false;
-	vcpu_route_ipi(v); /* an ICR write may name other vCPUs */
+	if (__builtin_expect(a->ipi_out_pending, 0))
+		vcpu_route_ipi(v); /* an ICR write may name other vCPUs */
 	backend_apic_mode_changed(v); /* an SVR write may switch APIC virtualization on or off */
 	return true;
 }

@@ -72,7 +72,8 @@ int xapic_mmio_emulate(struct vcpu *v, const struct vm_exit *e, uint64_t gpa)
 	} else if (aligned) {
 		const uint32_t value = insn.op == MMIO_STORE_IMM ? insn.imm : (uint32_t)vcpu_gpr_read(v, insn.reg);
 		vlapic_mmio_write(vcpu_lapic(v), offset, value, now);
-		vcpu_route_ipi(v); /* an ICR write may name other vCPUs */
+		if (__builtin_expect(v->lapic.ipi_out_pending, 0))
+			vcpu_route_ipi(v); /* an ICR write may name other vCPUs */
 	}
 	vcpu_complete_instruction(v, insn.len);
 	return EXIT_RESUME;
