@@ -2,12 +2,14 @@
  * Physical frames: every available 4 KiB frame of guest RAM above 1 MiB and
  * outside the kernel image.  Frames are handed out from the regions in
  * order and, once freed, from a free list threaded through the frames
- * themselves (the identity map makes a frame's address its pointer).
+ * themselves (the identity map makes a frame's address its pointer).  One
+ * lock, taken with interrupts off, keeps the CPUs apart.
  */
 #include <string.h>
 #include "guest/kernel.h"
 #include "guest/layout.h"
 #include "guest/mm.h"
+#include "guest/spinlock.h"
 
 #define LOW_MEMORY_END 0x100000ull /* below 1 MiB: firmware and loader leftovers, page 0 */
 
@@ -19,6 +21,7 @@ static struct mem_region regions[MEMMAP_MAX]; /* what is left to hand out, page 
 static unsigned nr_regions, region_cursor;
 static struct free_frame *free_list;
 static uint64_t free_count;
+static struct spinlock frame_lock = SPINLOCK_INIT;
 
 static void add_usable(uint64_t start, uint64_t end)
 {
@@ -53,36 +56,44 @@ void frames_init(void)
 uint64_t frame_alloc(void)
 {
 	uint64_t pa = 0;
+	const uint64_t flags = spin_lock_irqsave(&frame_lock);
 	if (free_list) {
 		pa = (uint64_t)(uintptr_t)free_list;
 		free_list = free_list->next;
 	} else {
 		while (region_cursor < nr_regions && !regions[region_cursor].length)
 			region_cursor++;
-		if (region_cursor == nr_regions)
-			return 0;
-		pa = regions[region_cursor].base;
-		regions[region_cursor].base += PAGE_SIZE;
-		regions[region_cursor].length -= PAGE_SIZE;
+		if (region_cursor < nr_regions) {
+			pa = regions[region_cursor].base;
+			regions[region_cursor].base += PAGE_SIZE;
+			regions[region_cursor].length -= PAGE_SIZE;
+		}
 	}
-	free_count--;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	if (pa)
+		free_count--;
+	spin_unlock_irqrestore(&frame_lock, flags);
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE); /* the frame is ours alone now */
 	return pa;
 }
 
 uint64_t frames_alloc_contiguous(unsigned n)
 {
+	uint64_t pa = 0;
+	const uint64_t flags = spin_lock_irqsave(&frame_lock);
 	for (unsigned r = region_cursor; r < nr_regions; r++) {
 		if (regions[r].length < (uint64_t)n * PAGE_SIZE)
 			continue;
-		const uint64_t pa = regions[r].base;
+		pa = regions[r].base;
 		regions[r].base += (uint64_t)n * PAGE_SIZE;
 		regions[r].length -= (uint64_t)n * PAGE_SIZE;
 		free_count -= n;
-		memset(phys_to_virt(pa), 0, (uint64_t)n * PAGE_SIZE);
-		return pa;
+		break;
 	}
-	return 0;
+	spin_unlock_irqrestore(&frame_lock, flags);
+	if (pa)
+		memset(phys_to_virt(pa), 0, (uint64_t)n * PAGE_SIZE);
+	return pa;
 }
 
 void frame_free(uint64_t pa)
@@ -90,12 +101,14 @@ void frame_free(uint64_t pa)
 	if (!pa || pa & ~PAGE_MASK)
 		panic("frame_free(%#llx): not a frame", (unsigned long long)pa);
 	struct free_frame *f = phys_to_virt(pa);
+	const uint64_t flags = spin_lock_irqsave(&frame_lock);
 	f->next = free_list;
 	free_list = f;
 	free_count++;
+	spin_unlock_irqrestore(&frame_lock, flags);
 }
 
 uint64_t frames_free_count(void)
 {
-	return free_count;
+	return __atomic_load_n(&free_count, __ATOMIC_RELAXED);
 }
