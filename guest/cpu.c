@@ -42,7 +42,6 @@ uint64_t gdt[GDT_ENTRIES] = {
 /* In 32-bit mode LGDT reads the limit and the low 32 bits of the base only. */
 struct descriptor_table_ptr gdt_ptr = { sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
 
-static struct tss64 tss;
 static struct idt_gate64 idt[IDT_VECTORS];
 static uint8_t ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
 extern const uint64_t isr_table[IDT_VECTORS]; /* guest/entry.asm: exceptions, then interrupts */
@@ -77,17 +76,20 @@ static void set_gate(unsigned vector, uint64_t handler, uint8_t ist)
 	};
 }
 
+/* This CPU's TSS (the bootstrap processor's is cpu_boot's too): ring 3 -> ring 0 interrupts switch to RSP0. */
 void tss_set_kernel_stack(uint64_t rsp0)
 {
-	tss.rsp[0] = rsp0;
+	this_cpu()->tss.rsp[0] = rsp0;
 }
 
 void cpu_tables_init(void)
 {
 	/* No I/O permission bitmap: the map base lies at the TSS limit, so ring 3 IN/OUT fault (SDM Vol. 1 19.5.2). */
-	tss.iomap_base = sizeof(tss);
-	tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(ist_stack + sizeof(ist_stack));
-	set_tss_descriptor(gdt, &tss);
+	struct tss64 *tss = &cpu_boot.tss;
+	tss->iomap_base = sizeof(*tss);
+	tss->ist[IST_DOUBLE_FAULT - 1] = (uint64_t)(uintptr_t)(ist_stack + sizeof(ist_stack));
+	cpu_boot.ist_top = tss->ist[IST_DOUBLE_FAULT - 1];
+	set_tss_descriptor(gdt, tss);
 	priv_lgdt(&gdt_ptr); /* again, now with the full 64-bit base */
 	priv_ltr(SEL_TSS);
 

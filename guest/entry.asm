@@ -62,7 +62,18 @@ ISR_NOERR i
 %endrep
 
 ; Builds struct trap_frame (guest/include/guest/trap.h) above the CPU's frame.
+; From ring 3 the GS base is the program's: SWAPGS first, and again just before
+; the IRETQ back to ring 3 (guest/include/guest/percpu.h).  The CS of the
+; interrupted code is at [rsp + 24] on entry (vector, error code, RIP, CS) and
+; at [rsp + 8] before the IRETQ (RIP, CS).
+%define TF_ENTRY_CS 24
+%define TF_IRET_CS  8
+%define RPL_MASK    3
 trap_common:
+	test byte [rsp + TF_ENTRY_CS], RPL_MASK
+	jz .from_kernel
+	swapgs
+.from_kernel:
 	push rax
 	push rbx
 	push rcx
@@ -97,17 +108,27 @@ trap_common:
 	pop rbx
 	pop rax
 	add rsp, 16                 ; vector, error code
+	test byte [rsp + TF_IRET_CS], RPL_MASK
+	jz .to_kernel
+	swapgs
+.to_kernel:
 	iretq
 
 ; SYSCALL: RCX = user RIP, R11 = user RFLAGS, RFLAGS masked by IA32_FMASK,
-; CS/SS from IA32_STAR; RSP is still the user's (SDM Vol. 2B, SYSCALL).
-; No interrupts exist and FMASK clears IF, so a global scratch slot is safe.
+; CS/SS from IA32_STAR; RSP is still the user's, and so is the GS base (SDM
+; Vol. 2B, SYSCALL).  SWAPGS brings this CPU's struct cpu; its slots hold the
+; stack to switch to (the running process's kernel stack) and, for the two
+; instructions until it is pushed, the user's RSP.  FMASK clears IF, so no
+; interrupt comes in between on this CPU.
 ; Builds struct syscall_frame (guest/syscall.c) on the process's kernel stack.
+%define CPU_OFF_SYSCALL_RSP 40      ; guest/include/guest/percpu.h
+%define CPU_OFF_USER_RSP    48
 global syscall_entry
 syscall_entry:
-	mov [syscall_user_rsp], rsp
-	mov rsp, [syscall_kernel_rsp]
-	push qword [syscall_user_rsp]
+	swapgs
+	mov [gs:CPU_OFF_USER_RSP], rsp
+	mov rsp, [gs:CPU_OFF_SYSCALL_RSP]
+	push qword [gs:CPU_OFF_USER_RSP]
 	push r11
 	push rcx
 	push rax
@@ -142,6 +163,7 @@ syscall_entry:
 	pop rcx
 	pop r11
 	pop rsp
+	swapgs                      ; the program's GS base again
 	o64 sysret
 
 ; void context_switch(uint64_t *save_rsp, uint64_t new_rsp): the SysV
@@ -183,6 +205,7 @@ enter_user_first:
 	xor r13d, r13d
 	xor r14d, r14d
 	xor r15d, r15d
+	swapgs                      ; to ring 3: the user GS base (IA32_KERNEL_GS_BASE's, 0 from reset)
 	iretq
 
 ; int user_copy(void *dst, const void *src, uint64_t n): 0, or -1 when a
@@ -210,8 +233,3 @@ isr_table:
 	dq isr_ %+ i
 %assign i i + 1
 %endrep
-
-section .bss nobits alloc noexec write align=8
-global syscall_kernel_rsp
-syscall_kernel_rsp: resq 1
-syscall_user_rsp: resq 1

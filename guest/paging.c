@@ -15,12 +15,14 @@
 #include "guest/kernel.h"
 #include "guest/layout.h"
 #include "guest/mm.h"
+#include "guest/percpu.h"
 #include "guest/priv.h"
 
 #define MMAP_ALIGN PAGE_SIZE
 
 struct aspace kernel_aspace;
-static uint64_t active_cr3;
+/* The CR3 this CPU has loaded: each CPU's own (struct cpu_sched). */
+#define active_cr3 (this_cpu()->sched.active_cr3)
 
 static inline uint64_t *table_at(uint64_t entry)
 {

@@ -28,7 +28,6 @@ static const char elf_magic[ELF_MAG_LEN] = { ELF_MAG0, ELF_MAG1, ELF_MAG2, ELF_M
 #define CONTEXT_SAVED_REGS 6          /* rbp, rbx, r12..r15: what context_switch pops */
 #define PROC_KILLED_STATUS (-1)
 
-struct proc *current;
 int sched_trace[SCHED_TRACE_MAX];
 unsigned sched_trace_len;
 
@@ -234,12 +233,13 @@ void sched_run(void)
 		}
 		if (!p)
 			break;
-		current = p;
+		struct cpu *c = this_cpu();
+		c->cur_proc = p;
 		aspace_activate(&p->as);
-		tss_set_kernel_stack(p->kstack_top);
-		syscall_kernel_rsp = p->kstack_top;
+		tss_set_kernel_stack(p->kstack_top); /* this CPU's TSS */
+		c->syscall_rsp = p->kstack_top;      /* %gs:CPU_OFF_SYSCALL_RSP, for SYSCALL */
 		context_switch(&scheduler_rsp, p->saved_rsp);
-		current = NULL;
+		c->cur_proc = NULL;
 		if (p->state == PROC_ZOMBIE)
 			aspace_destroy(&p->as); /* switches to the kernel's CR3 first */
 	}

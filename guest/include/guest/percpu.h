@@ -1,8 +1,17 @@
 /*
  * Per-CPU data.  Each CPU's GS base points at its struct cpu (set before any C code runs on it:
  * guest/start.asm for the bootstrap processor, guest/trampoline.asm for the others), so
- * this_cpu() is one GS-relative load.  The kernel never executes SWAPGS: ring 3 runs on the
- * bootstrap processor only, and the kernel's programs do not load GS.
+ * this_cpu() is one GS-relative load.
+ *
+ * Ring 3 runs on every CPU, and a program may load GS itself (MOV to GS reloads the base from the
+ * descriptor: 0).  So the kernel's GS base is swapped out while ring 3 runs: every way into the
+ * kernel from ring 3 (SYSCALL, an exception or interrupt with CS.RPL = 3) executes SWAPGS first,
+ * and every way back (SYSRET, IRETQ to RPL 3) executes it last (guest/entry.asm).  In ring 0 the
+ * GS base is always this CPU's struct cpu; in ring 3 it is the program's, and IA32_KERNEL_GS_BASE
+ * (which the monitor passes through and never uses itself) holds the struct cpu.  SWAPGS causes no
+ * VM exit.  The one gap: an NMI that arrives in ring 0 between a ring transition and its SWAPGS
+ * (the first instructions of an entry, the last of an exit) would run with the program's GS base;
+ * the kernel sends NMIs only to CPUs idle in the kernel (its tests), never to one running a program.
  */
 #ifndef GUEST_PERCPU_H
 #define GUEST_PERCPU_H
@@ -23,6 +32,9 @@
 /* CPU_OFF_FAULT (16) is in guest/include/guest/trap.h, which reads it for kernel_fault. */
 #define CPU_OFF_STACK_TOP 24
 #define CPU_OFF_INDEX     32
+#define CPU_OFF_SYSCALL_RSP 40 /* guest/entry.asm: the stack SYSCALL switches to (the running process's) */
+#define CPU_OFF_USER_RSP    48 /* guest/entry.asm: the user RSP, for the instructions until it is pushed */
+#define CPU_OFF_CURRENT     56 /* the process running on this CPU (guest/include/guest/proc.h: current) */
 
 enum cpu_state {
 	CPU_ABSENT = 0,   /* not started (beyond cpus=, or no room) */
@@ -32,6 +44,13 @@ enum cpu_state {
 	CPU_BUSY,         /* online, but running something that never returns (smp_spinner_does_not_block) */
 };
 
+struct proc;
+
+/* This CPU's part of the process machinery (guest/proc.c, guest/paging.c). */
+struct cpu_sched {
+	uint64_t active_cr3;           /* the CR3 this CPU has loaded (guest/paging.c) */
+};
+
 struct cpu {
 	struct cpu *self;            /* %gs:0 */
 	uint64_t *ledger;            /* %gs:8: this CPU's exit ledger (the BSP's: exit_ledger) */
@@ -39,6 +58,9 @@ struct cpu {
 	uint64_t stack_top;          /* %gs:24: the kernel stack (the trampoline loads RSP from it) */
 	uint32_t index;              /* %gs:32: CPU number: 0 is the bootstrap processor, then MADT order */
 	uint32_t apic_id;            /* its local APIC ID, from the MADT (checked against the APIC) */
+	uint64_t syscall_rsp;        /* %gs:40: the running process's kernel stack top (SYSCALL's stack) */
+	uint64_t user_rsp;           /* %gs:48: SYSCALL entry's scratch slot for the user's RSP */
+	struct proc *cur_proc;       /* %gs:56: the process running here; NULL while the kernel itself runs */
 	volatile int state;          /* enum cpu_state */
 	uint64_t ist_top;            /* the #DF stack */
 	uint64_t online_tsc;         /* when it reported online (BSP's TSC at the start = 0 for the BSP) */
@@ -62,6 +84,7 @@ struct cpu {
 	struct tss64 tss;
 	uint64_t own_ledger[HV_STATS_REASONS];
 	struct fault_record own_fault;
+	struct cpu_sched sched;
 };
 
 _Static_assert(offsetof(struct cpu, self) == CPU_OFF_SELF, "guest/start.asm and trampoline.asm use it");
@@ -69,6 +92,9 @@ _Static_assert(offsetof(struct cpu, ledger) == CPU_OFF_LEDGER, "ledger_add reads
 _Static_assert(offsetof(struct cpu, fault) == CPU_OFF_FAULT, "kernel_fault reads it");
 _Static_assert(offsetof(struct cpu, stack_top) == CPU_OFF_STACK_TOP, "guest/trampoline.asm reads it");
 _Static_assert(offsetof(struct cpu, index) == CPU_OFF_INDEX, "this_cpu_index reads it");
+_Static_assert(offsetof(struct cpu, syscall_rsp) == CPU_OFF_SYSCALL_RSP, "guest/entry.asm uses it");
+_Static_assert(offsetof(struct cpu, user_rsp) == CPU_OFF_USER_RSP, "guest/entry.asm uses it");
+_Static_assert(offsetof(struct cpu, cur_proc) == CPU_OFF_CURRENT, "proc_current reads it");
 
 extern struct cpu cpu_boot;                      /* the bootstrap processor's (guest/smp.c) */
 extern struct cpu *cpu_table[GUEST_MAX_CPUS];    /* by CPU number; NULL beyond cpu_count */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "guest/mm.h"
+#include "guest/percpu.h"
 #include "guest/trap.h"
 
 #define MAX_PROCS      8
@@ -38,7 +39,14 @@ struct user_program {
 extern const struct user_program user_programs[];
 extern const uint64_t user_program_count;
 
-extern struct proc *current; /* NULL while the scheduler (the kernel itself) runs */
+/* The process running on this CPU; NULL while the kernel itself (its scheduler, a test) runs. */
+static inline struct proc *proc_current(void)
+{
+	struct proc *p;
+	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(p) : "i"(CPU_OFF_CURRENT));
+	return p;
+}
+#define current (proc_current())
 
 /* pids of the processes that called SYS_YIELD, in order (for the tests). */
 extern int sched_trace[SCHED_TRACE_MAX];
@@ -67,6 +75,5 @@ int user_copy(void *dst, const void *src, uint64_t n); /* 0, or -1 on an unresol
 
 /* syscall.c */
 void syscall_init(void);
-extern uint64_t syscall_kernel_rsp; /* the stack SYSCALL switches to */
 
 #endif
