@@ -1,13 +1,20 @@
 /*
- * Processes and the round-robin scheduler.
+ * Processes and the per-CPU round-robin schedulers.
  *
- * A process is an embedded ELF program loaded into fresh frames of its own
- * address space, with a kernel stack of its own.  The scheduler is the
- * kernel's own thread of control: it switches to a runnable process, which
- * runs until it yields, sleeps, exits or is killed, and switches back.  With
- * a quantum (sched_quantum) the local APIC timer ticks periodically and each
- * tick in ring 3 takes the CPU back (limited direct execution: the timer is
- * how the kernel regains control from a program that never yields).
+ * A process is an embedded ELF program loaded into fresh frames of its own address space, with a
+ * kernel stack of its own.  It is placed on one CPU when it is spawned (the least loaded; it
+ * never moves) and queued on that CPU's run queue (struct cpu_sched, guest/include/guest/percpu.h).
+ * Each CPU's scheduler is its kernel's own thread of control: it switches to the process at the
+ * head of its queue, which runs until it yields, sleeps, exits or is killed, or (with a quantum,
+ * sched_quantum) until this CPU's local APIC timer ticks in ring 3, and switches back (limited
+ * direct execution: the timer is how the kernel regains control from a program that never
+ * yields).  An AP's scheduler is its idle loop (sched_cpu_loop); the bootstrap processor's runs in
+ * sched_run, which the tests call.  A CPU with nothing to run halts (STI; HLT) until its timer
+ * ticks or another CPU kicks it (VECTOR_SCHED_KICK: new work, a daemon to kill, a process ended).
+ *
+ * Locks: the process table (slots, pids, the finished state), each run queue, the frame allocator
+ * (guest/frame.c), the console.  Kernel code runs with interrupts off (interrupt gates, SYSCALL's
+ * FMASK), except in the idle HLT; a process's fields that only its CPU changes need no lock.
  */
 #include <string.h>
 #include "guest/abi.h"
@@ -16,6 +23,8 @@
 #include "guest/layout.h"
 #include "guest/priv.h"
 #include "guest/proc.h"
+#include "guest/smp.h"
+#include "guest/spinlock.h"
 
 /* ELF64 definitions shared with the monitor's loader (header only). */
 #include "vmm/elf.h"
@@ -29,15 +38,32 @@ static const char elf_magic[ELF_MAG_LEN] = { ELF_MAG0, ELF_MAG1, ELF_MAG2, ELF_M
 #define PROC_KILLED_STATUS (-1)
 
 int sched_trace[SCHED_TRACE_MAX];
-unsigned sched_trace_len;
+volatile unsigned sched_trace_len;
 
 static struct proc procs[MAX_PROCS];
 static uint8_t kstacks[MAX_PROCS][KSTACK_SIZE] __attribute__((aligned(16)));
-static uint64_t scheduler_rsp;
-static unsigned sched_cursor;
+static struct spinlock table_lock = SPINLOCK_INIT; /* procs[]: slots, pids, PROC_NEW/ZOMBIE/FREE, placement */
+static struct spinlock rq_locks[GUEST_MAX_CPUS];  /* each CPU's run queue: head, tail, rq_next */
 static int next_pid = 1;
-uint64_t sched_quantum;
-uint64_t sched_idle_halts;
+static unsigned place_cursor;             /* round robin among equally loaded CPUs */
+static volatile uint64_t sched_waiters;   /* CPUs in sched_run (bit n: CPU n): kicked when a process ends */
+volatile uint64_t sched_quantum;
+volatile uint64_t sched_idle_halts;
+
+static inline enum proc_state state_of(const struct proc *p)
+{
+	return __atomic_load_n(&p->state, __ATOMIC_ACQUIRE);
+}
+
+static inline void set_state(struct proc *p, enum proc_state st)
+{
+	__atomic_store_n(&p->state, st, __ATOMIC_RELEASE);
+}
+
+static inline bool state_live(enum proc_state st)
+{
+	return st == PROC_RUNNABLE || st == PROC_RUNNING || st == PROC_SLEEPING || st == PROC_EXITING;
+}
 
 static const struct user_program *find_program(const char *name)
 {
@@ -112,22 +138,123 @@ static const char *setup_stack(struct aspace *as)
 	return NULL;
 }
 
-struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1)
+/* ---- run queues ---- */
+
+static void rq_push(struct cpu *c, struct proc *p)
+{
+	const uint64_t flags = spin_lock_irqsave(&rq_locks[c->index]);
+	p->rq_next = NULL;
+	if (c->sched.tail)
+		c->sched.tail->rq_next = p;
+	else
+		c->sched.head = p;
+	c->sched.tail = p;
+	spin_unlock_irqrestore(&rq_locks[c->index], flags);
+}
+
+static struct proc *rq_pop(struct cpu *c)
+{
+	const uint64_t flags = spin_lock_irqsave(&rq_locks[c->index]);
+	struct proc *p = c->sched.head;
+	if (p) {
+		c->sched.head = p->rq_next;
+		if (!c->sched.head)
+			c->sched.tail = NULL;
+		p->rq_next = NULL;
+	}
+	spin_unlock_irqrestore(&rq_locks[c->index], flags);
+	return p;
+}
+
+static void rq_remove(struct cpu *c, struct proc *p)
+{
+	const uint64_t flags = spin_lock_irqsave(&rq_locks[c->index]);
+	for (struct proc **link = &c->sched.head, *prev = NULL; *link; prev = *link, link = &(*link)->rq_next) {
+		if (*link != p)
+			continue;
+		*link = p->rq_next;
+		if (c->sched.tail == p)
+			c->sched.tail = prev;
+		p->rq_next = NULL;
+		break;
+	}
+	spin_unlock_irqrestore(&rq_locks[c->index], flags);
+}
+
+/* ---- kicks ---- */
+
+static void kick(unsigned cpu)
+{
+	if (cpu != this_cpu_index())
+		smp_send_ipi(cpu, VECTOR_SCHED_KICK);
+}
+
+/* A process ended: every CPU waiting in sched_run looks again. */
+static void kick_waiters(void)
+{
+	const uint64_t w = __atomic_load_n(&sched_waiters, __ATOMIC_ACQUIRE) & ~(1ull << this_cpu_index());
+	for (unsigned i = 0; i < cpu_count && i < GUEST_MAX_CPUS; i++)
+		if (w & (1ull << i))
+			kick(i);
+}
+
+/* ---- placement ---- */
+
+bool sched_cpu_usable(unsigned cpu)
+{
+	if (cpu == 0)
+		return true; /* the bootstrap processor runs its processes in sched_run */
+	return smp_cpu_usable(cpu) && __atomic_load_n(&cpu_table[cpu]->sched.running, __ATOMIC_ACQUIRE);
+}
+
+/* The least loaded usable CPU; a tie goes to this CPU, else to the next after the last chosen.  Table lock held. */
+static unsigned place(void)
+{
+	const unsigned me = this_cpu_index(), n = cpu_count;
+	uint32_t least = ~0u;
+	for (unsigned i = 0; i < n; i++)
+		if (sched_cpu_usable(i) && cpu_table[i]->sched.load < least)
+			least = cpu_table[i]->sched.load;
+	if (sched_cpu_usable(me) && cpu_table[me]->sched.load == least)
+		return me;
+	for (unsigned k = 0; k < n; k++) {
+		const unsigned i = (place_cursor + k) % n;
+		if (sched_cpu_usable(i) && cpu_table[i]->sched.load == least) {
+			place_cursor = (i + 1) % n;
+			return i;
+		}
+	}
+	return 0;
+}
+
+/* ---- spawning ---- */
+
+struct proc *proc_spawn_on(unsigned cpu, const char *program, uint64_t arg0, uint64_t arg1)
 {
 	const struct user_program *prog = find_program(program);
 	if (!prog) {
 		kprintf("kernel: no program named '%s'\n", program);
 		return NULL;
 	}
+	if (cpu != PROC_CPU_ANY && (cpu >= cpu_count || !sched_cpu_usable(cpu))) {
+		kprintf("kernel: CPU %u takes no processes: '%s' not started\n", cpu, program);
+		return NULL;
+	}
+	uint64_t flags = spin_lock_irqsave(&table_lock);
 	unsigned slot = 0;
 	while (slot < MAX_PROCS && procs[slot].state != PROC_FREE)
 		slot++;
 	if (slot == MAX_PROCS) {
+		spin_unlock_irqrestore(&table_lock, flags);
 		kprintf("kernel: no free process slot for '%s'\n", program);
 		return NULL;
 	}
 	struct proc *p = &procs[slot];
 	memset(p, 0, sizeof(*p));
+	p->state = PROC_NEW;
+	p->pid = next_pid++;
+	spin_unlock_irqrestore(&table_lock, flags);
+
 	uint64_t entry = 0;
 	const char *why = aspace_create(&p->as) ? "out of frames for the page tables" : NULL;
 	if (!why)
@@ -137,9 +264,9 @@ struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1)
 	if (why) {
 		kprintf("kernel: cannot load '%s': %s\n", program, why);
 		aspace_destroy(&p->as);
+		set_state(p, PROC_FREE);
 		return NULL;
 	}
-	p->pid = next_pid++;
 	for (unsigned i = 0; i + 1 < PROC_NAME_MAX && program[i]; i++)
 		p->name[i] = program[i];
 	p->kstack_top = (uint64_t)(uintptr_t)(kstacks[slot] + KSTACK_SIZE);
@@ -157,136 +284,269 @@ struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1)
 	for (unsigned i = 0; i < CONTEXT_SAVED_REGS; i++)
 		*--sp = 0;
 	p->saved_rsp = (uint64_t)(uintptr_t)sp;
-	p->state = PROC_RUNNABLE;
+
+	irq_set_handler(VECTOR_SCHED_KICK, sched_kick_handler);
+	flags = spin_lock_irqsave(&table_lock);
+	p->cpu = cpu == PROC_CPU_ANY ? place() : cpu;
+	struct cpu *c = cpu_table[p->cpu];
+	__atomic_fetch_add(&c->sched.load, 1, __ATOMIC_ACQ_REL);
+	set_state(p, PROC_RUNNABLE);
+	rq_push(c, p);
+	spin_unlock_irqrestore(&table_lock, flags);
+	kick(p->cpu);
 	return p;
 }
 
-/* Sleepers whose time has come are runnable again; true if any process still sleeps. */
-static bool wake_sleepers(void)
+struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1)
+{
+	return proc_spawn_on(PROC_CPU_ANY, program, arg0, arg1);
+}
+
+/* ---- the end of a process ---- */
+
+/* Its CPU has left it for good: free its memory, then say it finished (this CPU's process). */
+static void proc_finish(struct cpu *c, struct proc *p)
+{
+	aspace_destroy(&p->as); /* switches to the kernel's CR3 first if it is loaded */
+	p->end_tsc = tsc_now();
+	const uint64_t flags = spin_lock_irqsave(&table_lock);
+	set_state(p, PROC_ZOMBIE);
+	__atomic_fetch_sub(&c->sched.load, 1, __ATOMIC_ACQ_REL);
+	spin_unlock_irqrestore(&table_lock, flags);
+	kick_waiters();
+}
+
+/* A process of this CPU's that is not running (queued or asleep) is killed, as by a signal. */
+static void kill_idle_proc(struct cpu *c, struct proc *p)
+{
+	p->killed = true;
+	p->exit_status = PROC_KILLED_STATUS;
+	proc_finish(c, p);
+}
+
+/* ---- one CPU's scheduler ---- */
+
+/* The timer as sched_quantum says, while this CPU has processes of its own; stopped otherwise. */
+static void timer_follow(struct cpu *c)
+{
+	const uint64_t want = apic_ready() && __atomic_load_n(&c->sched.load, __ATOMIC_ACQUIRE) ? sched_quantum : 0;
+	if (want == c->sched.timer_quantum)
+		return;
+	if (want) {
+		irq_set_handler(VECTOR_TIMER, sched_timer_tick);
+		apic_timer_periodic(VECTOR_TIMER, (uint32_t)want);
+	} else {
+		apic_timer_stop();
+	}
+	c->sched.timer_quantum = want;
+}
+
+/* This CPU's sleepers whose time has come (or that are to be killed) leave their sleep; true if any still sleeps. */
+static bool wake_sleepers(struct cpu *c)
 {
 	bool sleeping = false;
 	const uint64_t now = tsc_now();
 	for (unsigned i = 0; i < MAX_PROCS; i++) {
-		if (procs[i].state != PROC_SLEEPING)
-			continue;
-		if (now >= procs[i].wake_tsc)
-			procs[i].state = PROC_RUNNABLE;
-		else
+		struct proc *p = &procs[i];
+		if (state_of(p) != PROC_SLEEPING || p->cpu != c->index)
+			continue; /* only this CPU puts its processes to sleep */
+		if (p->kill_pending) {
+			kill_idle_proc(c, p);
+		} else if (now >= p->wake_tsc) {
+			set_state(p, PROC_RUNNABLE);
+			rq_push(c, p);
+		} else {
 			sleeping = true;
+		}
 	}
 	return sleeping;
 }
 
-static struct proc *pick_next(bool *only_daemons)
+static void run_proc(struct cpu *c, struct proc *p)
 {
-	*only_daemons = true;
-	for (unsigned i = 0; i < MAX_PROCS; i++)
-		if ((procs[i].state == PROC_RUNNABLE || procs[i].state == PROC_SLEEPING) && !procs[i].daemon)
-			*only_daemons = false;
-	for (unsigned i = 0; i < MAX_PROCS; i++) {
-		unsigned s = (sched_cursor + i) % MAX_PROCS;
-		if (procs[s].state == PROC_RUNNABLE) {
-			sched_cursor = s + 1;
-			return &procs[s];
-		}
+	set_state(p, PROC_RUNNING);
+	if (!p->start_tsc)
+		p->start_tsc = tsc_now();
+	c->cur_proc = p;
+	c->sched.switches++;
+	aspace_activate(&p->as);
+	tss_set_kernel_stack(p->kstack_top);
+	c->syscall_rsp = p->kstack_top;
+	context_switch(&c->sched.scheduler_rsp, p->saved_rsp);
+	c->cur_proc = NULL;
+	switch (state_of(p)) {
+	case PROC_RUNNING: /* it yielded, or the timer took the CPU: the back of the queue */
+		set_state(p, PROC_RUNNABLE);
+		rq_push(c, p);
+		break;
+	case PROC_EXITING:
+		proc_finish(c, p);
+		break;
+	default: /* PROC_SLEEPING: wake_sleepers queues it again */
+		break;
 	}
-	return NULL;
 }
 
-/* Only daemons are left: they never end by themselves, so they are killed (as by a signal). */
+/* One round: the timer, the sleepers, the head of the queue.  False when there was nothing to run. */
+static bool sched_step(struct cpu *c, bool *sleepers)
+{
+	timer_follow(c);
+	*sleepers = wake_sleepers(c);
+	struct proc *p = rq_pop(c);
+	if (!p)
+		return false;
+	if (p->kill_pending)
+		kill_idle_proc(c, p);
+	else
+		run_proc(c, p);
+	return true;
+}
+
+/*
+ * Nothing to run: halt until an interrupt, with interrupts on for that one instruction (STI's
+ * shadow: a kick already pending is taken after the HLT, so none is lost).  With a sleeper of its
+ * own and no timer to wake it, the CPU polls instead.
+ */
+static void idle(struct cpu *c, bool sleepers)
+{
+	if (sleepers && !c->sched.timer_quantum) {
+		cpu_relax();
+		return;
+	}
+	c->sched.idle_halts++;
+	__atomic_fetch_add(&sched_idle_halts, 1, __ATOMIC_RELAXED);
+	ledger_add(EXIT_REASON_HLT, 1);
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+void sched_cpu_loop(void)
+{
+	struct cpu *c = this_cpu();
+	c->sched.active_cr3 = kernel_aspace.cr3; /* what the trampoline loaded */
+	irq_set_handler(VECTOR_SCHED_KICK, sched_kick_handler);
+	__atomic_store_n(&c->sched.running, true, __ATOMIC_RELEASE);
+	for (;;) {
+		bool sleepers;
+		if (!sched_step(c, &sleepers))
+			idle(c, sleepers);
+	}
+}
+
+/* ---- the bootstrap processor's scheduler, for the tests ---- */
+
+struct census {
+	unsigned live, workers; /* processes not finished; those of them that are not daemons */
+};
+
+static struct census census(void)
+{
+	struct census n = { 0, 0 };
+	const uint64_t flags = spin_lock_irqsave(&table_lock);
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		if (!state_live(procs[i].state))
+			continue;
+		n.live++;
+		n.workers += !procs[i].daemon;
+	}
+	spin_unlock_irqrestore(&table_lock, flags);
+	return n;
+}
+
+/* Only daemons are left: they never end by themselves, so their CPUs kill them (as by a signal). */
 static void kill_daemons(void)
 {
 	for (unsigned i = 0; i < MAX_PROCS; i++) {
 		struct proc *p = &procs[i];
-		if (p->daemon && (p->state == PROC_RUNNABLE || p->state == PROC_SLEEPING)) {
-			p->state = PROC_ZOMBIE;
-			p->killed = true;
-			p->exit_status = PROC_KILLED_STATUS;
-			aspace_destroy(&p->as);
-		}
+		if (!p->daemon || !state_live(state_of(p)) || p->kill_pending)
+			continue;
+		p->kill_pending = true;
+		kick(p->cpu); /* not this CPU: its scheduler is here, and kills its own at its next step */
 	}
 }
 
 void sched_run(void)
 {
-	const bool preemptive = sched_quantum && apic_ready();
-	if (preemptive) {
-		irq_set_handler(VECTOR_TIMER, sched_timer_tick);
-		apic_timer_periodic(VECTOR_TIMER, (uint32_t)sched_quantum);
-	}
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) :: "memory");
+	struct cpu *c = this_cpu();
+	irq_set_handler(VECTOR_SCHED_KICK, sched_kick_handler);
+	__atomic_fetch_or(&sched_waiters, 1ull << c->index, __ATOMIC_ACQ_REL);
 	for (;;) {
-		const bool sleeping = wake_sleepers();
-		bool only_daemons;
-		struct proc *p = pick_next(&only_daemons);
-		if (only_daemons) {
-			kill_daemons();
+		/* First: a daemon is always runnable, and this CPU's would run forever. */
+		const struct census n = census();
+		if (!n.live)
 			break;
-		}
-		if (!p && sleeping) {
-			/* Idle: halt until the next interrupt (the timer), with interrupts on for that one instruction. */
-			if (preemptive) {
-				sched_idle_halts++;
-				ledger_add(EXIT_REASON_HLT, 1);
-				__asm__ volatile("sti; hlt; cli" ::: "memory");
-			}
-			continue;
-		}
-		if (!p)
-			break;
-		struct cpu *c = this_cpu();
-		c->cur_proc = p;
-		aspace_activate(&p->as);
-		tss_set_kernel_stack(p->kstack_top); /* this CPU's TSS */
-		c->syscall_rsp = p->kstack_top;      /* %gs:CPU_OFF_SYSCALL_RSP, for SYSCALL */
-		context_switch(&scheduler_rsp, p->saved_rsp);
-		c->cur_proc = NULL;
-		if (p->state == PROC_ZOMBIE)
-			aspace_destroy(&p->as); /* switches to the kernel's CR3 first */
+		if (!n.workers)
+			kill_daemons(); /* this CPU's own: killed in the step below, not run */
+		bool sleepers;
+		if (!sched_step(c, &sleepers))
+			idle(c, sleepers); /* what is left runs elsewhere, or sleeps */
 	}
-	if (preemptive)
-		apic_timer_stop();
+	timer_follow(c); /* nothing left here: stops it */
+	__atomic_fetch_and(&sched_waiters, ~(1ull << c->index), __ATOMIC_ACQ_REL);
 	aspace_activate(&kernel_aspace);
+	if (flags & RFLAGS_IF_BIT)
+		__asm__ volatile("sti" ::: "memory");
 }
+
+/* ---- entries from a running process ---- */
 
 void sched_timer_tick(struct trap_frame *f)
 {
 	apic_eoi(); /* first: the next tick must not wait behind this one in the ISR (SDM 11.8.5) */
-	if (!current || (f->cs & SELECTOR_RPL_USER) != SELECTOR_RPL_USER)
+	struct cpu *c = this_cpu();
+	c->sched.ticks++;
+	struct proc *p = c->cur_proc;
+	if (!p || (f->cs & SELECTOR_RPL_USER) != SELECTOR_RPL_USER)
 		return; /* the idle scheduler, or the kernel on a process's behalf: not preempted */
-	current->preemptions++;
-	context_switch(&current->saved_rsp, scheduler_rsp); /* still runnable: resumes here, then IRETQ */
+	if (p->kill_pending) {
+		p->killed = true;
+		proc_exit(PROC_KILLED_STATUS);
+	}
+	p->preemptions++;
+	c->sched.preemptions++;
+	context_switch(&p->saved_rsp, c->sched.scheduler_rsp); /* still running: resumes here, then IRETQ */
+}
+
+void sched_kick_handler(struct trap_frame *f)
+{
+	apic_eoi();
+	struct cpu *c = this_cpu();
+	c->sched.kicks++;
+	struct proc *p = c->cur_proc;
+	if (p && p->kill_pending && (f->cs & SELECTOR_RPL_USER) == SELECTOR_RPL_USER) {
+		p->killed = true;
+		proc_exit(PROC_KILLED_STATUS);
+	}
+	/* Otherwise the CPU was idle (its loop looks at its queue next) or runs a process: nothing to do here. */
 }
 
 void proc_sleep(uint64_t cycles)
 {
 	struct proc *p = current;
 	p->wake_tsc = tsc_now() + cycles;
-	p->state = PROC_SLEEPING;
-	context_switch(&p->saved_rsp, scheduler_rsp);
-}
-
-void proc_reap(struct proc *p)
-{
-	if (!p)
-		return;
-	aspace_destroy(&p->as);
-	p->state = PROC_FREE;
+	set_state(p, PROC_SLEEPING);
+	context_switch(&p->saved_rsp, this_cpu()->sched.scheduler_rsp);
 }
 
 void proc_yield(void)
 {
 	struct proc *p = current;
-	if (sched_trace_len < SCHED_TRACE_MAX)
-		sched_trace[sched_trace_len++] = p->pid;
-	context_switch(&p->saved_rsp, scheduler_rsp);
+	unsigned i = __atomic_load_n(&sched_trace_len, __ATOMIC_RELAXED);
+	while (i < SCHED_TRACE_MAX &&
+	       !__atomic_compare_exchange_n(&sched_trace_len, &i, i + 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		;
+	if (i < SCHED_TRACE_MAX)
+		sched_trace[i] = p->pid;
+	context_switch(&p->saved_rsp, this_cpu()->sched.scheduler_rsp);
 }
 
 void proc_exit(int64_t status)
 {
 	struct proc *p = current;
-	p->state = PROC_ZOMBIE;
 	p->exit_status = status;
-	context_switch(&p->saved_rsp, scheduler_rsp);
+	set_state(p, PROC_EXITING);
+	context_switch(&p->saved_rsp, this_cpu()->sched.scheduler_rsp);
 	panic("a dead process was scheduled");
 }
 
@@ -300,7 +560,43 @@ void proc_kill(const struct trap_frame *f, uint64_t cr2)
 		exception_vector_name(f->vector), (unsigned long long)f->error_code, (unsigned long long)f->rip);
 	if (f->vector == VECTOR_PF)
 		kprintf(", address %#llx", (unsigned long long)cr2);
+	if (this_cpu_index())
+		kprintf(" (CPU %u)", this_cpu_index());
 	kprintf("\n");
 	console_unlock();
 	proc_exit(PROC_KILLED_STATUS);
+}
+
+/* ---- reaping ---- */
+
+#define REAP_TIMEOUT_MS 2000
+
+void proc_reap(struct proc *p)
+{
+	if (!p)
+		return;
+	const unsigned me = this_cpu_index();
+	enum proc_state st = state_of(p);
+	if (state_live(st) && p->cpu == me && st != PROC_RUNNING && st != PROC_EXITING) {
+		/* Never run, or asleep, on this CPU (which runs the kernel now, not the process). */
+		if (st == PROC_RUNNABLE)
+			rq_remove(this_cpu(), p);
+		p->exit_status = PROC_KILLED_STATUS;
+		p->killed = true;
+		proc_finish(this_cpu(), p);
+	} else if (state_live(st)) {
+		/* Alive on another CPU: that CPU kills it (at its next kick, tick or round). */
+		p->kill_pending = true;
+		kick(p->cpu);
+		const uint64_t start = tsc_now(), limit = tsc_hz ? tsc_cycles_ms(REAP_TIMEOUT_MS) : ~0ull;
+		while (state_of(p) != PROC_ZOMBIE)
+			if (tsc_now() - start > limit)
+				panic("pid %d (%s) on CPU %u did not die within %u ms", p->pid, p->name, p->cpu, REAP_TIMEOUT_MS);
+			else
+				cpu_relax();
+	}
+	aspace_destroy(&p->as); /* nothing left after proc_finish */
+	const uint64_t flags = spin_lock_irqsave(&table_lock);
+	p->state = PROC_FREE;
+	spin_unlock_irqrestore(&table_lock, flags);
 }

@@ -414,10 +414,7 @@ void ap_main(struct cpu *c)
 	else
 		kprintf("CPU %u online (APIC ID %u, but the MADT says %u)\n", c->index, id, c->apic_id);
 	__atomic_store_n(&c->state, CPU_ONLINE, __ATOMIC_RELEASE);
-	for (;;) { /* idle: every IPI wakes it, its handler runs, and it halts again */
-		ledger_add(EXIT_REASON_HLT, 1);
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-	}
+	sched_cpu_loop(); /* its processes (guest/proc.c); idle, STI; HLT: every IPI wakes it, its handler runs */
 }
 
 /* ---- IPIs ---- */

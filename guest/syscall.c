@@ -12,6 +12,7 @@
 #include "guest/layout.h"
 #include "guest/priv.h"
 #include "guest/proc.h"
+#include "guest/spinlock.h"
 
 /* RFLAGS bits SYSCALL clears through IA32_FMASK (SDM Vol. 1 3.4.3). */
 #define RFLAGS_TF (1ull << 8)
@@ -34,7 +35,8 @@ struct syscall_frame {
 };
 
 extern char syscall_entry[];
-static struct hv_stats stats_buffer;
+static struct hv_stats stats_buffer; /* the hypercall's buffer, one CPU at a time */
+static struct spinlock stats_lock = SPINLOCK_INIT;
 
 void syscall_init(void)
 {
@@ -113,12 +115,13 @@ static int64_t sys_hvstats(uint64_t buf, uint64_t size)
 		return SYS_ERR_INVAL;
 	if (!user_range_ok(buf, sizeof(stats_buffer)))
 		return SYS_ERR_FAULT;
+	spin_lock(&stats_lock); /* interrupts are off in a system call */
 	int64_t n = hv_get_stats(&stats_buffer);
+	const bool copied = n >= 0 && !user_copy((void *)(uintptr_t)buf, &stats_buffer, sizeof(stats_buffer));
+	spin_unlock(&stats_lock);
 	if (n < 0)
 		return SYS_ERR_NOSYS;
-	if (user_copy((void *)(uintptr_t)buf, &stats_buffer, sizeof(stats_buffer)))
-		return SYS_ERR_FAULT;
-	return (int64_t)sizeof(stats_buffer);
+	return copied ? (int64_t)sizeof(stats_buffer) : SYS_ERR_FAULT;
 }
 
 static int64_t sys_info(uint64_t key)
@@ -129,16 +132,20 @@ static int64_t sys_info(uint64_t key)
 	case INFO_MEM_SHADOW: return boot_config.mem_shadow;
 	case INFO_HYPERVISOR: return hv_present;
 	case INFO_NX: return nx_enabled;
+	case INFO_CPU: return this_cpu_index();
+	case INFO_PREEMPTIONS: return (int64_t)current->preemptions;
 	default: return SYS_ERR_INVAL;
 	}
 }
 
 int64_t syscall_dispatch(struct syscall_frame *f)
 {
-	current->syscalls++;
+	struct proc *p = current;
+	p->syscalls++;
+	p->syscall_cpus |= 1ull << this_cpu_index(); /* one bit: a process never leaves its CPU */
 	switch (f->rax) {
 	case SYS_WRITE: return sys_write(f->rdi, f->rsi, f->rdx);
-	case SYS_GETPID: return current->pid;
+	case SYS_GETPID: return p->pid;
 	case SYS_YIELD: proc_yield(); return 0;
 	case SYS_EXIT: proc_exit((int64_t)f->rdi);
 	case SYS_MMAP: return sys_mmap(f->rdi, f->rsi, f->rdx);

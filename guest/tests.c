@@ -936,7 +936,7 @@ static void test_smep_smap(void)
 static void test_translate(void)
 {
 	const char *name = "translate_table";
-	struct proc *p = proc_spawn("hello", 0, 0); /* loaded, never run */
+	struct proc *p = proc_spawn_on(this_cpu_index(), "hello", 0, 0); /* loaded, never run (this CPU is in the test) */
 	if (!p) {
 		test_report(name, false, "cannot load a program");
 		return;

@@ -596,9 +596,11 @@ static void test_preempt_spinner(void)
 	const char *name = "sched_preempts_never_yielding_loop";
 	if (!apic_available(name))
 		return;
-	struct proc *spin = proc_spawn("spin", 0, 0);
-	struct proc *h1 = proc_spawn("hello", HELLO_ROUNDS, 0);
-	struct proc *h2 = proc_spawn("hello", HELLO_ROUNDS, 0);
+	/* On this CPU, all three: its timer must take the CPU from the spinner for the others to run. */
+	const unsigned cpu = this_cpu_index();
+	struct proc *spin = proc_spawn_on(cpu, "spin", 0, 0);
+	struct proc *h1 = proc_spawn_on(cpu, "hello", HELLO_ROUNDS, 0);
+	struct proc *h2 = proc_spawn_on(cpu, "hello", HELLO_ROUNDS, 0);
 	if (!spin || !h1 || !h2) {
 		proc_reap(spin), proc_reap(h1), proc_reap(h2);
 		test_report(name, false, "cannot load the programs");
@@ -631,21 +633,22 @@ static void test_sleep_idle(void)
 	const char *name = "sched_sleep_blocks_idle_halts";
 	if (!apic_available(name))
 		return;
-	struct proc *p = proc_spawn("sleeper", SLEEP_CYCLES, SLEEP_ROUNDS);
+	struct proc *p = proc_spawn_on(this_cpu_index(), "sleeper", SLEEP_CYCLES, SLEEP_ROUNDS);
 	if (!p) {
 		test_report(name, false, "cannot load the program");
 		return;
 	}
-	const uint64_t halts = sched_idle_halts;
+	volatile uint64_t *const idle_halts = &this_cpu()->sched.idle_halts; /* this CPU's: the sleeper's */
+	const uint64_t halts = *idle_halts;
 	const uint64_t start = tsc_now();
 	sched_quantum = QUANTUM;
 	sched_run();
 	sched_quantum = 0;
 	const uint64_t took = tsc_now() - start;
-	test_report(name, !p->killed && p->exit_status == UTEST_OK && sched_idle_halts > halts &&
+	test_report(name, !p->killed && p->exit_status == UTEST_OK && *idle_halts > halts &&
 				  took >= SLEEP_ROUNDS * (uint64_t)SLEEP_CYCLES,
 		    "status %lld, %llu idle halts, %llu cycles", (long long)p->exit_status,
-		    (unsigned long long)(sched_idle_halts - halts), (unsigned long long)took);
+		    (unsigned long long)(*idle_halts - halts), (unsigned long long)took);
 	proc_reap(p);
 }
 

@@ -50,10 +50,13 @@ static const char *why_not_ok(const struct proc *p, char *buf, size_t cap)
 	return NULL;
 }
 
-/* Runs one program to its end; NULL if it cannot be loaded.  The caller reaps it. */
+/*
+ * Runs one program to its end, on this CPU (the exit windows are this CPU's); NULL if it cannot be
+ * loaded.  The caller reaps it.
+ */
 static struct proc *run_program(const char *program, uint64_t arg0, uint64_t arg1)
 {
-	struct proc *p = proc_spawn(program, arg0, arg1);
+	struct proc *p = proc_spawn_on(this_cpu_index(), program, arg0, arg1);
 	if (p)
 		sched_run();
 	return p;
@@ -89,7 +92,7 @@ static void test_syscalls(void)
 	report_program("user_10000_syscalls_no_exits", p, &w);
 }
 
-/* Three programs yield to each other: round robin, each in its own address space. */
+/* Three programs on this CPU yield to each other: round robin, each in its own address space. */
 static void test_round_robin(void)
 {
 	const char *name = "user_round_robin_isolation";
@@ -98,7 +101,7 @@ static void test_round_robin(void)
 	char d[DETAIL_MAX] = "";
 	sched_trace_len = 0;
 	for (unsigned i = 0; i < ROUND_ROBIN_PROCS; i++) {
-		p[i] = proc_spawn("hello", ROUND_ROBIN_ROUNDS, 0);
+		p[i] = proc_spawn_on(this_cpu_index(), "hello", ROUND_ROBIN_ROUNDS, 0);
 		if (!p[i]) {
 			while (i--)
 				proc_reap(p[i]);

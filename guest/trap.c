@@ -46,6 +46,8 @@ static bool resolve_page_fault(const struct trap_frame *f, uint64_t cr2)
 		return false;
 	if (as == &kernel_aspace)
 		kernel_demand_faults++;
+	else
+		current->fault_cpus |= 1ull << this_cpu_index();
 	return true;
 }
 

@@ -44,6 +44,8 @@ enum sys_info_key {
 	INFO_MEM_SHADOW = 2,    /* 1 when the monitor runs in shadow-paging mode (mem=shadow) */
 	INFO_HYPERVISOR = 3,    /* 1 when the monitor is present */
 	INFO_NX = 4,            /* 1 when no-execute pages are enforced (EFER.NXE) */
+	INFO_CPU = 5,           /* the number of the CPU running the caller (0: the bootstrap processor) */
+	INFO_PREEMPTIONS = 6,   /* times the timer took the CPU from the caller */
 	INFO_COUNT
 };
 

@@ -46,9 +46,23 @@ enum cpu_state {
 
 struct proc;
 
-/* This CPU's part of the process machinery (guest/proc.c, guest/paging.c). */
+/*
+ * This CPU's scheduler (guest/proc.c): its run queue, a FIFO of runnable processes that belong to
+ * it (a process never leaves the CPU it was placed on), under its own lock (in guest/proc.c: the
+ * monitor's headers have a struct spinlock too), and what its local APIC timer does for it.
+ */
 struct cpu_sched {
+	struct proc *head, *tail;      /* runnable, not running: the next to run is head */
+	volatile uint32_t load;        /* processes placed here and not yet finished (queued, running, asleep) */
+	uint64_t scheduler_rsp;        /* the scheduler's kernel RSP while a process runs */
 	uint64_t active_cr3;           /* the CR3 this CPU has loaded (guest/paging.c) */
+	uint64_t timer_quantum;        /* the periodic VECTOR_TIMER this CPU runs now (0: stopped) */
+	volatile uint64_t ticks;       /* VECTOR_TIMER ticks taken */
+	volatile uint64_t preemptions; /* ticks that took the CPU from a ring-3 process */
+	volatile uint64_t kicks;       /* VECTOR_SCHED_KICK taken */
+	volatile uint64_t switches;    /* switches into a process */
+	volatile uint64_t idle_halts;  /* HLTs of its idle loop */
+	volatile bool running;         /* its scheduler loop runs (an AP past start-up; the BSP in sched_run) */
 };
 
 struct cpu {

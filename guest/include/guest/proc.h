@@ -1,4 +1,8 @@
-/* Processes: user programs in ring 3, each in its own address space, scheduled cooperatively. */
+/*
+ * Processes: user programs in ring 3, each in its own address space, on every CPU.  Each CPU runs
+ * the processes placed on it from its own run queue, cooperatively or preemptively on its own
+ * local APIC timer (guest/proc.c).
+ */
 #ifndef GUEST_PROC_H
 #define GUEST_PROC_H
 
@@ -8,11 +12,25 @@
 #include "guest/percpu.h"
 #include "guest/trap.h"
 
-#define MAX_PROCS      8
+#define MAX_PROCS      16
 #define PROC_NAME_MAX  16
 #define SCHED_TRACE_MAX 64
+#define PROC_CPU_ANY   (~0u) /* proc_spawn_on: place the process on the least loaded CPU */
 
-enum proc_state { PROC_FREE = 0, PROC_RUNNABLE, PROC_SLEEPING, PROC_ZOMBIE };
+/*
+ * FREE -> NEW (being loaded) -> RUNNABLE (queued) <-> RUNNING -> EXITING -> ZOMBIE; RUNNING <-> SLEEPING.
+ * Only the process's own CPU moves it between RUNNABLE, RUNNING, SLEEPING and EXITING; ZOMBIE is
+ * published last, once its CPU has left its kernel stack and freed its address space.
+ */
+enum proc_state {
+	PROC_FREE = 0,
+	PROC_RUNNABLE,  /* in its CPU's run queue */
+	PROC_SLEEPING,  /* SYS_SLEEP: off the queue until wake_tsc */
+	PROC_ZOMBIE,    /* finished: exit_status (and kill) say how; proc_reap frees the slot */
+	PROC_NEW,       /* proc_spawn is loading it */
+	PROC_RUNNING,   /* on its CPU now */
+	PROC_EXITING,   /* exited or killed, its CPU has not yet switched away from it */
+};
 
 struct proc {
 	int pid;
@@ -28,6 +46,12 @@ struct proc {
 	uint64_t wake_tsc;     /* PROC_SLEEPING: runnable again once the TSC reaches it */
 	uint64_t preemptions;  /* times the timer took the CPU from it */
 	bool daemon;           /* sched_run does not wait for it: killed once only daemons remain */
+	unsigned cpu;          /* the CPU it was placed on, and runs on until it ends */
+	struct proc *rq_next;  /* its CPU's run queue */
+	volatile bool kill_pending; /* its CPU kills it at the next chance (a daemon no one waits for) */
+	uint64_t syscall_cpus; /* CPUs that served its system calls (bit n: CPU n) */
+	uint64_t fault_cpus;   /* CPUs that resolved its page faults */
+	uint64_t start_tsc, end_tsc; /* when its CPU first switched to it, and when it finished */
 };
 
 /* An embedded program image (guest/user/programs.asm). */
@@ -50,20 +74,37 @@ static inline struct proc *proc_current(void)
 
 /* pids of the processes that called SYS_YIELD, in order (for the tests). */
 extern int sched_trace[SCHED_TRACE_MAX];
-extern unsigned sched_trace_len;
+extern volatile unsigned sched_trace_len;
 
-/* Loads a program into a fresh address space; RDI = arg0, RSI = arg1 at entry. NULL on failure. */
-struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1);
-void sched_run(void);                        /* runs processes until none is runnable */
 /*
- * Preemption: with a quantum (TSC cycles, 0: cooperative), sched_run runs the local APIC timer
- * periodically and each tick takes the CPU from a process in ring 3 (round robin).
+ * Loads a program into a fresh address space and queues it; RDI = arg0, RSI = arg1 at entry.
+ * NULL on failure.  proc_spawn places it on the least loaded CPU (processes placed and not yet
+ * finished; a tie goes to this CPU, else round robin); proc_spawn_on on CPU `cpu`
+ * (PROC_CPU_ANY: as proc_spawn).  Another CPU starts it at once; this CPU in sched_run.
  */
-extern uint64_t sched_quantum;
-extern uint64_t sched_idle_halts; /* HLTs of the idle scheduler (nothing runnable, someone asleep) */
+struct proc *proc_spawn(const char *program, uint64_t arg0, uint64_t arg1);
+struct proc *proc_spawn_on(unsigned cpu, const char *program, uint64_t arg0, uint64_t arg1);
+/*
+ * Runs this CPU's processes, and waits (halted) for the other CPUs', until no process is left
+ * anywhere; once only daemons are left, they are killed.
+ */
+void sched_run(void);
+/* An AP's scheduler loop, from ap_main once it is online: its processes, else STI; HLT. */
+__attribute__((noreturn)) void sched_cpu_loop(void);
+/* Kernel IPI: an idle CPU looks at its run queue; a CPU running a process to be killed kills it. */
+#define VECTOR_SCHED_KICK 0x48u
+/*
+ * Preemption: with a quantum (TSC cycles, 0: cooperative), a CPU with processes of its own runs
+ * its local APIC timer periodically, and each tick takes the CPU from a process in ring 3 (round
+ * robin on that CPU).  Every CPU follows the value as it changes.
+ */
+extern volatile uint64_t sched_quantum;
+extern volatile uint64_t sched_idle_halts; /* HLTs of the idle schedulers, every CPU's */
 void proc_sleep(uint64_t cycles);            /* SYS_SLEEP: blocks the caller for at least `cycles` TSC cycles */
 void sched_timer_tick(struct trap_frame *f); /* the timer's handler: EOI, then preempt a ring-3 process */
-void proc_reap(struct proc *p);              /* frees a zombie (or never-run) process */
+void sched_kick_handler(struct trap_frame *f); /* VECTOR_SCHED_KICK: EOI, then kill a process marked for it */
+void proc_reap(struct proc *p);              /* frees a zombie (or a never-run process of this CPU's) */
+bool sched_cpu_usable(unsigned cpu);         /* 1 when CPU `cpu` takes processes (online, its loop running) */
 void proc_yield(void);
 __attribute__((noreturn)) void proc_exit(int64_t status);
 __attribute__((noreturn)) void proc_kill(const struct trap_frame *f, uint64_t cr2);

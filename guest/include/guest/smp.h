@@ -3,10 +3,10 @@
  * (INIT-SIPI-SIPI, SDM Vol. 3A 9.4.4), the kernel's IPIs, and the TSC as a clock for the delays.
  *
  * CPU 0 is the bootstrap processor; the others are numbered in MADT order.  An AP, once online,
- * idles in STI; HLT and serves IPIs: VECTOR_IPI_CALL runs the function the bootstrap processor
- * posted in its mailbox (in the interrupt handler, interrupts off), VECTOR_IPI_PING answers with
- * VECTOR_IPI_PONG, VECTOR_TLB_SHOOTDOWN invalidates the posted address.  Ring 3 runs on the
- * bootstrap processor only.
+ * runs its scheduler loop (guest/proc.c: the processes placed on it), idles in STI; HLT and serves
+ * IPIs: VECTOR_IPI_CALL runs the function the bootstrap processor posted in its mailbox (in the
+ * interrupt handler, interrupts off), VECTOR_IPI_PING answers with VECTOR_IPI_PONG,
+ * VECTOR_TLB_SHOOTDOWN invalidates the posted address.
  */
 #ifndef GUEST_SMP_H
 #define GUEST_SMP_H
