@@ -1080,6 +1080,7 @@ int tests_run(void)
 	test_translate();
 	tests_emul();
 	tests_apic();
+	tests_sched(); /* before tests_smp: its last test keeps an AP */
 	tests_smp();
 
 	test_report("no_frame_leak", frames_free_count() == free_frames, "%llu free frames, %llu at the start",

@@ -4,6 +4,8 @@
  *   MEMORY_DEMAND   a reserved region: each first touch is a page fault the guest kernel
  *                   resolves (a zeroed frame), with no VM exit in EPT mode
  *   MEMORY_UNMAPPED a page used after munmap: the kernel must kill us
+ *   MEMORY_SPREAD   one program per CPU at once: demand faults, system calls, a bounded spin,
+ *                   and the CPU it ran on (SYS_INFO) as its exit status
  */
 #include "ulib.h"
 
@@ -142,14 +144,69 @@ static int64_t use_after_munmap(void)
 	return UTEST_SURVIVED;
 }
 
-int64_t umain(uint64_t mode, uint64_t unused);
-int64_t umain(uint64_t mode, uint64_t unused)
+#define SPREAD_WORD(pid, pg, round) ((uint64_t)(pid) << 32 | (uint64_t)(pg) << 16 | (round))
+
+/*
+ * Runs beside the same program on the other CPUs: loads GS (the kernel's GS base must not
+ * depend on ring 3's), touches MEMORY_SPREAD_PAGES reserved pages (each first touch a page fault
+ * its CPU resolves), then rewrites them round after round with a system call each, until
+ * MEMORY_SPREAD_MIN_ROUNDS rounds (or, when asked, until the timer has preempted it once) are done.
+ */
+static int64_t spread(uint64_t arg)
 {
-	(void)unused;
+	const int64_t cpu = sys_info(INFO_CPU), pid = sys_getpid();
+	if (cpu < 0 || pid <= 0)
+		return UTEST_BAD_RESULT;
+	const uint16_t gs = (uint16_t)(arg & MEMORY_SPREAD_ARG_GS_MASK);
+	if (gs)
+		__asm__ volatile("mov %0, %%gs" ::"r"(gs)); /* the GS base becomes the descriptor's: 0 */
+	const int64_t faults0 = sys_info(INFO_DEMAND_FAULTS);
+	const int64_t r = sys_mmap(0, MEMORY_SPREAD_PAGES * PAGE, 0);
+	if (r < 0)
+		return UTEST_BAD_RESULT;
+	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)r;
+	const uint64_t words = PAGE / sizeof(uint64_t);
+	unsigned round = 0;
+	for (;; round++) {
+		for (unsigned pg = 0; pg < MEMORY_SPREAD_PAGES; pg++) {
+			volatile uint64_t *w = p + pg * words + round % words;
+			if (round < words && *w != 0)
+				return UTEST_BAD_DATA; /* a fresh frame is zeroed, and this word was not written yet */
+			*w = SPREAD_WORD(pid, pg, round);
+		}
+		if (sys_getpid() != pid)
+			return UTEST_BAD_RESULT;
+		if (sys_info(INFO_CPU) != cpu)
+			return UTEST_MIGRATED;
+		if (round + 1 < MEMORY_SPREAD_MIN_ROUNDS)
+			continue;
+		if (!(arg & MEMORY_SPREAD_ARG_UNTIL_PREEMPTED) || sys_info(INFO_PREEMPTIONS) > 0 ||
+		    round + 1 >= MEMORY_SPREAD_MAX_ROUNDS)
+			break;
+	}
+	for (unsigned pg = 0; pg < MEMORY_SPREAD_PAGES; pg++)
+		if (p[pg * words + round % words] != SPREAD_WORD(pid, pg, round))
+			return UTEST_BAD_DATA;
+	const int64_t faults = sys_info(INFO_DEMAND_FAULTS) - faults0;
+	if (sys_munmap((uint64_t)r, MEMORY_SPREAD_PAGES * PAGE) != 0)
+		return UTEST_BAD_RESULT;
+	uprintf("on CPU %lld: %lld page faults, %u rounds, %lld preemptions so far%s\n", (long long)cpu, (long long)faults,
+		round + 1, (long long)sys_info(INFO_PREEMPTIONS), gs ? ", GS loaded in ring 3" : "");
+	if (faults != MEMORY_SPREAD_PAGES)
+		return UTEST_FAULT_COUNT;
+	if (sys_info(INFO_CPU) != cpu)
+		return UTEST_MIGRATED;
+	return MEMORY_SPREAD_DONE(cpu);
+}
+
+int64_t umain(uint64_t mode, uint64_t arg);
+int64_t umain(uint64_t mode, uint64_t arg)
+{
 	switch (mode) {
 	case MEMORY_MMAP: return check_mmap();
 	case MEMORY_DEMAND: return check_demand();
 	case MEMORY_UNMAPPED: return use_after_munmap();
+	case MEMORY_SPREAD: return spread(arg);
 	default: return UTEST_BAD_MODE;
 	}
 }

@@ -73,8 +73,17 @@ enum memory_mode {
 	MEMORY_MMAP = 0,         /* populated mmap / munmap, fixed addresses, overlaps */
 	MEMORY_DEMAND = 1,       /* demand paging: MEMORY_DEMAND_PAGES faults, zero exits (EPT) */
 	MEMORY_UNMAPPED = 2,     /* touches a page after munmap: must be killed (#PF) */
+	MEMORY_SPREAD = 3,       /* one of several at once, one per CPU (arg1: MEMORY_SPREAD_ARG_*): exits
+				    with MEMORY_SPREAD_DONE(the CPU SYS_INFO said it ran on), or a UTEST_ status */
 };
 #define MEMORY_DEMAND_PAGES 8
+#define MEMORY_SPREAD_PAGES 16          /* demand-faulted, then rewritten each round */
+#define MEMORY_SPREAD_MIN_ROUNDS 8      /* each round: every page written, a getpid, a CPU check */
+#define MEMORY_SPREAD_MAX_ROUNDS 200000 /* the bound when waiting for a preemption */
+#define MEMORY_SPREAD_ARG_GS_MASK 0xffffull          /* first loads GS with this selector (0: does not) */
+#define MEMORY_SPREAD_ARG_UNTIL_PREEMPTED (1ull << 16) /* works on until the timer has preempted it once */
+#define MEMORY_SPREAD_DONE_BASE 0x100
+#define MEMORY_SPREAD_DONE(cpu) (MEMORY_SPREAD_DONE_BASE + (int64_t)(cpu))
 
 enum evil_mode {
 	EVIL_KERNEL_WRITE = 0, /* writes arg1 (a kernel address) */
@@ -96,7 +105,8 @@ enum evil_mode {
 	X(UTEST_SURVIVED, 5, "the forbidden operation did not fault")           \
 	X(UTEST_ISOLATION, 6, "another process's data appeared in this address space") \
 	X(UTEST_BAD_MODE, 7, "unknown mode argument")                          \
-	X(UTEST_WOKE_EARLY, 8, "SYS_SLEEP returned before its time")
+	X(UTEST_WOKE_EARLY, 8, "SYS_SLEEP returned before its time")           \
+	X(UTEST_MIGRATED, 9, "SYS_INFO(INFO_CPU) changed while the program ran")
 
 enum utest_status {
 #define X(name, value, text) name = value,

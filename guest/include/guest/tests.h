@@ -73,6 +73,9 @@ void run_xapic_unsupported(void); /* guest.test=xapic_unsupported: never returns
 void run_xapic_idt(void);         /* guest.test=xapic_idt: never returns */
 void run_hlt_forever(void);       /* guest.test=hlt_forever: never returns */
 
+/* tests_sched.c: ring-3 programs on every CPU, each CPU's own scheduler and timer (SKIP with one CPU). */
+void tests_sched(void);
+
 /* tests_smp.c: several CPUs (SKIP with one); the last test leaves an AP spinning forever. */
 void tests_smp(void);
 
