@@ -26,7 +26,7 @@ def expect_all_in_vmx_root(b, n):
     b.expect(rf"\[hv\] CPUs in VMX root: {n} of {n} \(APIC IDs {ids(n)}\)")
 
 
-SMP_TESTS = ("smp_all_online", "smp_ap_exits_accounted", "smp_ipi_ping_pong", "smp_nmi_ipi", "smp_spinlock_counter",
+SMP_TESTS = ("smp_user_programs_spread", "smp_all_online", "smp_ap_exits_accounted", "smp_ipi_ping_pong", "smp_nmi_ipi", "smp_spinlock_counter",
              "smp_tlb_shootdown", "smp_apic_timer_every_cpu", "smp_spinner_does_not_block")
 
 
