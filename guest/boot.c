@@ -64,7 +64,10 @@ static void parse_option(const char *w, size_t n)
 		else if (!word_equals(v, "ept", vn))
 			kprintf("guest: unknown mem=%.*s (ept assumed)\n", (int)vn, v);
 	} else if (word_equals(w, "bench", k)) {
-		boot_config.bench = parse_uint(v, vn, &ok) != 0;
+		if (word_equals(v, "smp", vn))
+			boot_config.bench = boot_config.bench_smp_only = true;
+		else
+			boot_config.bench = parse_uint(v, vn, &ok) != 0;
 	} else if (word_equals(w, "budget", k)) {
 		uint64_t b = parse_uint(v, vn, &ok);
 		if (ok && b >= BENCH_BUDGET_LOG2_MIN && b <= BENCH_BUDGET_LOG2_MAX)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """'make bench': run the guest's benchmarks in Bochs under EPT and under shadow paging, each with
-APIC virtualization on (apicv=1, the default) and off (apicv=0: only the interrupt figures are kept).
+APIC virtualization on (apicv=1, the default) and off (apicv=0: only the interrupt figures are kept),
+and the benchmarks of several CPUs (guest.bench=smp) on a 4-CPU Bochs with vcpus=1, 2 and 4.
 
 Bochs with `clock: sync=none` counts one TSC tick per instruction, so every figure is an
 exact, repeatable cost.  Prints the tables and writes them to docs/benchmarks.md.
@@ -8,7 +9,9 @@ exact, repeatable cost.  Prints the tables and writes them to docs/benchmarks.md
     scripts/bench.py [--cpu MODEL] [--no-write]
 """
 import argparse
+import concurrent.futures
 import datetime
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MODES = ("ept", "shadow")
 APICV = ("1", "0")
 INTERRUPT_BENCHES = ("apic_eoi", "apic_tpr", "mov_cr8", "timer_irq")
+SMP_CPUS = 4                 # Bochs processors of the SMP runs
+SMP_VCPUS = (1, 2, 4)        # the guest's vCPUs in them
+SMP_BENCHES = ("ipi_round_trip", "par_cpuid", "par_compute")
 
 BENCH_RE = re.compile(r"BENCH: (\S+) (\d+) (\d+) (\d+)")
 STAT_RE = re.compile(r"^\[hv\]\s{3}([A-Z_]+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
@@ -30,9 +36,11 @@ APICV_LEVELS = (("full", "virtual-interrupt delivery while the guest is in x2API
                 ("TPR shadow", "APIC virtualization: TPR shadow and x2APIC virtualization while"))
 
 
-def run(mode, cpu, log, apicv="1"):
-    cmd = [str(ROOT / "scripts" / "run-bochs.sh"), "--cpu", cpu, "--timeout", "600", "--log", str(log),
-           "--", "log=info", f"mem={mode}", f"apicv={apicv}", "guest.bench=1"]
+def run(mode, cpu, log, apicv="1", vcpus=None):
+    smp = ["--smp", str(SMP_CPUS)] if vcpus else []
+    args = [f"vcpus={vcpus}", "guest.bench=smp"] if vcpus else ["guest.bench=1"]
+    cmd = [str(ROOT / "scripts" / "run-bochs.sh"), "--cpu", cpu, "--timeout", "600", "--log", str(log), *smp,
+           "--", "log=info", f"mem={mode}", f"apicv={apicv}", *args]
     print("bench: " + " ".join(cmd[1:]), file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace")
@@ -84,9 +92,40 @@ def interrupt_table(res, res_off):
     return "\n".join(lines)
 
 
+def smp_table(res_smp):
+    """The benchmarks of several CPUs: vcpus=1, 2, 4 on a 4-CPU machine, in both memory modes."""
+    cols = [(m, n) for m in MODES for n in SMP_VCPUS]
+    head = " | ".join(f"{m.upper() if m == 'ept' else m} vcpus={n}" for m, n in cols)
+    lines = [f"### Several CPUs: Bochs with {SMP_CPUS} processors, the guest given `vcpus=1`, `2`, `{SMP_CPUS}`\n",
+             "`ipi_round_trip`: cycles from the ICR write of a fixed IPI to an idle AP (in HLT) until the "
+             "interrupt it sends back reaches the sender's handler; its exits are both vCPUs': the two ICR writes (WRMSR), the two deliveries (the monitor's kick of the target's CPU, an external-interrupt exit), the AP's HLT once it is done, and under shadow paging the two EOIs (`apicv` gives only the TPR shadow there). `par_cpuid`, "
+             "`par_compute`: one workload (CPUIDs, each an exit; native xorshift rounds, no exit) split evenly "
+             "across every online CPU, in cycles of the sender's TSC per unit of work from posting the shares to "
+             "the last one's end; in parentheses the speed-up over `vcpus=1`. The monitor handles each vCPU's "
+             "exits on that vCPU's own CPU, with no lock shared on the exit path, so exits scale like native work.\n",
+             "| operation | " + head + " |", "|---|" + "---:|" * len(cols)]
+    for name in SMP_BENCHES:
+        cells = []
+        for m, n in cols:
+            r = res_smp[(m, n)]["bench"].get(name)
+            base = res_smp[(m, SMP_VCPUS[0])]["bench"].get(name)
+            if not r:
+                cells.append("-")
+            elif name.startswith("par_") and base and n != SMP_VCPUS[0]:
+                cells.append(f"{r[0]} ({base[0] / r[0]:.2f}x)")
+            else:
+                cells.append(str(r[0]))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| exits/iter: " + ", ".join(SMP_BENCHES) + " | " + " | ".join(
+        " / ".join(f"{r[2] / r[1]:.2f}" if r else "-" for r in (res_smp[c]["bench"].get(b) for b in SMP_BENCHES))
+        for c in cols) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def tables(res, cpu):
     lines = []
-    names = list(dict.fromkeys(n for mode in MODES for n in res[mode]["bench"]))
+    names = list(dict.fromkeys(n for mode in MODES for n in res[mode]["bench"] if n not in SMP_BENCHES))
     lines.append(f"### Cycles per operation (Bochs `{cpu}`, guest `rdtsc`, exact instruction counts)\n")
     lines.append("| operation | EPT cycles | shadow cycles | EPT exits/iter | shadow exits/iter |")
     lines.append("|---|---:|---:|---:|---:|")
@@ -131,9 +170,18 @@ def main():
     ap.add_argument("--no-write", action="store_true", help="print only, do not update docs/benchmarks.md")
     args = ap.parse_args()
     (ROOT / "build").mkdir(exist_ok=True)
-    res = {mode: run(mode, args.cpu, ROOT / "build" / f"bench-{mode}.log") for mode in MODES}
-    res_off = {mode: run(mode, args.cpu, ROOT / "build" / f"bench-{mode}-apicv0.log", "0") for mode in MODES}
-    text = tables(res, args.cpu) + "\n" + interrupt_table(res, res_off)
+    build = ROOT / "build"
+    # Bochs with clock sync=none counts instructions, so the runs may share the host's cores.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        jobs = {("on", m): pool.submit(run, m, args.cpu, build / f"bench-{m}.log") for m in MODES}
+        jobs.update({("off", m): pool.submit(run, m, args.cpu, build / f"bench-{m}-apicv0.log", "0") for m in MODES})
+        jobs.update({("smp", m, n): pool.submit(run, m, args.cpu, build / f"bench-{m}-vcpus{n}.log", "1", n)
+                     for m in MODES for n in SMP_VCPUS})
+        done = {k: j.result() for k, j in jobs.items()}
+    res = {m: done[("on", m)] for m in MODES}
+    res_off = {m: done[("off", m)] for m in MODES}
+    res_smp = {(m, n): done[("smp", m, n)] for m in MODES for n in SMP_VCPUS}
+    text = tables(res, args.cpu) + "\n" + interrupt_table(res, res_off) + "\n" + smp_table(res_smp)
     print(text)
     if not args.no_write:
         doc = ROOT / "docs" / "benchmarks.md"
@@ -143,7 +191,8 @@ def main():
             "Produced by `make bench` (`scripts/bench.py`) on "
             f"{datetime.date.today().isoformat()}: the guest's bench mode (`guest.bench=1`) booted in Bochs "
             f"2.7, model `{args.cpu}`, with `clock: sync=none`, once with `mem=ept` and once with `mem=shadow` "
-            "(and both again with `apicv=0` for the interrupt table).\n"
+            "(and both again with `apicv=0` for the interrupt table), and `guest.bench=smp` on a "
+            f"{SMP_CPUS}-processor Bochs with `vcpus=1`, `2` and `{SMP_CPUS}` for the table of several CPUs.\n"
             "Bochs' TSC then advances one tick per emulated instruction (guest and monitor alike), so the figures are exact and repeatable "
             "instruction counts of the emulated machine, not wall-clock times of real hardware: they compare "
             "paths (how many instructions a VM exit, a system call or a page fault costs in each mode), "

@@ -29,7 +29,8 @@ struct boot_config {
 	bool dt_exits;              /* LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR exit (not: no_dt_exits) */
 	bool apicv;                 /* apicv: in x2APIC mode, TPR/EOI/SELF IPI writes and most reads do not exit */
 	bool apicv_tpr;             /* apicv_tpr: in x2APIC mode, only the TPR (MSR and CR8) does not exit */
-	bool bench;                 /* bench=1 */
+	bool bench;                 /* bench=1 (every benchmark) or bench=smp */
+	bool bench_smp_only;        /* bench=smp: only the benchmarks of several CPUs */
 	unsigned bench_budget_log2; /* budget=N: cycle budget 2^N per benchmark */
 	char test[TEST_NAME_MAX];   /* test=NAME ("" for the suite) */
 	uint64_t guest_mem;         /* end of the highest available RAM region */
