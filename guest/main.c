@@ -15,6 +15,7 @@
  *   test=hostile        seeded random privileged operations, checked (guest/hostile.c)
  *   test=hostile_scan   read every page of guest RAM, then the page above it (status 76)
  *   bench=1             the exit-cost benchmarks
+ *   bench=smp           only those of several CPUs (IPI round trip, split workloads)
  *   test=task_switch    never reaches kernel_main: start.asm runs guest/task32.asm, a 32-bit
  *                       test of hardware task switches, before long mode
  *   (default)           the test suite
