@@ -36,3 +36,22 @@ def test_side_by_side_ept_and_shadow():
         assert 0 < m < t and g == t - m
     # Shadow paging spends more in the monitor for the same workload.
     assert int(monitor.group(2)) > int(monitor.group(1))
+    # Several CPUs (vcpus=1, 2, 4 on a 4-processor Bochs, both memory modes): the IPI round trip needs two,
+    # and the split workloads ran on every vCPU: faster with each, the CPUID one still one exit per unit.
+    smp = {m.group(1): m.group(2).split(" | ") for m in re.finditer(r"^\| (ipi_round_trip|par_cpuid|par_compute) \| (.*) \|$",
+                                                                       out, re.M)}
+    assert set(smp) == {"ipi_round_trip", "par_cpuid", "par_compute"}, out
+    for base in (0, 3):  # EPT columns 0-2, shadow 3-5
+        assert smp["ipi_round_trip"][base] == "-" and all(int(c) > 0 for c in smp["ipi_round_trip"][base + 1:base + 3])
+        for op in ("par_cpuid", "par_compute"):
+            one = int(smp[op][base])
+            for col, n in ((base + 1, 2), (base + 2, 4)):
+                cycles, speedup = re.fullmatch(r"(\d+) \(([\d.]+)x\)", smp[op][col]).groups()
+                # Work split n ways takes at least a little over 1/n of the time on one vCPU, and well under 1/(n-1).
+                assert one / n * 0.95 <= int(cycles) < one / (n - 1), (op, n, smp[op])
+    exits = re.search(r"^\| exits/iter: ipi_round_trip, par_cpuid, par_compute \| (.*) \|$", out, re.M)
+    assert exits, out
+    for col, cell in enumerate(exits.group(1).split(" | ")):
+        ipi, cpuid, compute = cell.split(" / ")
+        assert cpuid == "1.00" and float(compute) < 0.01, (col, cell)
+        assert (ipi == "-") == (col % 3 == 0) and (ipi == "-" or float(ipi) >= 3.0), (col, cell)
