@@ -36,7 +36,8 @@ struct bench {
 	const char *name;
 	const char *what;
 	bool needs_monitor;
-	bool smp;       /* a benchmark of several CPUs: run by bench=smp too; its exits are every vCPU's */
+	bool smp;       /* a benchmark of several CPUs: run by bench=smp too; its exits are every vCPU's;
+			 * a split workload also prints each vCPU's share (BENCH_CPU lines) */
 	unsigned min_cpus; /* CPUs it needs online (0 or 1: runs on any machine) */
 	uint64_t (*run)(uint64_t iterations); /* TSC cycles for that many iterations */
 };
@@ -275,9 +276,12 @@ static uint64_t bench_ipi_round_trip(uint64_t n)
 struct par_share {
 	uint64_t units;
 	volatile uint64_t sink; /* the native work's result, so that the compiler keeps it */
+	uint64_t cycles;        /* its own TSC cycles for its units (guest and monitor on its CPU) */
+	uint64_t exits;         /* its vCPU's exits meanwhile, by HC_GET_STATS before and after */
 };
 
 static struct par_share par_shares[GUEST_MAX_CPUS];
+static unsigned par_cpus[GUEST_MAX_CPUS], par_count; /* the CPUs of the last split */
 static void (*par_unit_fn)(struct par_share *s);
 
 static void par_cpuid_units(struct par_share *s)
@@ -302,7 +306,25 @@ static void par_compute_units(struct par_share *s)
 
 static void par_share_run(void *arg)
 {
-	par_unit_fn((struct par_share *)arg);
+	struct par_share *s = arg;
+	struct hv_stats before, after;
+	const bool counted = hv_present && hv_get_stats(&before) >= (int64_t)sizeof(before);
+	const uint64_t t0 = rdtsc();
+	par_unit_fn(s);
+	s->cycles = rdtsc() - t0;
+	/* Its exits, less the VMCALL that read them at the start (it counts itself in `before`, not after). */
+	s->exits = counted && hv_get_stats(&after) >= (int64_t)sizeof(after) ? after.total_exits - before.total_exits - 1 : 0;
+}
+
+/* Each vCPU's share of the measured run: units, its own cycles, its exits (scripts/bench.py's per-vCPU rows). */
+static void par_report(const char *name)
+{
+	for (unsigned k = 0; k < par_count; k++) {
+		const struct par_share *s = &par_shares[par_cpus[k]];
+		/* BENCH_CPU: name cpu units cycles exits */
+		kprintf("BENCH_CPU: %s %u %llu %llu %llu\n", name, par_cpus[k], (unsigned long long)s->units,
+			(unsigned long long)s->cycles, (unsigned long long)s->exits);
+	}
 }
 
 /*
@@ -312,11 +334,12 @@ static void par_share_run(void *arg)
  */
 static uint64_t par_run(uint64_t n, void (*unit_fn)(struct par_share *))
 {
-	unsigned cpus[GUEST_MAX_CPUS], count = 0;
+	unsigned *cpus = par_cpus, count = 0;
 	cpus[count++] = 0;
 	for (unsigned i = 1; i < cpu_count; i++)
 		if (smp_cpu_usable(i))
 			cpus[count++] = i;
+	par_count = count;
 	par_unit_fn = unit_fn;
 	for (unsigned k = 0; k < count; k++)
 		par_shares[cpus[k]].units = n / count + (k < n % count);
@@ -426,6 +449,8 @@ int bench_run(void)
 		}
 		if (bench_failed)
 			break;
+		if (benches[b].run == bench_par_cpuid || benches[b].run == bench_par_compute)
+			par_report(benches[b].name);
 		r->iterations = n;
 		r->per_iteration = cycles / n;
 		/*

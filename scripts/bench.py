@@ -26,6 +26,7 @@ SMP_VCPUS = (1, 2, 4)        # the guest's vCPUs in them
 SMP_BENCHES = ("ipi_round_trip", "par_cpuid", "par_compute")
 
 BENCH_RE = re.compile(r"BENCH: (\S+) (\d+) (\d+) (\d+)")
+BENCH_CPU_RE = re.compile(r"BENCH_CPU: (\S+) (\d+) (\d+) (\d+) (\d+)")  # name cpu units cycles exits
 STAT_RE = re.compile(r"^\[hv\]\s{3}([A-Z_]+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
 TOTAL_RE = re.compile(r"VM-exit statistics \((\d+) exits, (\d+) TSC cycles")
 SHADOW_MEM_RE = re.compile(r"memory (\d+) KiB now, (\d+) KiB peak")
@@ -48,10 +49,12 @@ def run(mode, cpu, log, apicv="1", vcpus=None):
     status = STATUS_RE.findall(out)
     if proc.returncode != 0 or not status or status[-1] != "0":
         sys.exit(f"bench: the {mode} run failed (exit {proc.returncode}); serial log: {log}\n{out[-3000:]}")
-    result = {"bench": {}, "exits": {}, "total_exits": 0, "cycles": 0, "shadow_kib": None, "shadow": None,
+    result = {"bench": {}, "per_cpu": {}, "exits": {}, "total_exits": 0, "cycles": 0, "shadow_kib": None, "shadow": None,
               "apicv": next((name for name, line in APICV_LEVELS if line in out), "software")}
     for name, cycles, iters, exits in BENCH_RE.findall(out):
         result["bench"][name] = (int(cycles), int(iters), int(exits))
+    for name, cpu, units, cycles, exits in BENCH_CPU_RE.findall(out):
+        result["per_cpu"].setdefault(name, {})[int(cpu)] = (int(units), int(cycles), int(exits))
     for line in out.splitlines():
         m = STAT_RE.match(line)
         if m:
@@ -101,7 +104,7 @@ def smp_table(res_smp):
              "interrupt it sends back reaches the sender's handler; its exits are both vCPUs': the two ICR writes (WRMSR), the two deliveries (the monitor's kick of the target's CPU, an external-interrupt exit), the AP's HLT once it is done, and under shadow paging the two EOIs (`apicv` gives only the TPR shadow there). `par_cpuid`, "
              "`par_compute`: one workload (CPUIDs, each an exit; native xorshift rounds, no exit) split evenly "
              "across every online CPU, in cycles of the sender's TSC per unit of work from posting the shares to "
-             "the last one's end; in parentheses the speed-up over `vcpus=1`. The monitor handles each vCPU's "
+             "the last one's end; in parentheses the speed-up over `vcpus=1`. Their rows \"per vCPU\" give each vCPU's share of the measured run (least-most, × how many vCPUs): its own TSC cycles (under Bochs, the instructions the guest and the monitor executed on that CPU) and its exits; with more than one vCPU the monitor's 50 ms preemption-timer backstop (it catches a lost kick) adds its exits to the native work's. The monitor handles each vCPU's "
              "exits on that vCPU's own CPU, with no lock shared on the exit path, so exits scale like native work.\n",
              "| operation | " + head + " |", "|---|" + "---:|" * len(cols)]
     for name in SMP_BENCHES:
@@ -116,6 +119,18 @@ def smp_table(res_smp):
             else:
                 cells.append(str(r[0]))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    def span(values):
+        lo, hi = min(values), max(values)
+        return f"{lo}" if lo == hi else f"{lo}-{hi}"
+    for name in SMP_BENCHES:
+        if not any(name in res_smp[c]["per_cpu"] for c in cols):
+            continue
+        for what, idx in (("cycles", 1), ("exits", 2)):
+            cells = []
+            for c in cols:
+                shares = res_smp[c]["per_cpu"].get(name, {})
+                cells.append(f"{span([v[idx] for v in shares.values()])} ×{len(shares)}" if shares else "-")
+            lines.append(f"| {name}: {what} per vCPU | " + " | ".join(cells) + " |")
     lines.append("| exits/iter: " + ", ".join(SMP_BENCHES) + " | " + " | ".join(
         " / ".join(f"{r[2] / r[1]:.2f}" if r else "-" for r in (res_smp[c]["bench"].get(b) for b in SMP_BENCHES))
         for c in cols) + " |")

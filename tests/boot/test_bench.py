@@ -55,3 +55,13 @@ def test_side_by_side_ept_and_shadow():
         ipi, cpuid, compute = cell.split(" / ")
         assert cpuid == "1.00" and float(compute) < 0.01, (col, cell)
         assert (ipi == "-") == (col % 3 == 0) and (ipi == "-" or float(ipi) >= 3.0), (col, cell)
+    # Each vCPU's share of the split workloads: one row per figure, one share per vCPU, the CPUID work one exit
+    # per unit on every vCPU (16384 units each: the run that reached the budget).
+    for op in ("par_cpuid", "par_compute"):
+        for what in ("cycles", "exits"):
+            row = re.search(rf"^\| {op}: {what} per vCPU \| (.*) \|$", out, re.M)
+            assert row, (op, what, out)
+            counts = [int(re.fullmatch(r"[\d-]+ ×(\d+)", c).group(1)) for c in row.group(1).split(" | ")]
+            assert counts == [1, 2, 4, 1, 2, 4], (op, what, row.group(0))
+    cpuid_exits = re.search(r"^\| par_cpuid: exits per vCPU \| (.*) \|$", out, re.M).group(1).split(" | ")
+    assert all(re.fullmatch(r"[1-9]\d* ×\d", c) for c in cpuid_exits), cpuid_exits
