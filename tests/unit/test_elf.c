@@ -426,6 +426,59 @@ static void test_load(void **state)
 	assert_int_equal(n_zero, 1);
 }
 
+/* The same image as ELF32 (i386): headers narrowed, p_flags in its ELF32 place. */
+static void emit32(uint16_t machine)
+{
+	struct elf32_ehdr e = {
+		.e_type = ELF_ET_EXEC, .e_machine = machine, .e_version = ELF_EV_CURRENT,
+		.e_entry = (uint32_t)eh.e_entry, .e_phoff = ELF32_EHDR_SIZE, .e_ehsize = ELF32_EHDR_SIZE,
+		.e_phentsize = ELF32_PHDR_SIZE, .e_phnum = eh.e_phnum,
+	};
+	memcpy(e.e_ident, eh.e_ident, sizeof(e.e_ident));
+	e.e_ident[ELF_EI_CLASS] = ELF_CLASS32;
+	memset(img, 0, ELF64_EHDR_SIZE + NPH * ELF64_PHDR_SIZE);
+	memcpy(img, &e, sizeof(e));
+	for (unsigned i = 0; i < NPH; i++) {
+		struct elf32_phdr p = {
+			.p_type = ph[i].p_type, .p_offset = (uint32_t)ph[i].p_offset, .p_vaddr = (uint32_t)ph[i].p_vaddr,
+			.p_paddr = (uint32_t)ph[i].p_paddr, .p_filesz = (uint32_t)ph[i].p_filesz,
+			.p_memsz = (uint32_t)ph[i].p_memsz, .p_flags = ph[i].p_flags, .p_align = (uint32_t)ph[i].p_align,
+		};
+		memcpy(img + ELF32_EHDR_SIZE + i * ELF32_PHDR_SIZE, &p, sizeof(p));
+	}
+}
+
+static void test_elf32(void **state)
+{
+	(void)state;
+	emit32(ELF_EM_386);
+	const unsigned both = ELF_ACCEPT_32 | ELF_ACCEPT_64;
+	assert_int_equal(elf_parse_classes(img, IMG_SIZE, MEM_LIMIT, both, &out, why, sizeof(why)), 0);
+	assert_int_equal(out.elf_class, ELF_CLASS32);
+	assert_int_equal(out.nsegs, 2);
+	assert_int_equal(out.entry_gpa, ENTRY);
+	assert_int_equal(out.seg[1].paddr, DATA_ADDR);
+	assert_int_equal(out.seg[1].memsz, DATA_MEMSZ);
+	assert_int_equal(out.seg[1].flags, ELF_PF_R | ELF_PF_W);
+	/* elf_parse() stays ELF64-only. */
+	assert_int_equal(elf_parse(img, IMG_SIZE, MEM_LIMIT, &out, why, sizeof(why)), -1);
+	assert_string_equal(why, "not a 64-bit ELF image: EI_CLASS is 1, expected 2");
+	/* An ELF32 image must be i386; the ELF32 checks are the ELF64 ones. */
+	emit32(ELF_EM_X86_64);
+	assert_int_equal(elf_parse_classes(img, IMG_SIZE, MEM_LIMIT, both, &out, why, sizeof(why)), -1);
+	assert_string_equal(why, "not an i386 image: e_machine is 62, expected 3");
+	emit32(ELF_EM_386);
+	assert_int_equal(elf_parse_classes(img, IMG_SIZE, DATA_ADDR, both, &out, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "does not fit in guest memory"));
+	img[ELF_EI_CLASS] = 3;
+	assert_int_equal(elf_parse_classes(img, IMG_SIZE, MEM_LIMIT, both, &out, why, sizeof(why)), -1);
+	assert_string_equal(why, "unsupported ELF class: EI_CLASS is 3, expected 1 (ELF32) or 2 (ELF64)");
+	/* A 52-byte ELF32 header fits where a 64-byte ELF64 one would not. */
+	emit32(ELF_EM_386);
+	assert_int_equal(elf_parse_classes(img, 60, MEM_LIMIT, both, &out, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "truncated: program headers end at byte"));
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup_image)
 
 int main(void)
@@ -444,6 +497,7 @@ int main(void)
 		T(test_why_buffer),
 		T(test_longest_messages_fit),
 		T(test_load),
+		T(test_elf32),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

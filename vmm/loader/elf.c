@@ -102,42 +102,94 @@ static int check_segment(const struct elf64_phdr *ph, unsigned i, uint64_t size,
 	return 0;
 }
 
+/* The file header of either class, widened to the ELF64 form. */
+static void read_ehdr32(const uint8_t *img, struct elf64_ehdr *eh)
+{
+	struct elf32_ehdr e;
+	memcpy(&e, img, sizeof(e));
+	memcpy(eh->e_ident, e.e_ident, sizeof(eh->e_ident));
+	eh->e_type = e.e_type, eh->e_machine = e.e_machine, eh->e_version = e.e_version;
+	eh->e_entry = e.e_entry, eh->e_phoff = e.e_phoff, eh->e_shoff = e.e_shoff;
+	eh->e_flags = e.e_flags, eh->e_ehsize = e.e_ehsize, eh->e_phentsize = e.e_phentsize;
+	eh->e_phnum = e.e_phnum, eh->e_shentsize = e.e_shentsize, eh->e_shnum = e.e_shnum;
+	eh->e_shstrndx = e.e_shstrndx;
+}
+
+static void read_phdr(const uint8_t *src, unsigned elf_class, struct elf64_phdr *ph)
+{
+	if (elf_class == ELF_CLASS64) {
+		memcpy(ph, src, sizeof(*ph));
+		return;
+	}
+	struct elf32_phdr p;
+	memcpy(&p, src, sizeof(p));
+	*ph = (struct elf64_phdr){
+		.p_type = p.p_type, .p_flags = p.p_flags, .p_offset = p.p_offset, .p_vaddr = p.p_vaddr,
+		.p_paddr = p.p_paddr, .p_filesz = p.p_filesz, .p_memsz = p.p_memsz, .p_align = p.p_align,
+	};
+}
+
 int elf_parse(const void *image, uint64_t size, uint64_t mem_limit, struct elf_image *out, char *why,
 	      size_t why_len)
+{
+	return elf_parse_classes(image, size, mem_limit, ELF_ACCEPT_64, out, why, why_len);
+}
+
+int elf_parse_classes(const void *image, uint64_t size, uint64_t mem_limit, unsigned accept,
+		      struct elf_image *out, char *why, size_t why_len)
 {
 	static const uint8_t magic[ELF_MAG_LEN] = { ELF_MAG0, ELF_MAG1, ELF_MAG2, ELF_MAG3 };
 	const uint8_t *img = image;
 	struct elf64_ehdr eh;
+	/* The smallest header of the classes accepted: enough to read EI_CLASS. */
+	const uint64_t min_size = (accept & ELF_ACCEPT_32) ? ELF32_EHDR_SIZE : ELF64_EHDR_SIZE;
 
 	memset(out, 0, sizeof(*out));
 	if (why && why_len)
 		why[0] = '\0';
-	if (!image || size < ELF64_EHDR_SIZE)
+	if (!image || size < min_size)
 		return refuse(why, why_len, "truncated: the ELF header needs %u bytes but the image has %u bytes",
-			      (uint64_t)ELF64_EHDR_SIZE, image ? size : 0);
-	memcpy(&eh, img, sizeof(eh));
-	if (memcmp(&eh.e_ident[ELF_EI_MAG0], magic, ELF_MAG_LEN) != 0)
+			      min_size, image ? size : 0);
+	if (memcmp(img, magic, ELF_MAG_LEN) != 0)
 		return refuse(why, why_len, "not an ELF image: the first four bytes are not 7f 45 4c 46");
-	if (eh.e_ident[ELF_EI_CLASS] != ELF_CLASS64)
-		return refuse(why, why_len, "not a 64-bit ELF image: EI_CLASS is %u, expected %u",
-			      (uint64_t)eh.e_ident[ELF_EI_CLASS], (uint64_t)ELF_CLASS64);
+	const unsigned elf_class = img[ELF_EI_CLASS];
+	const bool class_ok = (elf_class == ELF_CLASS64 && (accept & ELF_ACCEPT_64)) ||
+			      (elf_class == ELF_CLASS32 && (accept & ELF_ACCEPT_32));
+	if (!class_ok && accept == ELF_ACCEPT_64)
+		return refuse(why, why_len, "not a 64-bit ELF image: EI_CLASS is %u, expected %u", (uint64_t)elf_class,
+			      (uint64_t)ELF_CLASS64);
+	if (!class_ok)
+		return refuse(why, why_len, "unsupported ELF class: EI_CLASS is %u, expected %u (ELF32) or %u (ELF64)",
+			      (uint64_t)elf_class, (uint64_t)ELF_CLASS32, (uint64_t)ELF_CLASS64);
+	const bool is64 = elf_class == ELF_CLASS64;
+	const uint64_t ehdr_size = is64 ? ELF64_EHDR_SIZE : ELF32_EHDR_SIZE;
+	const uint64_t phdr_size = is64 ? ELF64_PHDR_SIZE : ELF32_PHDR_SIZE;
+	const uint64_t machine = is64 ? ELF_EM_X86_64 : ELF_EM_386;
+	if (size < ehdr_size)
+		return refuse(why, why_len, "truncated: the ELF header needs %u bytes but the image has %u bytes",
+			      ehdr_size, size);
+	if (is64)
+		memcpy(&eh, img, sizeof(eh));
+	else
+		read_ehdr32(img, &eh);
+	out->elf_class = elf_class;
 	if (eh.e_ident[ELF_EI_DATA] != ELF_DATA2LSB)
 		return refuse(why, why_len, "not a little-endian ELF image: EI_DATA is %u, expected %u",
 			      (uint64_t)eh.e_ident[ELF_EI_DATA], (uint64_t)ELF_DATA2LSB);
 	if (eh.e_ident[ELF_EI_VERSION] != ELF_EV_CURRENT || eh.e_version != ELF_EV_CURRENT)
 		return refuse(why, why_len, "unsupported ELF version %u/%u, expected %u",
 			      (uint64_t)eh.e_ident[ELF_EI_VERSION], (uint64_t)eh.e_version, (uint64_t)ELF_EV_CURRENT);
-	if (eh.e_machine != ELF_EM_X86_64)
-		return refuse(why, why_len, "not an x86-64 image: e_machine is %u, expected %u", (uint64_t)eh.e_machine,
-			      (uint64_t)ELF_EM_X86_64);
+	if (eh.e_machine != machine)
+		return refuse(why, why_len, "not an %s image: e_machine is %u, expected %u", is64 ? "x86-64" : "i386",
+			      (uint64_t)eh.e_machine, machine);
 	if (eh.e_type != ELF_ET_EXEC)
 		return refuse(why, why_len, "not an executable: e_type is %u, expected %u (ET_EXEC)",
 			      (uint64_t)eh.e_type, (uint64_t)ELF_ET_EXEC);
-	if (eh.e_phentsize != ELF64_PHDR_SIZE)
+	if (eh.e_phentsize != phdr_size)
 		return refuse(why, why_len, "program header entries are %u bytes, expected %u",
-			      (uint64_t)eh.e_phentsize, (uint64_t)ELF64_PHDR_SIZE);
+			      (uint64_t)eh.e_phentsize, phdr_size);
 
-	const uint64_t table = (uint64_t)eh.e_phnum * ELF64_PHDR_SIZE; /* < 2^22: no overflow */
+	const uint64_t table = (uint64_t)eh.e_phnum * phdr_size; /* < 2^22: no overflow */
 	if (eh.e_phoff > UINT64_MAX - table)
 		return refuse(why, why_len, "program header table at offset %x (%u bytes) overflows", eh.e_phoff,
 			      table);
@@ -147,7 +199,7 @@ int elf_parse(const void *image, uint64_t size, uint64_t mem_limit, struct elf_i
 
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		struct elf64_phdr ph;
-		memcpy(&ph, img + eh.e_phoff + (uint64_t)i * ELF64_PHDR_SIZE, sizeof(ph));
+		read_phdr(img + eh.e_phoff + (uint64_t)i * phdr_size, elf_class, &ph);
 		if (ph.p_type != ELF_PT_LOAD)
 			continue;
 		if (out->nsegs == ELF_MAX_SEGMENTS)

@@ -26,11 +26,13 @@
 #define ELF_MAG2        'L'
 #define ELF_MAG3        'F'
 #define ELF_MAG_LEN     4
+#define ELF_CLASS32     1
 #define ELF_CLASS64     2
 #define ELF_DATA2LSB    1
 #define ELF_EV_CURRENT  1
 #define ELF_ET_EXEC     2
 #define ELF_ET_DYN      3 /* also a position-independent executable (the monitor, linker.ld) */
+#define ELF_EM_386      3
 #define ELF_EM_X86_64   62
 #define ELF_PT_LOAD     1
 #define ELF_PT_DYNAMIC  2
@@ -54,6 +56,25 @@ struct elf64_phdr {
 	uint64_t p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align;
 };
 
+/* ELF32 (gABI "ELF-32", i386 psABI): the same fields, 32 bits wide, p_flags moved. */
+struct elf32_ehdr {
+	uint8_t e_ident[ELF_EI_NIDENT];
+	uint16_t e_type, e_machine;
+	uint32_t e_version;
+	uint32_t e_entry, e_phoff, e_shoff;
+	uint32_t e_flags;
+	uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+};
+
+struct elf32_phdr {
+	uint32_t p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align;
+};
+
+#define ELF32_EHDR_SIZE 52u
+#define ELF32_PHDR_SIZE 32u
+_Static_assert(sizeof(struct elf32_ehdr) == ELF32_EHDR_SIZE, "ELF32 file header layout");
+_Static_assert(sizeof(struct elf32_phdr) == ELF32_PHDR_SIZE, "ELF32 program header layout");
+
 #define ELF64_EHDR_SIZE 64u
 #define ELF64_PHDR_SIZE 56u
 _Static_assert(sizeof(struct elf64_ehdr) == ELF64_EHDR_SIZE, "ELF64 file header layout");
@@ -75,6 +96,7 @@ struct elf_image {
 	uint64_t lowest;     /* lowest p_paddr of the segments */
 	uint64_t highest;    /* highest p_paddr + p_memsz (exclusive) */
 	unsigned nsegs;      /* PT_LOAD segments, in program-header order */
+	unsigned elf_class;  /* ELF_CLASS32 or ELF_CLASS64 */
 	struct elf_segment seg[ELF_MAX_SEGMENTS];
 };
 
@@ -93,6 +115,20 @@ struct elf_image {
  */
 int elf_parse(const void *image, uint64_t size, uint64_t mem_limit, struct elf_image *out, char *why,
 	      size_t why_len);
+
+/* The classes elf_parse_classes() accepts (a mask). */
+enum elf_accept {
+	ELF_ACCEPT_64 = 1u << 0, /* ELFCLASS64, EM_X86_64 */
+	ELF_ACCEPT_32 = 1u << 1, /* ELFCLASS32, EM_386 (a Multiboot1 kernel may be either) */
+};
+
+/*
+ * elf_parse() for the classes in `accept` (enum elf_accept): an ELF32 image must be EM_386 with
+ * 32-byte program headers; its fields are widened into *out, and every check above applies.
+ * elf_parse() is elf_parse_classes(..., ELF_ACCEPT_64, ...).
+ */
+int elf_parse_classes(const void *image, uint64_t size, uint64_t mem_limit, unsigned accept,
+		      struct elf_image *out, char *why, size_t why_len);
 
 /*
  * Load a parsed image: for each segment, write(ctx, p_paddr, image + p_offset,
