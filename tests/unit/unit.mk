@@ -44,7 +44,10 @@ UNIT_TESTS += $(BUILD)/unit/test_vmx_caps $(BUILD)/unit/test_vmcs_names $(BUILD)
 UNIT_SRCS_test_vmx_caps   := vmm/platform/vmx_caps.c vmm/platform/vmx_support.c vmm/lib/format.c
 UNIT_SRCS_test_vmcs_names := vmm/vmx/vmcs_names.c
 UNIT_FLAGS_test_vmcs_names := -Ivmm/vmx # a test of the VT-x backend's own tables
-UNIT_SRCS_test_boot_mb2   := vmm/loader/boot_mb2.c
+UNIT_SRCS_test_boot_mb2   := vmm/loader/boot_mb2.c vmm/lib/format.c
+# Multiboot1 kernel images: header search and checks, load plan, boot information (Multiboot 0.6.96).
+UNIT_TESTS += $(BUILD)/unit/test_boot_mb1
+UNIT_SRCS_test_boot_mb1   := vmm/loader/boot_mb1.c vmm/loader/elf.c vmm/lib/format.c
 
 UNIT_TESTS += $(BUILD)/unit/test_dr_match $(BUILD)/unit/test_dtable_check
 UNIT_SRCS_test_dr_match     := vmm/core/dr_match.c

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "vmm/boot.h"
+#include "vmm/format.h"
 #include "vmm/multiboot2.h"
 
 /* Spec 3.6.8: "entry_size ... is guaranteed to be a multiple of 8" (keeps the 64-bit fields aligned). */
@@ -166,4 +167,31 @@ int multiboot2_to_bootinfo(const void *mbi, struct bootinfo *bi, const char **wh
 		return -1;
 	}
 	return 0;
+}
+
+int mb2_header_find(const void *image, uint64_t size, uint32_t *offset, char *why, size_t why_len)
+{
+	const uint8_t *img = image;
+	const uint64_t limit = size < MB2_HEADER_SEARCH_LIMIT ? size : MB2_HEADER_SEARCH_LIMIT;
+	int bad = 0;
+
+	if (why && why_len)
+		why[0] = 0;
+	for (uint64_t off = 0; off + MB2_HEADER_FIXED_SIZE <= limit; off += MB2_HEADER_ALIGN) {
+		struct mb2_header h;
+		memcpy(&h, img + off, sizeof(h));
+		if (h.magic != MB2_HEADER_MAGIC)
+			continue;
+		if ((uint32_t)(h.magic + h.architecture + h.header_length + h.checksum) == 0) {
+			*offset = (uint32_t)off;
+			return 1;
+		}
+		if (!bad && why && why_len)
+			hv_snprintf(why, why_len, "the Multiboot2 header at offset %#llx has a bad checksum: magic + "
+				    "architecture + header_length + checksum is %#x, not 0 (Multiboot2 3.1.2): fix the "
+				    "checksum field", (unsigned long long)off,
+				    (uint32_t)(h.magic + h.architecture + h.header_length + h.checksum));
+		bad = 1;
+	}
+	return bad ? -1 : 0;
 }

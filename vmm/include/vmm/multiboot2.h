@@ -7,12 +7,31 @@
 #ifndef VMM_MULTIBOOT2_H
 #define VMM_MULTIBOOT2_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u /* EAX at the OS entry (3.2 "Machine state") */
 #define MB2_TAG_ALIGN        8u          /* every tag starts 8-byte aligned (3.6.1) */
 #define MB2_INFO_MAX_SIZE    (1u << 20)  /* our sanity bound on total_size */
 #define MB2_MMAP_ENTRY_VERSION 0u
+
+/* The OS image's header (3.1.1, 3.1.2): magic, architecture, header_length, checksum. */
+#define MB2_HEADER_MAGIC        0xE85250D6u
+#define MB2_HEADER_SEARCH_LIMIT 32768u /* "contained completely within the first 32768 bytes" */
+#define MB2_HEADER_ALIGN        8u     /* "64-bit aligned" */
+#define MB2_HEADER_FIXED_SIZE   16u    /* the four fields before the tags */
+
+struct mb2_header {
+	uint32_t magic, architecture, header_length, checksum;
+};
+
+/*
+ * Look for a Multiboot2 header in the first 32768 bytes of an image (3.1.1).  Returns 1 with its
+ * offset when one has the magic and a right checksum (magic + architecture + header_length +
+ * checksum = 0 mod 2^32, 3.1.2), 0 when there is no magic, -1 when there is a magic but no header
+ * with a right checksum (why says where and what to do).
+ */
+int mb2_header_find(const void *image, uint64_t size, uint32_t *offset, char *why, size_t why_len);
 
 /* Tag types (3.6.2 onwards). */
 enum mb2_tag_type {
