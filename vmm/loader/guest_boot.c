@@ -6,6 +6,7 @@
 #include "vmm/mmu_ops.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/multiboot1.h"
 #include "vmm/multiboot2.h"
 #include "vmm/paging.h"
 #include "vmm/status.h"
@@ -15,6 +16,7 @@
 #define HIGH_MEMORY_BASE     0x100000ull
 #define KIB                  1024ull
 #define FOUR_GIB             (1ull << 32)
+#define MB1_BOOT_LOADER_NAME "hv"   /* the Multiboot1 boot_loader_name (3.3) */
 _Static_assert(GUEST_ACPI_GPA >= LOW_MEMORY_TOP && GUEST_ACPI_GPA + GUEST_ACPI_SIZE <= HIGH_MEMORY_BASE,
 	       "the ACPI tables lie in the range the guest's memory map marks reserved");
 _Static_assert(GUEST_ACPI_GPA % ACPI_RSDP_ALIGN == 0, "the RSDP is at GUEST_ACPI_GPA itself");
@@ -51,19 +53,13 @@ static int zero_cb(void *ctx, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
-/*
- * Multiboot2 information: command line, basic memory information, memory map, and the "ACPI new RSDP"
- * tag (type 15, a copy of the RSDP: `rsdp`, `rsdp_len` bytes).
- */
-static void build_boot_info(struct info_writer *w, const struct vcpu *v, const void *rsdp, uint32_t rsdp_len)
+/* The guest's command line: "mem=<mode>", the guest.* options, and what the guest's tests need to know. */
+#define GUEST_CMDLINE_MAX (HV_GUEST_ARGS_MAX + 32)
+static void guest_cmdline(const struct vcpu *v, char cmdline[GUEST_CMDLINE_MAX])
 {
-	const uint64_t ram = v->cfg->guest_mem;
 	const char *mode = v->mmu->name;
-	char cmdline[HV_GUEST_ARGS_MAX + 32];
 	size_t n;
 
-	memset(w, 0, sizeof(*w));
-	w->len = 2 * sizeof(uint32_t); /* total_size, reserved */
 	n = 0;
 	memcpy(cmdline, "mem=", 4), n = 4;
 	memcpy(cmdline + n, mode, strlen(mode)), n += strlen(mode);
@@ -86,7 +82,23 @@ static void build_boot_info(struct info_writer *w, const struct vcpu *v, const v
 		const size_t len = v->apicv == APICV_FULL ? sizeof(full) - 1 : sizeof(tpr) - 1;
 		memcpy(cmdline + n, word, len), n += len;
 	}
-	cmdline[n++] = 0;
+	cmdline[n] = 0;
+}
+
+/*
+ * Multiboot2 information: command line, basic memory information, memory map, and the "ACPI new RSDP"
+ * tag (type 15, a copy of the RSDP: `rsdp`, `rsdp_len` bytes).
+ */
+static void build_boot_info(struct info_writer *w, const struct vcpu *v, const void *rsdp, uint32_t rsdp_len)
+{
+	const uint64_t ram = v->cfg->guest_mem;
+	char cmdline[GUEST_CMDLINE_MAX];
+	size_t n;
+
+	memset(w, 0, sizeof(*w));
+	w->len = 2 * sizeof(uint32_t); /* total_size, reserved */
+	guest_cmdline(v, cmdline);
+	n = strlen(cmdline) + 1;
 	memcpy((uint8_t *)add_tag(w, MB2_TAG_CMDLINE, sizeof(struct mb2_tag) + n) + sizeof(struct mb2_tag), cmdline, n);
 
 	struct mb2_tag_meminfo *mi = add_tag(w, MB2_TAG_BASIC_MEMINFO, sizeof(*mi));
@@ -146,15 +158,16 @@ static bool segment_overlaps(const struct elf_segment *seg, uint64_t base, uint6
 	return seg->memsz && seg->paddr < base + size && seg->paddr + seg->memsz > base;
 }
 
-int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_start *start, unsigned nr_vcpus)
+/* Multiboot2 (the monitor's own guest's format): an ELF64 x86-64 executable. */
+static int prepare_multiboot2(struct vcpu *v, const void *image, uint64_t size, struct vcpu_start *start,
+			      unsigned nr_vcpus)
 {
 	static struct elf_image img;
 	static struct info_writer info;
 	char why[ELF_WHY_LEN];
 	uint8_t rsdp[ACPI_RSDP_LENGTH];
-	const void *image = phys_to_virt(bi->guest_image);
 
-	if (elf_parse(image, bi->guest_size, v->cfg->guest_mem, &img, why, sizeof(why)) != 0) {
+	if (elf_parse(image, size, v->cfg->guest_mem, &img, why, sizeof(why)) != 0) {
 		log_error("the guest image is not a loadable ELF64 x86-64 executable: %s", why);
 		log_error("rebuild it (make build/guest.elf) or pass a valid image as the 'guest' module");
 		return HV_ERR_BAD_GUEST;
@@ -192,4 +205,117 @@ int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_st
 	start->rax = MB2_BOOTLOADER_MAGIC;
 	start->rbx = GUEST_BOOT_INFO_GPA;
 	return HV_OK;
+}
+
+/*
+ * Multiboot1 (Multiboot 0.6.96): the whole image is checked (vmm/loader/boot_mb1.c) before a byte is
+ * loaded; the information (3.3) goes in the boot information page, the ACPI tables where an OS that
+ * scans 0xE0000-0xFFFFF for the RSDP finds them (Multiboot1 has no field for them).
+ */
+static int prepare_multiboot1(struct vcpu *v, const void *image, uint64_t size, struct vcpu_start *start,
+			      unsigned nr_vcpus)
+{
+	static struct mb1_image img;
+	static uint8_t info[GUEST_BOOT_INFO_SIZE];
+	static const struct mb1_range reserved[] = {
+		{ GUEST_BOOT_INFO_GPA, GUEST_BOOT_INFO_SIZE, "boot information page" },
+		{ LOW_MEMORY_TOP, HIGH_MEMORY_BASE - LOW_MEMORY_TOP, "reserved range (ACPI tables, VM86 TSS)" },
+	};
+	char why[MB1_WHY_LEN];
+	char cmdline[GUEST_CMDLINE_MAX];
+	uint8_t rsdp[ACPI_RSDP_LENGTH];
+	const uint64_t ram = v->cfg->guest_mem;
+
+	if (mb1_parse(image, size, ram, reserved, sizeof(reserved) / sizeof(reserved[0]), &img, why, sizeof(why)) != 0) {
+		log_error("the guest image is not a loadable Multiboot1 kernel: %s", why);
+		return HV_ERR_BAD_GUEST;
+	}
+	log_info("guest image: Multiboot1 header at offset %#x, flags %#x, %s", img.header_offset, img.header.flags,
+		 img.aout_kludge ? "loaded by its address fields (a.out kludge)" :
+		 img.elf_class == ELF_CLASS32 ? "ELF32" : "ELF64");
+	for (unsigned bit = 0; bit < 32; bit++) {
+		if (!(img.header.flags & (1u << bit)))
+			continue;
+		const char *text = mb1_header_flag_text(bit);
+		if ((1u << bit) == MB1_HEADER_VIDEO_MODE)
+			log_warn("Multiboot1 flag %u: %s", bit, text);
+		else
+			log_info("Multiboot1 flag %u: %s", bit, text ? text : "unknown optional flag, ignored");
+	}
+	if (elf_load(image, &img.load, write_cb, zero_cb, v->mem) != 0) {
+		log_error("loading the guest image into guest RAM failed");
+		return HV_ERR_BAD_GUEST;
+	}
+	log_info("guest image loaded: %u segments in [%#llx-%#llx), entry %#llx", img.load.nsegs,
+		 (unsigned long long)img.load.lowest, (unsigned long long)img.load.highest,
+		 (unsigned long long)img.load.entry_gpa);
+	if (write_acpi_tables(v, nr_vcpus, rsdp) != 0)
+		return HV_ERR_GENERIC;
+
+	/* The same memory map as the Multiboot2 information's. */
+	const struct mb1_mmap_entry mmap[] = {
+		{ 0, 0, LOW_MEMORY_TOP, MB1_MEMORY_AVAILABLE },
+		{ 0, LOW_MEMORY_TOP, HIGH_MEMORY_BASE - LOW_MEMORY_TOP, MB1_MEMORY_RESERVED },
+		{ 0, HIGH_MEMORY_BASE, ram - HIGH_MEMORY_BASE, MB1_MEMORY_AVAILABLE },
+	};
+	guest_cmdline(v, cmdline);
+	const struct mb1_info_params params = {
+		.mem_lower_bytes = LOW_MEMORY_TOP, .mem_upper_bytes = ram - HIGH_MEMORY_BASE,
+		.mmap = mmap, .mmap_count = sizeof(mmap) / sizeof(mmap[0]),
+		.cmdline = cmdline, .boot_loader_name = MB1_BOOT_LOADER_NAME,
+	};
+	const uint32_t len = mb1_info_build(info, sizeof(info), GUEST_BOOT_INFO_GPA, &params);
+	if (len == 0) {
+		log_error("the Multiboot1 information does not fit in its %llu-byte page: shorten the guest.* options",
+			  (unsigned long long)sizeof(info));
+		return HV_ERR_GENERIC;
+	}
+	if (vmm_guest_phys_write(v->mem, GUEST_BOOT_INFO_GPA, info, len) != 0)
+		return HV_ERR_GENERIC;
+	log_info("guest command line: \"%s\"", cmdline);
+	start->mode = START_PROTECTED32_FLAT; /* Multiboot 0.6.96 3.2 "Machine state" */
+	start->rip = img.load.entry_gpa;
+	start->rax = MB1_BOOTLOADER_MAGIC;
+	start->rbx = GUEST_BOOT_INFO_GPA;
+	return HV_OK;
+}
+
+/*
+ * The format is the image's own: its Multiboot2 header first, then its Multiboot1 header.  Multiboot2
+ * first because a kernel may carry both (to boot from either kind of loader), and the Multiboot2
+ * information is the richer one (the ACPI RSDP tag, 64-bit memory map by design); it also keeps every
+ * image that loaded before Multiboot1 support loading the same way.
+ */
+int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_start *start, unsigned nr_vcpus)
+{
+	const void *image = phys_to_virt(bi->guest_image);
+	const uint64_t size = bi->guest_size;
+	struct mb1_header h1;
+	uint32_t offset;
+	char why[MB1_WHY_LEN];
+
+	const int mb2 = mb2_header_find(image, size, &offset, why, sizeof(why));
+	if (mb2 < 0) {
+		log_error("the guest image is refused: %s", why);
+		return HV_ERR_BAD_GUEST;
+	}
+	if (mb2 > 0) {
+		log_info("guest image: Multiboot2 header at offset %#x", offset);
+		return prepare_multiboot2(v, image, size, start, nr_vcpus);
+	}
+	switch (mb1_header_find(image, size, &h1, &offset, why, sizeof(why))) {
+	case MB1_HEADER_FOUND:
+		return prepare_multiboot1(v, image, size, start, nr_vcpus);
+	case MB1_HEADER_BAD:
+		log_error("the guest image is refused: %s", why);
+		return HV_ERR_BAD_GUEST;
+	case MB1_HEADER_ABSENT:
+		break;
+	}
+	log_error("the guest image (%llu bytes) has neither a Multiboot2 header (in its first %u bytes) nor a "
+		  "Multiboot1 header (in its first %u bytes)%s%s", (unsigned long long)size, MB2_HEADER_SEARCH_LIMIT,
+		  MB1_SEARCH_LIMIT, why[0] ? "; " : "", why);
+	log_error("give a Multiboot2 ELF64 or Multiboot1 (ELF32, ELF64 or a.out kludge) kernel as the 'guest' "
+		  "module (README 'Guest images'), e.g. build/guest.elf");
+	return HV_ERR_BAD_GUEST;
 }
