@@ -42,7 +42,7 @@ FONT_PSF := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 ISO := $(BUILD)/hv.iso
 
 .PHONY: all test unit-test boot-test run bench deps clean help fuzz fuzz-smoke
-all: $(BUILD)/hv.elf $(BUILD)/guest.elf $(ISO) efi-images
+all: $(BUILD)/hv.elf $(BUILD)/guest.elf $(ISO) efi-images mb1-images
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +91,7 @@ $(BUILD)/hv.elf: $(HV_OBJS) linker.ld scripts/check-monitor-elf.py
 	mv $@.tmp $@
 
 include guest/guest.mk
+include tests/mb1/mb1.mk
 include boot/efi/efi.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
