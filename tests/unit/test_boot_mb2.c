@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "vmm/boot.h"
+#include "vmm/multiboot2.h"
 
 #define MiB (1024ull * 1024ull)
 #define GiB (1024ull * MiB)
@@ -748,6 +749,45 @@ static void test_mmap_entry_size_not_multiple_of_8_refused(void **state)
 	assert_fails_with("not a multiple of 8");
 }
 
+/* The OS image's Multiboot2 header (spec 3.1.1, 3.1.2): found 8-byte aligned in the first 32 KiB. */
+static void put_mb2_header(uint8_t *img, size_t off, uint32_t checksum_delta)
+{
+	const uint32_t h[4] = { MB2_HEADER_MAGIC, 0, 16, (uint32_t)-(MB2_HEADER_MAGIC + 0 + 16) + checksum_delta };
+	memcpy(img + off, h, sizeof(h));
+}
+
+static void test_image_header_find(void **state)
+{
+	(void)state;
+	static uint8_t img[MB2_HEADER_SEARCH_LIMIT + 64];
+	char why[256];
+	uint32_t off = 0;
+
+	memset(img, 0, sizeof(img));
+	assert_int_equal(mb2_header_find(img, sizeof(img), &off, why, sizeof(why)), 0);
+	put_mb2_header(img, 0x1000, 0);
+	assert_int_equal(mb2_header_find(img, sizeof(img), &off, why, sizeof(why)), 1);
+	assert_int_equal(off, 0x1000);
+
+	memset(img, 0, sizeof(img));
+	put_mb2_header(img, 0x1004, 0); /* not 8-byte aligned */
+	assert_int_equal(mb2_header_find(img, sizeof(img), &off, why, sizeof(why)), 0);
+	memset(img, 0, sizeof(img));
+	put_mb2_header(img, MB2_HEADER_SEARCH_LIMIT, 0); /* beyond 32 KiB */
+	assert_int_equal(mb2_header_find(img, sizeof(img), &off, why, sizeof(why)), 0);
+	memset(img, 0, sizeof(img));
+	put_mb2_header(img, MB2_HEADER_SEARCH_LIMIT - 16, 0); /* the last place it fits */
+	assert_int_equal(mb2_header_find(img, sizeof(img), &off, why, sizeof(why)), 1);
+
+	memset(img, 0, sizeof(img));
+	put_mb2_header(img, 0x800, 1);
+	assert_int_equal(mb2_header_find(img, sizeof(img), &off, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "the Multiboot2 header at offset 0x800 has a bad checksum"));
+	assert_non_null(strstr(why, "fix the checksum field"));
+	/* A short image is read no further than its end. */
+	assert_int_equal(mb2_header_find(img, 0x808, &off, why, sizeof(why)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_short_module_and_mmap_tags_refused),
 		cmocka_unit_test(test_short_framebuffer_tag_refused),
 		cmocka_unit_test(test_mmap_entry_size_not_multiple_of_8_refused),
+		cmocka_unit_test(test_image_header_find),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

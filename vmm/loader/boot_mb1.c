@@ -72,7 +72,7 @@ enum mb1_find mb1_header_find(const void *image, uint64_t size, struct mb1_heade
 	}
 	if (bad_checksum) {
 		refuse(why, why_len,
-		       "the Multiboot1 header at offset %#x has a bad checksum: magic + flags + checksum is %#x, "
+		       "the Multiboot1 header at offset 0x%x has a bad checksum: magic + flags + checksum is 0x%x, "
 		       "not 0 (Multiboot 0.6.96 3.1.2): fix the checksum field", bad_at, bad_sum);
 		return MB1_HEADER_BAD;
 	}
@@ -82,10 +82,10 @@ enum mb1_find mb1_header_find(const void *image, uint64_t size, struct mb1_heade
 		if (read32(img + off) != MB1_HEADER_MAGIC)
 			continue;
 		if (off % MB1_HEADER_ALIGN)
-			refuse(why, why_len, "a Multiboot1 magic at offset %#llx is not 4-byte aligned (3.1)",
+			refuse(why, why_len, "a Multiboot1 magic at offset 0x%llx is not 4-byte aligned (3.1)",
 			       (unsigned long long)off);
 		else if (off + MB1_HEADER_BASE_SIZE > MB1_SEARCH_LIMIT)
-			refuse(why, why_len, "a Multiboot1 magic at offset %#llx is not within the first %u bytes (3.1)",
+			refuse(why, why_len, "a Multiboot1 magic at offset 0x%llx is not within the first %u bytes (3.1)",
 			       (unsigned long long)off, MB1_SEARCH_LIMIT);
 		else
 			continue; /* an aligned magic whose header runs past the end of the file */
@@ -104,14 +104,14 @@ static int plan_aout_kludge(const struct mb1_header *h, uint32_t header_offset, 
 			    struct elf_image *load, char *why, size_t why_len)
 {
 	if (header_offset + (uint64_t)MB1_HEADER_AOUT_SIZE > (size < MB1_SEARCH_LIMIT ? size : MB1_SEARCH_LIMIT))
-		return refuse(why, why_len, "the Multiboot1 header at offset %#x sets flag 16 (address fields) but the "
+		return refuse(why, why_len, "the Multiboot1 header at offset 0x%x sets flag 16 (address fields) but the "
 			      "first 8192 bytes end before entry_addr: add the address fields or clear flag 16", header_offset);
 	if (h->header_addr < h->load_addr)
-		return refuse(why, why_len, "Multiboot1 header_addr %#x is below load_addr %#x (3.1.3): fix the "
+		return refuse(why, why_len, "Multiboot1 header_addr 0x%x is below load_addr 0x%x (3.1.3): fix the "
 			      "address fields", h->header_addr, h->load_addr);
 	if (h->header_addr - h->load_addr > header_offset)
-		return refuse(why, why_len, "Multiboot1 header_addr %#x - load_addr %#x = %#x, but the header is at "
-			      "file offset %#x: load_addr would lie before the start of the file (3.1.3): fix the "
+		return refuse(why, why_len, "Multiboot1 header_addr 0x%x - load_addr 0x%x = 0x%x, but the header is at "
+			      "file offset 0x%x: load_addr would lie before the start of the file (3.1.3): fix the "
 			      "address fields", h->header_addr, h->load_addr, h->header_addr - h->load_addr,
 			      header_offset);
 	const uint64_t file_start = header_offset - (h->header_addr - h->load_addr);
@@ -119,27 +119,27 @@ static int plan_aout_kludge(const struct mb1_header *h, uint32_t header_offset, 
 	if (load_end == 0) {
 		load_end = h->load_addr + (size - file_start); /* 3.1.3: 0 = the whole rest of the file */
 	} else if (load_end < h->load_addr) {
-		return refuse(why, why_len, "Multiboot1 load_end_addr %#x is below load_addr %#x (3.1.3): fix the "
+		return refuse(why, why_len, "Multiboot1 load_end_addr 0x%x is below load_addr 0x%x (3.1.3): fix the "
 			      "address fields", h->load_end_addr, h->load_addr);
 	} else if (file_start + (load_end - h->load_addr) > size) {
-		return refuse(why, why_len, "Multiboot1 load_end_addr %#x asks for %#llx bytes from file offset %#llx "
-			      "but the image has %#llx bytes: the file is truncated or load_end_addr is wrong",
+		return refuse(why, why_len, "Multiboot1 load_end_addr 0x%x asks for 0x%llx bytes from file offset 0x%llx "
+			      "but the image has 0x%llx bytes: the file is truncated or load_end_addr is wrong",
 			      h->load_end_addr, (unsigned long long)(load_end - h->load_addr),
 			      (unsigned long long)file_start, (unsigned long long)size);
 	}
 	uint64_t end = load_end;
 	if (h->bss_end_addr != 0) {
 		if (h->bss_end_addr < load_end)
-			return refuse(why, why_len, "Multiboot1 bss_end_addr %#x is below load_end_addr %#llx (3.1.3): fix "
+			return refuse(why, why_len, "Multiboot1 bss_end_addr 0x%x is below load_end_addr 0x%llx (3.1.3): fix "
 				      "the address fields", h->bss_end_addr, (unsigned long long)load_end);
 		end = h->bss_end_addr;
 	}
 	if (end > mem_limit)
-		return refuse(why, why_len, "the Multiboot1 image [%#x-%#llx) does not fit in guest memory [0x0-%#llx): "
+		return refuse(why, why_len, "the Multiboot1 image [0x%x-0x%llx) does not fit in guest memory [0x0-0x%llx): "
 			      "give the guest more memory or link the kernel lower", h->load_addr,
 			      (unsigned long long)end, (unsigned long long)mem_limit);
 	if (h->entry_addr < h->load_addr || h->entry_addr >= end)
-		return refuse(why, why_len, "Multiboot1 entry_addr %#x is outside the loaded image [%#x-%#llx) (3.1.3): "
+		return refuse(why, why_len, "Multiboot1 entry_addr 0x%x is outside the loaded image [0x%x-0x%llx) (3.1.3): "
 			      "fix entry_addr", h->entry_addr, h->load_addr, (unsigned long long)end);
 	memset(load, 0, sizeof(*load));
 	load->seg[0] = (struct elf_segment){
@@ -164,7 +164,7 @@ int mb1_parse(const void *image, uint64_t size, uint64_t mem_limit, const struct
 	case MB1_HEADER_ABSENT: {
 		char hint[MB1_WHY_LEN];
 		hv_snprintf(hint, sizeof(hint), "%s", why && why[0] ? why : "");
-		return refuse(why, why_len, "no Multiboot1 header (magic %#x) at a 4-byte-aligned offset in the first %u "
+		return refuse(why, why_len, "no Multiboot1 header (magic 0x%x) at a 4-byte-aligned offset in the first %u "
 			      "bytes%s%s", MB1_HEADER_MAGIC, MB1_SEARCH_LIMIT, hint[0] ? ": " : "", hint);
 	}
 	}
@@ -194,15 +194,15 @@ int mb1_parse(const void *image, uint64_t size, uint64_t mem_limit, const struct
 		const struct elf_segment *s = &out->load.seg[i];
 		for (unsigned r = 0; r < nr_reserved; r++) {
 			if (overlaps(s->paddr, s->memsz, reserved[r].base, reserved[r].size))
-				return refuse(why, why_len, "Multiboot1 image segment %u [%#llx-%#llx) overlaps the %s "
-					      "[%#llx-%#llx) the monitor reserves: link the kernel at 1 MiB or above",
+				return refuse(why, why_len, "Multiboot1 image segment %u [0x%llx-0x%llx) overlaps the %s "
+					      "[0x%llx-0x%llx) the monitor reserves: link the kernel at 1 MiB or above",
 					      s->index, (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz),
 					      reserved[r].name, (unsigned long long)reserved[r].base,
 					      (unsigned long long)(reserved[r].base + reserved[r].size));
 		}
 	}
 	if (out->load.entry_gpa >= FOUR_GIB)
-		return refuse(why, why_len, "the Multiboot1 entry point %#llx is above 4 GiB: a 32-bit entry is required",
+		return refuse(why, why_len, "the Multiboot1 entry point 0x%llx is above 4 GiB: a 32-bit entry is required",
 			      (unsigned long long)out->load.entry_gpa);
 	return 0;
 }

@@ -187,8 +187,8 @@ int mb2_header_find(const void *image, uint64_t size, uint32_t *offset, char *wh
 			return 1;
 		}
 		if (!bad && why && why_len)
-			hv_snprintf(why, why_len, "the Multiboot2 header at offset %#llx has a bad checksum: magic + "
-				    "architecture + header_length + checksum is %#x, not 0 (Multiboot2 3.1.2): fix the "
+			hv_snprintf(why, why_len, "the Multiboot2 header at offset 0x%llx has a bad checksum: magic + "
+				    "architecture + header_length + checksum is 0x%x, not 0 (Multiboot2 3.1.2): fix the "
 				    "checksum field", (unsigned long long)off,
 				    (uint32_t)(h.magic + h.architecture + h.header_length + h.checksum));
 		bad = 1;

@@ -230,7 +230,7 @@ static int prepare_multiboot1(struct vcpu *v, const void *image, uint64_t size, 
 		log_error("the guest image is not a loadable Multiboot1 kernel: %s", why);
 		return HV_ERR_BAD_GUEST;
 	}
-	log_info("guest image: Multiboot1 header at offset %#x, flags %#x, %s", img.header_offset, img.header.flags,
+	log_info("guest image: Multiboot1 header at offset 0x%x, flags 0x%x, %s", img.header_offset, img.header.flags,
 		 img.aout_kludge ? "loaded by its address fields (a.out kludge)" :
 		 img.elf_class == ELF_CLASS32 ? "ELF32" : "ELF64");
 	for (unsigned bit = 0; bit < 32; bit++) {
@@ -300,7 +300,7 @@ int guest_boot_prepare(struct vcpu *v, const struct bootinfo *bi, struct vcpu_st
 		return HV_ERR_BAD_GUEST;
 	}
 	if (mb2 > 0) {
-		log_info("guest image: Multiboot2 header at offset %#x", offset);
+		log_info("guest image: Multiboot2 header at offset 0x%x", offset);
 		return prepare_multiboot2(v, image, size, start, nr_vcpus);
 	}
 	switch (mb1_header_find(image, size, &h1, &offset, why, sizeof(why))) {
