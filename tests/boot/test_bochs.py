@@ -83,7 +83,7 @@ def test_truncated_guest_image_refused(bochs, tmp_path):
     one.write_bytes(b"x")
     b = bochs("log=info", extra=["--guest", str(one)])
     b.expect(r"guest image: 1 bytes at 0x[0-9a-f]+")
-    b.expect(r"ERROR: the guest image is not a loadable ELF64 x86-64 executable: truncated")
+    b.expect(r"ERROR: the guest image \(1 bytes\) has neither a Multiboot2 header .* nor a Multiboot1 header")
     status, _ = b.finish()
     assert status == STATUS["HV_ERR_BAD_GUEST"]
 
@@ -92,16 +92,19 @@ def test_garbage_guest_image_refused(bochs, tmp_path):
     bad = tmp_path / "garbage.elf"
     bad.write_bytes(b"this is not an ELF file" * 10)
     b = bochs("log=info", extra=["--guest", str(bad)])
-    b.expect(r"ERROR: the guest image is not a loadable ELF64 x86-64 executable: not an ELF image")
+    b.expect(r"ERROR: the guest image \(\d+ bytes\) has neither a Multiboot2 header .* nor a Multiboot1 header")
+    b.expect(r"ERROR: give a Multiboot2 ELF64 or Multiboot1 .* kernel as the 'guest' module")
     status, _ = b.finish()
     assert status == STATUS["HV_ERR_BAD_GUEST"]
 
 
-def test_truncated_guest_image_refused(bochs, tmp_path):
+def test_truncated_guest_elf_refused(bochs, tmp_path):
+    """The first 8 KiB of the guest: its Multiboot2 header (at 4 KiB) is there, its segments' data is not."""
     bad = tmp_path / "truncated.elf"
-    bad.write_bytes(GUEST.read_bytes()[:200])
+    bad.write_bytes(GUEST.read_bytes()[:0x2000])
     b = bochs("log=info", extra=["--guest", str(bad)])
-    b.expect(r"ERROR: the guest image is not a loadable ELF64 x86-64 executable: .*")
+    b.expect(r"guest image: Multiboot2 header at offset 0x1000")
+    b.expect(r"ERROR: the guest image is not a loadable ELF64 x86-64 executable: truncated")
     status, _ = b.finish()
     assert status == STATUS["HV_ERR_BAD_GUEST"]
 
