@@ -16,10 +16,11 @@ FUZZ_CFLAGS     := -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer
 FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_MK         := $(lastword $(MAKEFILE_LIST))
 
-FUZZ_NAMES := cmdline boot_mb2 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic \
+FUZZ_NAMES := cmdline boot_mb2 boot_mb1 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic \
 	exit_decode acpi mptable realmode_decode
 FUZZ_SRCS_cmdline     := vmm/platform/cmdline.c vmm/lib/format.c
-FUZZ_SRCS_boot_mb2    := vmm/loader/boot_mb2.c
+FUZZ_SRCS_boot_mb2    := vmm/loader/boot_mb2.c vmm/lib/format.c
+FUZZ_SRCS_boot_mb1    := vmm/loader/boot_mb1.c vmm/loader/boot_mb2.c vmm/loader/elf.c vmm/lib/format.c
 FUZZ_SRCS_efi_cmdline := boot/efi/cmdline.c
 FUZZ_SRCS_efi_memmap  := boot/efi/memmap.c
 FUZZ_SRCS_elf         := vmm/loader/elf.c

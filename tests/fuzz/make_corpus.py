@@ -107,6 +107,24 @@ write("elf", "high_vaddr", struct.pack("<I", (16 * MiB) >> 8) + elf(
     [(1, 7, 0x200000, 0xffffffff80200000, 32, 32)], 0xffffffff80200004))
 
 
+# ---- Multiboot1 (0.6.96): 4-byte mem_limit / 256, then the image ----
+MB1_MAGIC = 0x1BADB002
+
+
+def mb1_header(flags, fields=()):
+    return struct.pack("<III", MB1_MAGIC, flags, (-(MB1_MAGIC + flags)) & 0xFFFFFFFF) + \
+        struct.pack("<" + "I" * len(fields), *fields)
+
+
+# The flat image with the address fields (flag 16): header at 0, loaded at 1 MiB, 256 bytes of bss.
+aout = mb1_header(0x10003, (0x100000, 0x100000, 0x100100, 0x100200, 0x100020))
+aout += bytes((i * 5) & 0xff for i in range(0x100 - len(aout)))
+write("boot_mb1", "aout_kludge", struct.pack("<I", (64 * MiB) >> 8) + aout)
+# An ELF64 image with the header in its text (ELF32 is the same checks, narrower).
+text = mb1_header(0x3) + bytes(52)
+write("boot_mb1", "elf64", struct.pack("<I", (64 * MiB) >> 8) + elf(
+    [(1, 5, 0x100000, 0x100000, 64, 0x1000)], 0x100010)[:120] + text)
+
 # ---- guest page tables: control word, CR3, MAXPHYADDR, [PDPTEs], GVA, access, then memory ----
 PG, WP, PSE, PAE, LMA, NXE, SETAD = 1, 2, 4, 8, 128, 256, 2048
 P, W, U, PS = 1, 2, 4, 0x80
