@@ -559,7 +559,7 @@ static void test_sipi_to_absent_cpu(void)
 	}
 	if (ok)
 		kprintf("%s: INIT and STARTUP (vector %#x) to APIC ID %#x: %u CPUs online as before, %u APs answer, "
-			"the trampoline did not run\n", name, vector, absent, online, answered);
+			"no processor started\n", name, vector, absent, online, answered);
 	test_report(name, ok, "%s", d);
 }
 
