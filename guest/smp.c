@@ -21,6 +21,7 @@
 #include <arch/io.h>
 #include <arch/msr.h>
 #include <arch/pit.h>
+#include <vmm/format.h>
 #include "guest/acpi.h"
 #include "guest/apic.h"
 #include "guest/kernel.h"
@@ -66,6 +67,7 @@ struct __attribute__((packed)) ap_tramp_params {
 	uint64_t entry;
 	uint64_t cpu;
 	uint64_t gdt[TRAMP_GDT_ENTRIES];
+	uint32_t starts; /* the trampoline's first instruction after CLI/CLD: one more per processor that ran it */
 };
 _Static_assert(__builtin_offsetof(struct ap_tramp_params, pm32_offset) == 0x08, "P_PM32");
 _Static_assert(__builtin_offsetof(struct ap_tramp_params, lm64_offset) == 0x10, "P_LM64");
@@ -73,6 +75,7 @@ _Static_assert(__builtin_offsetof(struct ap_tramp_params, cr0) == 0x18, "P_CR0")
 _Static_assert(__builtin_offsetof(struct ap_tramp_params, efer) == 0x24, "P_EFER");
 _Static_assert(__builtin_offsetof(struct ap_tramp_params, entry) == 0x28, "P_ENTRY");
 _Static_assert(__builtin_offsetof(struct ap_tramp_params, cpu) == 0x30, "P_CPU");
+_Static_assert(__builtin_offsetof(struct ap_tramp_params, starts) == 0x58, "P_STARTS");
 _Static_assert(TRAMP_PARAMS + sizeof(struct ap_tramp_params) <= PAGE_SIZE, "the block fits the page");
 
 extern const char ap_trampoline[], ap_trampoline_pm32[], ap_trampoline_lm64[], ap_trampoline_end[];
@@ -278,14 +281,90 @@ static void install_trampoline(uint64_t page)
 
 /* ---- starting one AP ---- */
 
-static bool send_init(uint32_t apic_id)
+/* INIT (level assert; SDM Vol. 3A 11.6.1): the target processor goes to wait-for-SIPI. */
+bool smp_send_init(uint32_t apic_id)
 {
 	return apic_send_ipi(apic_id, APIC_ICR_LEVEL_ASSERT | (APIC_ICR_DELIVERY_INIT << APIC_ICR_DELIVERY_SHIFT));
 }
 
-static bool send_startup(uint32_t apic_id, unsigned vector)
+/* STARTUP: a processor in wait-for-SIPI starts in real mode at vector:0000 << 8 (SDM Vol. 3A 11.6.1). */
+bool smp_send_startup(uint32_t apic_id, unsigned vector)
 {
 	return apic_send_ipi(apic_id, APIC_ICR_LEVEL_ASSERT | (APIC_ICR_DELIVERY_STARTUP << APIC_ICR_DELIVERY_SHIFT) | vector);
+}
+
+unsigned smp_startup_vector(void)
+{
+	return (unsigned)((tramp_page ? tramp_page : TRAMP_PREFERRED) >> APIC_SIPI_PAGE_SHIFT);
+}
+
+unsigned smp_trampoline_starts(void)
+{
+	return tramp ? __atomic_load_n(&tramp->starts, __ATOMIC_ACQUIRE) : 0;
+}
+
+uint32_t smp_apic_id_max(void)
+{
+	uint32_t max = apic_ready() ? apic_id() : cpu_boot.apic_id;
+	for (unsigned i = 0; madt_ok && i < madt.count; i++)
+		if (madt.apic_id[i] > max)
+			max = madt.apic_id[i];
+	return max;
+}
+
+/*
+ * What ap_main starts from, the same at boot and at a restart: no process, no call pending, an empty
+ * scheduler and TSS (cpu_tables_init_ap fills it), CPU_STARTING.  Kept: the CPU's number, APIC ID,
+ * stacks, exit ledger, fault record and the counters of what its handlers saw.
+ */
+static void ap_reset(struct cpu *c)
+{
+	c->cur_proc = NULL;
+	c->syscall_rsp = 0;
+	c->user_rsp = 0;
+	c->online_tsc = 0;
+	c->call_fn = NULL;
+	c->call_arg = NULL;
+	__atomic_store_n(&c->call_done, c->call_posted, __ATOMIC_RELEASE); /* a call it was in never returns */
+	memset(&c->tss, 0, sizeof(c->tss));
+	memset(&c->sched, 0, sizeof(c->sched));
+	__atomic_store_n(&c->state, CPU_STARTING, __ATOMIC_RELEASE);
+}
+
+/*
+ * INIT, 10 ms, STARTUP, 200 us, STARTUP (SDM Vol. 3A 9.4.4.1), then up to AP_ONLINE_TIMEOUT_MS for
+ * the AP to report online from ap_main.  After INIT a processor waits for a STARTUP IPI (SDM Vol. 3A
+ * 11.4.7.3): one that runs the trampoline in those 10 ms started on something else (a STARTUP left
+ * over from before its INIT), and *early says so.  `what` names the start in the failure line.
+ */
+static bool ap_start(struct cpu *c, const char *what, bool *early)
+{
+	__atomic_store_n(&tramp->cpu, (uint64_t)(uintptr_t)c, __ATOMIC_RELEASE);
+	const unsigned vector = smp_startup_vector(), starts = smp_trampoline_starts();
+	bool sent = smp_send_init(c->apic_id);
+	tsc_delay_us(INIT_DELAY_US);
+	*early = smp_trampoline_starts() != starts;
+	if (*early)
+		kprintf("CPU %u (APIC ID %u) ran the trampoline after INIT, before any STARTUP IPI of its %s\n", c->index,
+			c->apic_id, what);
+	sent = smp_send_startup(c->apic_id, vector) && sent;
+	tsc_delay_us(STARTUP_DELAY_US);
+	sent = smp_send_startup(c->apic_id, vector) && sent;
+
+	const uint64_t start = rdtsc(), limit = tsc_cycles_ms(AP_ONLINE_TIMEOUT_MS);
+	while (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CPU_ONLINE && rdtsc() - start < limit)
+		__asm__ volatile("pause");
+	if (c->state == CPU_ONLINE)
+		return true;
+	/* Withdraw the block (a late start halts), and put the AP back to wait-for-SIPI. */
+	const uint64_t unclaimed = __atomic_exchange_n(&tramp->cpu, 0, __ATOMIC_ACQ_REL);
+	smp_send_init(c->apic_id);
+	c->state = CPU_FAILED;
+	kprintf("CPU %u (APIC ID %u) did not come up within %u ms of its %s (%s%s); sent INIT, left out\n", c->index,
+		c->apic_id, AP_ONLINE_TIMEOUT_MS, what,
+		unclaimed ? "it never reached the trampoline's long mode" : "it started but never reported",
+		sent ? "" : "; an IPI stayed pending in the ICR");
+	return false;
 }
 
 static void start_ap(uint32_t apic_id)
@@ -308,28 +387,38 @@ static void start_ap(uint32_t apic_id)
 	}
 	c->stack_top = stack + AP_STACK_PAGES * PAGE_SIZE;
 	c->ist_top = ist + AP_IST_PAGES * PAGE_SIZE;
-	c->state = CPU_STARTING;
-	__atomic_store_n(&tramp->cpu, (uint64_t)(uintptr_t)c, __ATOMIC_RELEASE);
+	ap_reset(c);
+	bool early;
+	ap_start(c, "INIT-SIPI-SIPI", &early);
+}
 
-	const unsigned vector = (unsigned)(tramp_page >> APIC_SIPI_PAGE_SHIFT);
-	bool sent = send_init(apic_id);
-	tsc_delay_us(INIT_DELAY_US);
-	sent = send_startup(apic_id, vector) && sent;
-	tsc_delay_us(STARTUP_DELAY_US);
-	sent = send_startup(apic_id, vector) && sent;
-
-	const uint64_t start = rdtsc(), limit = tsc_cycles_ms(AP_ONLINE_TIMEOUT_MS);
-	while (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CPU_ONLINE && rdtsc() - start < limit)
-		__asm__ volatile("pause");
-	if (c->state == CPU_ONLINE)
-		return;
-	/* Withdraw the block (a late start halts), and put the AP back to wait-for-SIPI. */
-	const uint64_t unclaimed = __atomic_exchange_n(&tramp->cpu, 0, __ATOMIC_ACQ_REL);
-	send_init(apic_id);
-	c->state = CPU_FAILED;
-	kprintf("CPU %u (APIC ID %u) did not come up within %u ms (%s%s); sent INIT, left out\n", idx, apic_id,
-		AP_ONLINE_TIMEOUT_MS, unclaimed ? "it never reached the trampoline's long mode" : "it started but never reported",
-		sent ? "" : "; an IPI stayed pending in the ICR");
+bool smp_restart_ap(unsigned cpu, char *why, size_t len)
+{
+	if (cpu == 0 || cpu >= cpu_count || !tramp) {
+		hv_snprintf(why, len, "CPU %u is no AP the kernel started", cpu);
+		return false;
+	}
+	struct cpu *c = cpu_table[cpu];
+	if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CPU_BUSY) {
+		hv_snprintf(why, len, "CPU %u is not parked (state %d)", cpu, c->state);
+		return false;
+	}
+	if (__atomic_load_n(&c->sched.load, __ATOMIC_ACQUIRE)) {
+		hv_snprintf(why, len, "CPU %u still has %u processes", cpu, c->sched.load);
+		return false;
+	}
+	ap_reset(c);
+	bool early;
+	const bool online = ap_start(c, "restart", &early);
+	if (online && !early)
+		return true;
+	if (early)
+		hv_snprintf(why, len, "CPU %u (APIC ID %u) ran the trampoline after INIT, before its STARTUP IPI", cpu,
+			    c->apic_id);
+	else
+		hv_snprintf(why, len, "CPU %u (APIC ID %u) did not come back online within %u ms", cpu, c->apic_id,
+			    AP_ONLINE_TIMEOUT_MS);
+	return false;
 }
 
 void smp_boot(void)

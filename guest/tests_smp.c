@@ -36,6 +36,9 @@
 #define TIMER_TICKS_WANTED  3
 #define TIMER_PERIOD_US     1000
 #define SPINNER_PINGS       8
+#define US_PER_MS           1000
+#define INIT_DELAY_US_ABSENT 10000 /* SDM Vol. 3A 9.4.4.1: INIT, 10 ms, STARTUP */
+#define XAPIC_DEST_MAX      (XAPIC_BROADCAST - 1) /* xAPIC physical destinations end below the broadcast */
 
 static const char *state_name(int state)
 {
@@ -398,6 +401,168 @@ static void test_apic_timer_every_cpu(void)
 	test_report(name, ok, "%s", d);
 }
 
+/*
+ * ---- INIT and STARTUP again: an AP restarted while it runs ----
+ *
+ * The last usable AP is parked where it holds nothing (an smp_call function that spins with
+ * interrupts off: no lock, no process), then restarted as at boot (smp_restart_ap: INIT, STARTUP,
+ * STARTUP; SDM Vol. 3A 9.4.4.1).  INIT is not maskable (SDM Vol. 3A 11.6.1): the spin ends there.
+ * The AP must run the trampoline once more (real mode -> long mode), report online from ap_main,
+ * run its scheduler again, and serve IPIs: ping-pong and an smp_call on it, with its own struct cpu;
+ * under the monitor, its exits since boot (the second trampoline included) must still be what its
+ * ledger says.
+ */
+static volatile uint32_t park_started;
+static struct cpu *volatile restart_seen_cpu;
+
+/* Holds the CPU in its VECTOR_IPI_CALL handler, interrupts off, until INIT takes it away. */
+static void park_until_init(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&park_started, 1, __ATOMIC_RELEASE);
+	for (;;)
+		__asm__ volatile("pause");
+}
+
+static void note_this_cpu(void *arg)
+{
+	(void)arg;
+	restart_seen_cpu = this_cpu();
+}
+
+/* Waits, silent, until *flag is set, at most timeout_ms. */
+static bool wait_flag(volatile uint32_t *flag, uint64_t timeout_ms)
+{
+	const uint64_t start = tsc_now(), limit = tsc_cycles_ms(timeout_ms);
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) && tsc_now() - start < limit)
+		__asm__ volatile("pause");
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
+}
+
+static bool sched_running_within(struct cpu *c, uint64_t timeout_ms)
+{
+	const uint64_t start = tsc_now(), limit = tsc_cycles_ms(timeout_ms);
+	while (!__atomic_load_n(&c->sched.running, __ATOMIC_ACQUIRE) && tsc_now() - start < limit)
+		__asm__ volatile("pause");
+	return __atomic_load_n(&c->sched.running, __ATOMIC_ACQUIRE);
+}
+
+/* Under the monitor: CPU i's exits, as HC_GET_STATS counts them there, are what its ledger says. */
+static bool ap_exits_match(unsigned i, char *d, size_t len)
+{
+	memset(&ap_stats, 0, sizeof(ap_stats));
+	if (!smp_call(i, ap_read_stats, NULL, IPI_TIMEOUT_MS) || ap_stats.rc < (int64_t)sizeof(ap_stats.stats)) {
+		hv_snprintf(d, len, "CPU %u: HC_GET_STATS returned %lld", i, (long long)ap_stats.rc);
+		return false;
+	}
+	for (unsigned r = 0; r < HV_STATS_REASONS; r++) {
+		if (exit_reason_is_noise(r) || r == EXIT_REASON_INIT_SIGNAL || r == EXIT_REASON_STARTUP_IPI)
+			continue;
+		if (ap_stats.stats.count[r] != ap_stats.ledger[r]) {
+			hv_snprintf(d, len, "CPU %u, %s: the monitor counted %llu exits, the CPU caused %llu", i,
+				    exit_reason_name(r), (unsigned long long)ap_stats.stats.count[r],
+				    (unsigned long long)ap_stats.ledger[r]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void test_init_restarts_a_running_cpu(void)
+{
+	const char *name = "smp_init_restarts_a_running_cpu";
+	if (!need_two_cpus(name))
+		return;
+	unsigned n = 0;
+	for (unsigned i = 1; i < smp_started_count(); i++)
+		if (smp_cpu_usable(i) && !cpu_table[i]->sched.load)
+			n = i;
+	if (!n) {
+		test_skip(name, "no idle usable AP");
+		return;
+	}
+	struct cpu *c = cpu_table[n];
+	char d[DETAIL_MAX] = "";
+	park_started = 0;
+	if (!smp_call_async(n, park_until_init, NULL) || !wait_flag(&park_started, IPI_TIMEOUT_MS)) {
+		test_report(name, false, "CPU %u did not park in its IPI handler", n);
+		return;
+	}
+	c->state = CPU_BUSY; /* no work is sent to it, no process placed on it, until it is back */
+	const unsigned starts = smp_trampoline_starts();
+	const uint64_t pings = c->pings, t0 = tsc_now();
+	bool ok = smp_restart_ap(n, d, sizeof(d));
+	const uint64_t took_us = (tsc_now() - t0) / (tsc_cycles_ms(1) / US_PER_MS ? tsc_cycles_ms(1) / US_PER_MS : 1);
+	const unsigned ran = smp_trampoline_starts() - starts;
+	uint64_t avg = 0, min = 0;
+	if (ok && ran != 1)
+		ok = false, hv_snprintf(d, sizeof(d), "the trampoline ran %u times for one restart of CPU %u", ran, n);
+	if (ok && !sched_running_within(c, IPI_TIMEOUT_MS))
+		ok = false, hv_snprintf(d, sizeof(d), "CPU %u came online but its scheduler loop does not run", n);
+	if (ok && !ping_pong(n, PING_ROUNDS, &avg, &min))
+		ok = false, hv_snprintf(d, sizeof(d), "CPU %u answered %llu of %u pings after its restart", n,
+					(unsigned long long)(c->pings - pings), PING_ROUNDS);
+	restart_seen_cpu = NULL;
+	if (ok && (!smp_call(n, note_this_cpu, NULL, IPI_TIMEOUT_MS) || restart_seen_cpu != c))
+		ok = false, hv_snprintf(d, sizeof(d), "CPU %u: an smp_call after the restart %s", n,
+					restart_seen_cpu ? "ran on another struct cpu" : "did not run");
+	if (ok && hv_present)
+		ok = ap_exits_match(n, d, sizeof(d));
+	if (ok)
+		kprintf("%s: CPU %u (APIC ID %u) parked, sent INIT and STARTUP: online again %llu us after the INIT "
+			"(trampoline runs: %u), %u round trips, %llu TSC cycles on average\n", name, n, c->apic_id,
+			(unsigned long long)took_us, ran, PING_ROUNDS, (unsigned long long)avg);
+	test_report(name, ok, "%s", d);
+}
+
+/*
+ * ---- INIT and STARTUP to a processor that is not there ----
+ *
+ * Sent to the physical APIC ID above the highest of the MADT (and this CPU's), they reach no
+ * processor (SDM Vol. 3A 11.6.1: the destination field selects the processor): every CPU online
+ * before stays online and answers, and nothing runs the AP trampoline.  Runs with one CPU too.
+ */
+#define ABSENT_SETTLE_MS 20 /* longer than INIT, 10 ms, STARTUP: a processor that took them would be starting */
+
+static void test_sipi_to_absent_cpu(void)
+{
+	const char *name = "smp_sipi_to_absent_cpu";
+	if (!apic_ready()) {
+		test_skip(name, "no local APIC");
+		return;
+	}
+	const uint32_t absent = smp_apic_id_max() + 1;
+	if (!apic_x2apic_mode() && absent > XAPIC_DEST_MAX) {
+		test_skip(name, "no free xAPIC destination above the MADT's APIC IDs");
+		return;
+	}
+	char d[DETAIL_MAX] = "";
+	const unsigned online = smp_online_count(), starts = smp_trampoline_starts(), vector = smp_startup_vector();
+	bool ok = smp_send_init(absent);
+	tsc_delay_us(INIT_DELAY_US_ABSENT);
+	ok = smp_send_startup(absent, vector) && ok;
+	if (!ok)
+		hv_snprintf(d, sizeof(d), "an IPI to APIC ID %#x stayed pending in the ICR", absent);
+	tsc_delay_us(ABSENT_SETTLE_MS * US_PER_MS);
+	if (ok && (smp_online_count() != online || smp_trampoline_starts() != starts))
+		ok = false, hv_snprintf(d, sizeof(d), "%u CPUs online (%u before), the trampoline ran %u times", smp_online_count(),
+					online, smp_trampoline_starts() - starts);
+	unsigned answered = 0;
+	for (unsigned i = 1; ok && i < smp_started_count(); i++) {
+		if (!smp_cpu_usable(i))
+			continue;
+		uint64_t avg, min;
+		if (!ping_pong(i, 1, &avg, &min))
+			ok = false, hv_snprintf(d, sizeof(d), "CPU %u answers no ping after INIT and STARTUP to APIC ID %#x", i,
+						absent);
+		answered++;
+	}
+	if (ok)
+		kprintf("%s: INIT and STARTUP (vector %#x) to APIC ID %#x: %u CPUs online as before, %u APs answer, "
+			"no processor started\n", name, vector, absent, online, answered);
+	test_report(name, ok, "%s", d);
+}
+
 /* ---- a CPU that never gives up its time ---- */
 
 static volatile uint32_t spinner_started;
@@ -496,5 +661,7 @@ void tests_smp(void)
 	test_spinlock_counter();
 	test_tlb_shootdown();
 	test_apic_timer_every_cpu();
+	test_init_restarts_a_running_cpu();
+	test_sipi_to_absent_cpu();
 	test_spinner_does_not_block(); /* last: it keeps its CPU */
 }

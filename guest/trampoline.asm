@@ -3,7 +3,7 @@
 ; A STARTUP IPI with vector V starts an AP in real mode at CS:IP = (V << 8):0, i.e. at the
 ; first byte of page V (SDM Vol. 3A 9.4.4, 11.6.1).  From there, as the bootstrap processor
 ; went (SDM Vol. 3A 10.9.1 "Switching to protected mode", 10.8.5 "Initializing IA-32e mode"):
-;   real mode:  LGDT (the small GDT of the parameter block), CR0.PE, far JMP to 32-bit code
+;   real mode:  count this start (P_STARTS), LGDT (the small GDT of the parameter block), CR0.PE, far JMP to 32-bit code
 ;   32-bit:     data segments, CR4 (PAE and the BSP's other bits), CR3 (the kernel's page
 ;               tables), EFER (LME, NXE, SCE as the BSP has them), CR0 (PG and the BSP's bits),
 ;               far JMP to 64-bit code
@@ -26,6 +26,7 @@
 %define P_EFER            (TRAMP_PARAMS + 0x24)
 %define P_ENTRY           (TRAMP_PARAMS + 0x28)  ; ap_entry64
 %define P_CPU             (TRAMP_PARAMS + 0x30)  ; struct cpu * of the AP being started, 0 when none
+%define P_STARTS          (TRAMP_PARAMS + 0x58)  ; processors that ran the trampoline (after the GDT)
 
 %define CR0_PE            1
 %define MSR_EFER          0xc0000080
@@ -48,6 +49,7 @@ ap_trampoline:
 	xor ebx, ebx
 	mov bx, ax
 	shl ebx, 4                  ; EBX: the page's linear address, from here to the end
+	lock inc dword [P_STARTS]   ; one more processor ran it (the tests count restarts, and phantoms)
 	o32 lgdt [P_GDTR]           ; a 32-bit base (without o32, LGDT would take 24 bits)
 	mov eax, cr0
 	or eax, CR0_PE

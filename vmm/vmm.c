@@ -158,7 +158,13 @@ static int attend(struct vcpu *v)
 	if (vcpu_group_stopping(v))
 		return EXIT_VM_STOPPED;
 	if (__atomic_exchange_n(&v->init_posted, false, __ATOMIC_ACQ_REL))
-		return take_init(v);
+		return take_init(v); /* a STARTUP posted with it or since is wait_for_sipi's */
+	/*
+	 * No INIT: the vCPU runs, so a STARTUP IPI is ignored (only wait-for-SIPI takes one, SDM Vol. 3A
+	 * 11.4.7.3), such as the second of INIT-SIPI-SIPI.  Kept, it would start the vCPU at once at the
+	 * next INIT, before the STARTUP that INIT is waiting for.
+	 */
+	(void)__atomic_exchange_n(&v->sipi_posted, VCPU_NO_SIPI, __ATOMIC_ACQ_REL);
 	(void)vlapic_take_posted(vcpu_lapic(v)); /* marks the vLAPIC changed: the entry path looks again */
 	return EXIT_RESUME;
 }

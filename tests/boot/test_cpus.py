@@ -27,7 +27,27 @@ def expect_all_in_vmx_root(b, n):
 
 
 SMP_TESTS = ("smp_user_programs_spread", "smp_all_online", "smp_ap_exits_accounted", "smp_ipi_ping_pong", "smp_nmi_ipi", "smp_spinlock_counter",
-             "smp_tlb_shootdown", "smp_apic_timer_every_cpu", "smp_spinner_does_not_block")
+             "smp_tlb_shootdown", "smp_apic_timer_every_cpu", "smp_init_restarts_a_running_cpu",
+             "smp_sipi_to_absent_cpu", "smp_spinner_does_not_block")
+
+
+def expect_restart_and_absent_cpu(b, n, mem):
+    """smp_init_restarts_a_running_cpu restarts the last AP: the monitor takes its INIT, waits, starts it at the
+    STARTUP; then smp_sipi_to_absent_cpu's INIT and STARTUP to APIC ID n reach nobody, and the monitor says so."""
+    last = n - 1
+    b.expect(rf"\[guest\] PASS: smp_apic_timer_every_cpu\b")
+    b.expect(rf"\[hv\] vCPU {last}: INIT: it waits for a STARTUP IPI")
+    b.expect(rf"\[hv\] vCPU {last}: STARTUP IPI with vector 0x[0-9a-f]+: starts in real mode at [0-9a-f]{{4}}:0000 "
+             rf"on CPU {last} \(APIC ID {last}\)")
+    if mem == "shadow":
+        b.expect(rf"\[hv\] vCPU {last}: CR0.PE set at [0-9a-f]{{4}}:[0-9a-f]{{4}}: from virtual-8086 mode")
+    b.expect(rf"\[guest\] CPU {last} online \(APIC ID {last}\)")
+    b.expect(rf"\[guest\] PASS: smp_init_restarts_a_running_cpu\b")
+    b.expect(rf"\[hv\] warning: vCPU 0 sent an INIT IPI \(vector 0\) to physical APIC ID {n:#x}, which no vCPU of this "
+             rf"VM has \({n} vCPUs\): dropped, as a machine without that processor would")
+    b.expect(rf"\[hv\] warning: vCPU 0 sent a STARTUP IPI \(vector 0x[0-9a-f]+\) to physical APIC ID {n:#x}, which no "
+             rf"vCPU of this VM has \({n} vCPUs\): dropped, as a machine without that processor would")
+    b.expect(rf"\[guest\] PASS: smp_sipi_to_absent_cpu\b")
 
 
 def expect_smp_guest(b, n, mem):
@@ -43,8 +63,10 @@ def expect_smp_guest(b, n, mem):
                      r"protected mode")
         b.expect(rf"\[guest\] CPU {i} online \(APIC ID {i}\)")
     b.expect(rf"\[guest\] SMP: {n} of {n} CPUs online")
-    for t in SMP_TESTS:
+    for t in SMP_TESTS[:SMP_TESTS.index("smp_apic_timer_every_cpu")]:
         b.expect(rf"\[guest\] PASS: {t}\b")
+    expect_restart_and_absent_cpu(b, n, mem)
+    b.expect(r"\[guest\] PASS: smp_spinner_does_not_block\b")
     b.expect(r"\[guest\] SUMMARY: \d+ tests, 0 failures")
     b.expect(rf"VM-exit statistics \(\d+ exits on {n} vCPUs")
     for i in range(n):

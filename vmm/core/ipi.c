@@ -13,6 +13,16 @@ static const char *const delivery_mode_name[] = {
 	[APIC_ICR_DELIVERY_STARTUP] = "STARTUP", [7] = "ExtINT",
 };
 
+/* The article each name takes when spoken: "an INIT IPI", "a STARTUP IPI" (none: "a"). */
+static const char *const delivery_mode_article[] = {
+	[APIC_ICR_DELIVERY_SMI] = "an", [APIC_ICR_DELIVERY_NMI] = "an", [APIC_ICR_DELIVERY_INIT] = "an", [7] = "an",
+};
+
+static const char *article(unsigned mode)
+{
+	return delivery_mode_article[mode] ? delivery_mode_article[mode] : "a";
+}
+
 static void attention(struct vcpu *t)
 {
 	__atomic_store_n(&t->attention, true, __ATOMIC_RELEASE);
@@ -70,8 +80,8 @@ void vcpu_route_ipi(struct vcpu *v)
 			continue;
 		if (!deliver(v, t, ipi.lo)) {
 			if (v->ipis_dropped_logged++ < DROPPED_IPIS_LOGGED)
-				log_warn("vCPU %u sent a %s IPI, which the monitor does not model: dropped", v->id,
-					 delivery_mode_name[mode]);
+				log_warn("vCPU %u sent %s %s IPI, which the monitor does not model: dropped", v->id,
+					 article(mode), delivery_mode_name[mode]);
 			return;
 		}
 		reached++;
@@ -83,8 +93,8 @@ void vcpu_route_ipi(struct vcpu *v)
 	/* Nobody: a physical destination that names no vCPU (itself excepted), or a group of none. */
 	if (!reached && shorthand == APIC_ICR_DEST_FIELD && !vlapic_ipi_accepts(&v->lapic, ipi.lo, ipi.dest, ipi.x2apic) &&
 	    v->ipis_dropped_logged++ < DROPPED_IPIS_LOGGED)
-		log_warn("vCPU %u sent a %s IPI (vector %#x) to %s APIC ID %#x, which no vCPU of this VM has (%u vCPUs): "
-			 "dropped, as a machine without that processor would", v->id, delivery_mode_name[mode],
+		log_warn("vCPU %u sent %s %s IPI (vector %#x) to %s APIC ID %#x, which no vCPU of this VM has (%u vCPUs): "
+			 "dropped, as a machine without that processor would", v->id, article(mode), delivery_mode_name[mode],
 			 ipi.lo & APIC_ICR_VECTOR_MASK, (ipi.lo & APIC_ICR_DEST_LOGICAL) ? "logical" : "physical", ipi.dest,
 			 v->group->count);
 }

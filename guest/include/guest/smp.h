@@ -12,6 +12,7 @@
 #define GUEST_SMP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "guest/percpu.h"
 #include "guest/trap.h"
@@ -60,6 +61,26 @@ extern uint64_t tsc_hz;
 void tsc_calibrate(void);
 uint64_t tsc_cycles_ms(uint64_t ms);
 void tsc_delay_us(uint64_t us);
+
+/*
+ * The start-up signals by APIC ID (SDM Vol. 3A 9.4.4.1, 11.6.1), and what the tests look at: the
+ * STARTUP vector of the AP trampoline (its page; TRAMP_PREFERRED's without one), how many processors
+ * have run the trampoline (0 without one), the highest APIC ID of the MADT and this CPU.
+ */
+bool smp_send_init(uint32_t apic_id);
+bool smp_send_startup(uint32_t apic_id, unsigned vector);
+unsigned smp_startup_vector(void);
+unsigned smp_trampoline_starts(void);
+uint32_t smp_apic_id_max(void);
+
+/*
+ * Restart AP n as at boot: INIT puts it back in wait-for-SIPI, STARTUP twice sends it through the
+ * trampoline, and it re-enters ap_main with its struct cpu reset (no process, no call pending, an
+ * empty scheduler).  The caller parks it first where it holds no lock and has no process (as in an
+ * smp_call function that spins with interrupts off) and marks it CPU_BUSY.  False, with the reason
+ * in why, when it was not restarted or did not come back online within AP_ONLINE_TIMEOUT_MS.
+ */
+bool smp_restart_ap(unsigned cpu, char *why, size_t len);
 
 /* The AP's C entry (guest/trampoline.asm's ap_entry64). */
 __attribute__((noreturn)) void ap_main(struct cpu *c);
