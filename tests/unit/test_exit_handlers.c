@@ -107,11 +107,12 @@ static void test_cpuid_signature_leaf(void **s)
 	assert_int_equal(v->regs.rbx >> 32, 0);
 	assert_int_equal(v->regs.rdx >> 32, 0);
 
-	cpuid_exit(v, 0x40000001, 0); /* the interface leaf: version 1 */
+	cpuid_exit(v, HV_CPUID_INTERFACE, 0); /* the interface leaf: version, where the hypercalls are */
 	assert_int_equal(fake_guest_reg(v, VCPU_RIP), FAKE_RIP + 2 * 2);
-	assert_int_equal(v->regs.rax, 1);
-	assert_int_equal(v->regs.rbx, 0);
-	assert_int_equal(v->regs.rcx, 0);
+	assert_int_equal(v->regs.rax, HV_INTERFACE_VERSION);
+	assert_int_equal(v->regs.rbx, HC_BASE);
+	assert_int_equal(v->regs.rbx, 0x48560000u); /* the ABI's number, spelled out: it may not drift */
+	assert_int_equal(v->regs.rcx, HC_COUNT);
 	assert_int_equal(v->regs.rdx, 0);
 
 	cpuid_exit(v, 0x400000ff, 0); /* the rest of the monitor's range: zeros, never the host's */
@@ -1085,12 +1086,37 @@ static void test_hypercall_exit(void **s)
 	/* Outside 64-bit mode stale upper halves are ignored: RAX 0xffffffff00000000 is HC_EXIT. */
 	fake_vcpu_init(v);
 	fake_guest_protected32(v);
-	assert_int_equal(vmcall(v, 0xffffffff00000000ull, 0x100000005ull, 0), 5);
+	assert_int_equal(vmcall(v, 0xffffffff00000000ull | HC_EXIT, 0x100000005ull, 0), 5);
 	/* ...but in 64-bit mode they count. */
 	fake_vcpu_init(v);
-	assert_int_equal(vmcall(v, 0xffffffff00000000ull, 5, 0), EXIT_RESUME);
+	assert_int_equal(vmcall(v, 0xffffffff00000000ull | HC_EXIT, 5, 0), EXIT_RESUME);
 	assert_int_equal((int64_t)v->regs.rax, HC_ERR_UNKNOWN_CALL);
 	assert_skipped(v, 3);
+}
+
+/*
+ * Numbers outside the monitor's range, as a guest written for another hypervisor makes them: RAX = 0
+ * (once HC_EXIT), KVM's small numbers, the neighbours of the range.  KVM's answer, -1000
+ * (-KVM_ENOSYS), the instruction completes, the VM goes on, and it is no sign of life.
+ */
+static void test_hypercall_foreign_numbers(void **s)
+{
+	struct vcpu *v = *s;
+	static const uint64_t foreign[] = { 0, 1, 5, 12, HC_BASE - 1, HC_BASE + HC_COUNT, 0xffffffffu,
+					    (1ull << 32) | HC_EXIT, ~0ull };
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		fake_vcpu_init(v);
+		assert_int_equal(vmcall(v, foreign[i], 7, 0), EXIT_RESUME);
+		assert_skipped(v, 3);
+		assert_int_equal((int64_t)v->regs.rax, -1000);
+		assert_int_equal(v->hypercalls_done, 0);
+	}
+	/* From ring 3 every number is still #UD, RAX = 0 included. */
+	fake_vcpu_init(v);
+	fake.reg[VCPU_SS_AR_BYTES] = FAKE_DATA_AR_CPL3;
+	assert_int_equal(vmcall(v, 0, 0, 0), EXIT_RESUME);
+	assert_ud(v);
+	assert_int_equal(v->regs.rax, 0);
 }
 
 static void test_hypercall_stats_translate(void **s)
@@ -1122,7 +1148,7 @@ static void test_hypercall_stats_translate(void **s)
 	assert_int_equal(t.gpa, 0x1234);
 	assert_int_equal(vmcall(v, HC_TRANSLATE, 0x200000, 0x7800), EXIT_RESUME);
 	assert_int_equal((int64_t)v->regs.rax, HC_ERR_NOT_MAPPED);
-	assert_int_equal(vmcall(v, HC_COUNT, 0, 0), EXIT_RESUME);
+	assert_int_equal(vmcall(v, HC_BASE + HC_COUNT, 0, 0), EXIT_RESUME);
 	assert_int_equal((int64_t)v->regs.rax, HC_ERR_UNKNOWN_CALL);
 	assert_int_equal(fake_guest_reg(v, VCPU_RIP), FAKE_RIP + 6 * 3);
 }
@@ -1758,6 +1784,7 @@ int main(void)
 		T(test_hypercall_user_mode),
 		T(test_hypercall_exit),
 		T(test_hypercall_stats_translate),
+		T(test_hypercall_foreign_numbers),
 		T(test_dispatch_undecodable),
 		T(test_dispatch_unknown),
 		T(test_dispatch_stops),

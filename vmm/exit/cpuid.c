@@ -21,8 +21,6 @@
 #define CPUID_XSAVE_SUBLEAF_1 1u
 #define CPUID_HV_LEAF_MAX    0x40000001u
 #define CPUID_HV_LEAF_LAST   0x400000ffu
-#define CPUID_HV_INTERFACE   0x40000001u
-#define HV_INTERFACE_VERSION 1u
 
 struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
@@ -34,8 +32,11 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			memcpy(&r.ebx, HV_CPUID_SIGNATURE + 0, 4);
 			memcpy(&r.ecx, HV_CPUID_SIGNATURE + 4, 4);
 			memcpy(&r.edx, HV_CPUID_SIGNATURE + 8, 4);
-		} else if (leaf == CPUID_HV_INTERFACE) {
+		} else if (leaf == HV_CPUID_INTERFACE) {
+			/* Where the monitor's hypercalls are (vmm/include/vmm/hypercall.h). */
 			r.eax = HV_INTERFACE_VERSION;
+			r.ebx = HC_BASE;
+			r.ecx = HC_COUNT;
 		}
 	} else {
 		r = cpuid(leaf, subleaf);
