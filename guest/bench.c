@@ -25,7 +25,7 @@
 #define BENCH_MAX_ITERATIONS (1ull << 26)
 #define COM1_LSR 0x3fd
 #define POST_PORT 0x80
-#define HC_NUMBER_INVALID 0x7fffu
+#define HC_NUMBER_INVALID (HC_BASE + HC_COUNT) /* just past the monitor's range */
 #define BENCH_TIMER_VECTOR 0x43u
 #define BENCH_TPR_RAISED   0x20u /* class 2: below every vector the guest uses */
 #define BENCH_TIMER_AHEAD  20000u /* TSC cycles from arming the deadline to the deadline */

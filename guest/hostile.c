@@ -471,9 +471,9 @@ static void op_hypercall(void)
 {
 	const uint64_t stats_size = sizeof(struct hv_stats);
 	switch (rnd_below(5)) {
-	case 0: { /* an unknown number, also one whose low 32 bits name a real call */
-		uint64_t nr = rnd_chance(2) ? HC_COUNT + rnd_below(1ull << 32) : (rnd() << 32) | rnd_below(HC_COUNT);
-		if (!(nr >> 32) && nr < HC_COUNT)
+	case 0: { /* an unknown number (0 included), also one whose low 32 bits name a real call */
+		uint64_t nr = rnd_chance(2) ? rnd_below(1ull << 32) : (rnd() << 32) | (HC_BASE + rnd_below(HC_COUNT));
+		if (nr >= HC_BASE && nr < HC_BASE + HC_COUNT)
 			nr |= 1ull << 32;
 		begin(CLASS_HC, "VMCALL unknown number", nr, 0);
 		check_result("RAX", HC_ERR_UNKNOWN_CALL, hv_call_raw(nr, rnd(), rnd(), rnd()));

@@ -16,7 +16,11 @@ bool hv_detect(void)
 	memcpy(sig + sizeof(r.ebx), &r.ecx, sizeof(r.ecx));
 	memcpy(sig + sizeof(r.ebx) + sizeof(r.ecx), &r.edx, sizeof(r.edx));
 	_Static_assert(sizeof(HV_CPUID_SIGNATURE) - 1 == HV_SIGNATURE_LEN, "signature is EBX:ECX:EDX");
-	return memcmp(sig, HV_CPUID_SIGNATURE, HV_SIGNATURE_LEN) == 0;
+	if (memcmp(sig, HV_CPUID_SIGNATURE, HV_SIGNATURE_LEN) != 0)
+		return false;
+	/* The interface leaf says where the hypercalls are: this guest knows only HC_BASE. */
+	r = priv_cpuid(HV_CPUID_INTERFACE, 0);
+	return r.eax >= HV_INTERFACE_VERSION && r.ebx == HC_BASE && r.ecx >= HC_COUNT;
 }
 
 int64_t hv_get_stats(struct hv_stats *s)

@@ -20,7 +20,7 @@
 ;   task_tss_not_mapped a new TSS in an unmapped page: #PF in the old task, nothing switched
 
 %define COM1 0x3f8
-%define HC_EXIT 0                          ; vmm/include/vmm/hypercall.h
+%define HC_EXIT 0x48560000                 ; HC_BASE + 0, vmm/include/vmm/hypercall.h
 
 ; Multiboot2 information (Multiboot2 spec 3.6): total size, reserved, then 8-aligned tags.
 %define MB2_INFO_HEADER 8

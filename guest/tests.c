@@ -44,7 +44,7 @@
 /* DR7 (SDM Vol. 3B 18.2.4): bit 10 reads as 1; L0 locally enables breakpoint 0. */
 #define DR7_FIXED_ONE (1ull << 10)
 #define DR7_L0        (1ull << 0)
-#define HC_NUMBER_INVALID 0x7fffu
+#define HC_NUMBER_INVALID (HC_BASE + HC_COUNT) /* just past the monitor's range */
 #define KERNEL_DEMAND_TEST_PAGES 4
 #define DEMAND_FILL 0x5au
 #define PTE_AD (PTE_A | PTE_D) /* set by the CPU as it walks: not part of a comparison */

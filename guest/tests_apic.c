@@ -294,6 +294,82 @@ static void test_tsc_deadline(void)
 	report_latency(name, fired, deadline, handled_tsc[VEC_TIMER_T]);
 }
 
+/*
+ * IA32_TSC writes (SDM Vol. 3B 18.17): the monitor moves the guest's TSC (TSC offsetting, SDM Vol. 3C
+ * 26.6.5); RDTSC and RDMSR then read the value written plus the time since, and a TSC deadline is a
+ * value of the new TSC, so the timer still fires when due, the TSC set far ahead or back.  The TSC is
+ * put back at the end with IA32_TSC_ADJUST where CPUID has it (exactly: it moved by as much as the
+ * TSC), else with IA32_TSC.
+ */
+#define TSC_JUMP        (1ull << 40) /* minutes at any clock rate: no value the suite has read */
+#define TSC_WRITE_BOUND 2000000u     /* cycles from a WRMSR to the RDTSC after it: one exit and back */
+
+/* Set the TSC to `value`; false (and why in d) unless RDTSC and RDMSR then read it plus a little. */
+static bool tsc_set_and_check(uint64_t value, char *d, size_t n)
+{
+	if (priv_wrmsr_safe(MSR_IA32_TIME_STAMP_COUNTER, value)) {
+		hv_snprintf(d, n, "WRMSR IA32_TSC <- %#llx faulted", (unsigned long long)value);
+		return false;
+	}
+	const uint64_t read = rdtsc(), msr = priv_rdmsr(MSR_IA32_TIME_STAMP_COUNTER);
+	if (read - value > TSC_WRITE_BOUND || msr - read > TSC_WRITE_BOUND) {
+		hv_snprintf(d, n, "wrote %#llx to IA32_TSC, then RDTSC read %#llx and RDMSR %#llx (bound %u cycles)",
+			    (unsigned long long)value, (unsigned long long)read, (unsigned long long)msr, TSC_WRITE_BOUND);
+		return false;
+	}
+	return true;
+}
+
+/* A TSC deadline TIMER_COUNT cycles on fires, not early; false (and why in d) if not. */
+static bool deadline_fires(const char *where, char *d, size_t n)
+{
+	irq_set_handler(VEC_TIMER_T, record_handler);
+	const uint64_t count = irq_count[VEC_TIMER_T];
+	const uint64_t deadline = tsc_now() + TIMER_COUNT;
+	apic_timer_deadline(VEC_TIMER_T, deadline);
+	const bool fired = wait_for(VEC_TIMER_T, count + 1);
+	apic_timer_stop();
+	if (!fired)
+		hv_snprintf(d, n, "TSC set %s: a deadline %u cycles on never fired", where, TIMER_COUNT);
+	else if (handled_tsc[VEC_TIMER_T] < deadline)
+		hv_snprintf(d, n, "TSC set %s: the deadline fired %llu cycles early", where,
+			    (unsigned long long)(deadline - handled_tsc[VEC_TIMER_T]));
+	return fired && handled_tsc[VEC_TIMER_T] >= deadline;
+}
+
+static void test_tsc_write(void)
+{
+	char d[DETAIL_MAX] = "", td[DETAIL_MAX] = "";
+	const bool timer = apic_available("apic_timer_after_tsc_write");
+	const bool has_adjust = (priv_cpuid(CPUID_LEAF_EXT_FEATURES, 0).ebx & CPUID_7_EBX_TSC_ADJUST) != 0;
+	uint64_t adjust = 0;
+	if (has_adjust && priv_rdmsr_safe(MSR_IA32_TSC_ADJUST, &adjust)) {
+		test_report("msr_tsc_write_reads_back", false, "CPUID has IA32_TSC_ADJUST, RDMSR of it faulted");
+		if (timer)
+			test_skip("apic_timer_after_tsc_write", "IA32_TSC_ADJUST faulted");
+		return;
+	}
+	const uint64_t start = rdtsc();
+	bool ok = tsc_set_and_check(start + TSC_JUMP, d, sizeof(d)); /* far ahead */
+	bool timer_ok = !timer || !ok || deadline_fires("far ahead", td, sizeof(td));
+	const uint64_t behind = start / 2; /* behind every value read so far */
+	ok = ok && tsc_set_and_check(behind, d, sizeof(d));
+	timer_ok = timer_ok && (!timer || !ok || deadline_fires("back", td, sizeof(td)));
+	/* Put it back: TSC_ADJUST moved with every write, so its old value undoes them all. */
+	if (has_adjust)
+		priv_wrmsr(MSR_IA32_TSC_ADJUST, adjust);
+	else
+		priv_wrmsr_safe(MSR_IA32_TIME_STAMP_COUNTER, start + (rdtsc() - behind));
+	const uint64_t end = rdtsc();
+	if (ok && end < start)
+		ok = false, hv_snprintf(d, sizeof(d), "put back (%s), the TSC reads %#llx, before the test's start %#llx",
+					has_adjust ? "IA32_TSC_ADJUST" : "IA32_TSC", (unsigned long long)end,
+					(unsigned long long)start);
+	test_report("msr_tsc_write_reads_back", ok, "%s", d);
+	if (timer)
+		test_report("apic_timer_after_tsc_write", ok && timer_ok, "%s", ok ? td : "the TSC writes failed");
+}
+
 /* HLT with interrupts on: the vCPU sleeps until the timer, and the halt is the guest's one HLT exit. */
 static void test_hlt_wakes(void)
 {
@@ -690,6 +766,7 @@ void tests_apic(void)
 	test_oneshot();
 	test_periodic();
 	test_tsc_deadline();
+	test_tsc_write();
 	test_hlt_wakes();
 	test_tpr_blocks();
 	test_icr_self_ipi();

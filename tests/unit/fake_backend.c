@@ -113,6 +113,13 @@ const char *backend_exit_reason_name(uint32_t reason)
 
 bool backend_failed(void) { return false; }
 
+void backend_set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+	(void)v;
+	fake.set_tsc_offset_calls++;
+	fake.tsc_offset = offset;
+}
+
 /* ---- the log (vmm/platform/log.c) ---- */
 
 static enum hv_log_level fake_log_level = HV_LOG_DEBUG;
@@ -359,6 +366,7 @@ void fake_vcpu_init(struct vcpu *v)
 	v->efer_switched = true;
 	v->pat_switched = true;
 	v->rdtscp_enabled = true;
+	v->tsc_offsetting = true;
 	v->vpid = 1;
 	v->launched = true;
 	v->guest_cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;

@@ -54,6 +54,8 @@ struct fake_backend {
 	unsigned flush_second_level_calls;
 	uint64_t flush_second_level_root;
 	unsigned dump_calls;
+	unsigned set_tsc_offset_calls;
+	uint64_t tsc_offset;            /* the last backend_set_tsc_offset argument */
 	unsigned exit_reason_name_calls;
 
 	unsigned shadow_switch_calls, shadow_flush_all_calls, shadow_invlpg_calls;

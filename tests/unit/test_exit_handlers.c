@@ -25,6 +25,7 @@
 #include <arch/vmx_state.h>
 #include "vmm/backend.h"
 #include "vmm/events.h"
+#include "vmm/guest_cpuid.h"
 #include "vmm/exits.h"
 #include "vmm/host_apic.h"
 #include "vmm/hypercall.h"
@@ -107,11 +108,12 @@ static void test_cpuid_signature_leaf(void **s)
 	assert_int_equal(v->regs.rbx >> 32, 0);
 	assert_int_equal(v->regs.rdx >> 32, 0);
 
-	cpuid_exit(v, 0x40000001, 0); /* the interface leaf: version 1 */
+	cpuid_exit(v, HV_CPUID_INTERFACE, 0); /* the interface leaf: version, where the hypercalls are */
 	assert_int_equal(fake_guest_reg(v, VCPU_RIP), FAKE_RIP + 2 * 2);
-	assert_int_equal(v->regs.rax, 1);
-	assert_int_equal(v->regs.rbx, 0);
-	assert_int_equal(v->regs.rcx, 0);
+	assert_int_equal(v->regs.rax, HV_INTERFACE_VERSION);
+	assert_int_equal(v->regs.rbx, HC_BASE);
+	assert_int_equal(v->regs.rbx, 0x48560000u); /* the ABI's number, spelled out: it may not drift */
+	assert_int_equal(v->regs.rcx, HC_COUNT);
 	assert_int_equal(v->regs.rdx, 0);
 
 	cpuid_exit(v, 0x400000ff, 0); /* the rest of the monitor's range: zeros, never the host's */
@@ -344,16 +346,167 @@ static void test_msr_fixed_and_refused(void **s)
 		assert_int_equal(wrmsr_exit(v, read_only[i], 0), EXIT_RESUME);
 		assert_faulted(v, VECTOR_GP, 0);
 	}
-	/* Writes refused before any real MSR is touched: TSC, non-canonical LSTAR, FMASK[63:32]. */
+	/* Writes refused before any real MSR is touched: TSC without TSC offsetting, non-canonical LSTAR, FMASK[63:32]. */
 	fake_vcpu_init(v);
+	v->tsc_offsetting = false;
 	assert_int_equal(wrmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER, 0), EXIT_RESUME);
 	assert_faulted(v, VECTOR_GP, 0);
+	assert_int_equal(fake.set_tsc_offset_calls, 0);
 	fake_vcpu_init(v);
 	assert_int_equal(wrmsr_exit(v, MSR_IA32_LSTAR, 0x0000800000000000ull), EXIT_RESUME);
 	assert_faulted(v, VECTOR_GP, 0);
 	fake_vcpu_init(v);
 	assert_int_equal(wrmsr_exit(v, MSR_IA32_FMASK, 1ull << 32), EXIT_RESUME);
 	assert_faulted(v, VECTOR_GP, 0);
+}
+
+/* Cycles the unit test may take between two steps (the host's TSC runs on meanwhile). */
+#define TSC_SLACK (1ull << 32)
+#define TSC_FAR   (1ull << 60)
+
+/*
+ * IA32_TSC (SDM Vol. 3B 18.17): a write sets the TSC offset (SDM Vol. 3C 26.6.5) so that the guest's
+ * TSC reads the value written plus the time since; IA32_TSC_ADJUST moves by the same amount
+ * (SDM 18.17.3), and a write to it moves the TSC.  Both need TSC offsetting.
+ */
+static void test_msr_tsc_write(void **s)
+{
+	struct vcpu *v = *s;
+	uint64_t before = rdtsc();
+	assert_int_equal(rdmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER), EXIT_RESUME);
+	assert_skipped(v, 2);
+	assert_in_range(MSR_VALUE(v), before, before + TSC_SLACK); /* no offset yet */
+
+	/* Forward, far: the offset is the difference, the guest reads what it wrote plus a little. */
+	fake_vcpu_init(v);
+	before = rdtsc();
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER, before + TSC_FAR), EXIT_RESUME);
+	assert_skipped(v, 2);
+	assert_int_equal(fake.set_tsc_offset_calls, 1);
+	assert_int_equal(fake.tsc_offset, v->tsc_offset);
+	assert_in_range(v->tsc_offset, TSC_FAR - TSC_SLACK, TSC_FAR);
+	assert_int_equal(v->tsc_adjust, v->tsc_offset); /* TSC_ADJUST moved by as much */
+	assert_int_equal(rdmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER), EXIT_RESUME);
+	assert_in_range(MSR_VALUE(v), before + TSC_FAR, before + TSC_FAR + TSC_SLACK);
+
+	/* Back to 0: the offset wraps (negative), the guest counts up from 0. */
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER, 0), EXIT_RESUME);
+	assert_int_equal(rdmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER), EXIT_RESUME);
+	assert_in_range(MSR_VALUE(v), 0, TSC_SLACK);
+	assert_int_equal(fake.set_tsc_offset_calls, 2);
+
+	/* IA32_TSC_ADJUST: advertised with TSC offsetting, reads what the TSC writes added up to... */
+	assert_int_equal(rdmsr_exit(v, MSR_IA32_TSC_ADJUST), EXIT_RESUME);
+	assert_int_equal(MSR_VALUE(v), v->tsc_adjust);
+	assert_int_equal(v->tsc_adjust, v->tsc_offset);
+	/* ...and a write to it moves the TSC by the difference (SDM 18.17.3). */
+	const uint64_t offset = v->tsc_offset;
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TSC_ADJUST, v->tsc_adjust + TSC_FAR), EXIT_RESUME);
+	assert_skipped(v, 2);
+	assert_int_equal(v->tsc_offset, offset + TSC_FAR);
+	assert_int_equal(fake.tsc_offset, offset + TSC_FAR);
+	assert_int_equal(rdmsr_exit(v, MSR_IA32_TSC_ADJUST), EXIT_RESUME);
+	assert_int_equal(MSR_VALUE(v), offset + TSC_FAR);
+
+	/* Without TSC offsetting neither is writable, and TSC_ADJUST does not exist. */
+	fake_vcpu_init(v);
+	v->tsc_offsetting = false;
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TSC_ADJUST, 0), EXIT_RESUME);
+	assert_faulted(v, VECTOR_GP, 0);
+	fake_vcpu_init(v);
+	v->tsc_offsetting = false;
+	assert_int_equal(rdmsr_exit(v, MSR_IA32_TSC_ADJUST), EXIT_RESUME);
+	assert_faulted(v, VECTOR_GP, 0);
+}
+
+/* A TSC deadline is a value of the guest's TSC: moving the TSC moves the host deadline with it. */
+static void test_msr_tsc_write_moves_deadline(void **s)
+{
+	struct vcpu *v = *s;
+	v->preemption_timer = true;
+	vlapic_reset(&v->lapic, 0, true);
+	assert_true(vlapic_set_base(&v->lapic, APIC_BASE_DEFAULT | APIC_BASE_EN | APIC_BASE_EXTD | APIC_BASE_BSP,
+				    (1ull << 46) - 1, 0));
+	const uint64_t now = rdtsc();
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_SVR), APIC_SVR_ENABLE | 0xff), EXIT_RESUME);
+	assert_int_equal(wrmsr_exit(v, X2APIC_MSR(APIC_REG_LVT_TIMER), APIC_LVT_TIMER_TSC_DEADLINE | 0x40), EXIT_RESUME);
+	/* The guest's TSC set TSC_FAR ahead, then a deadline TSC_SLACK after that: due in host time soon. */
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER, now + TSC_FAR), EXIT_RESUME);
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TSC_DEADLINE, now + TSC_FAR + TSC_SLACK), EXIT_RESUME);
+	assert_skipped(v, 2);
+	assert_in_range(vlapic_next_deadline(&v->lapic), now, now + 2 * TSC_SLACK);
+	/* Setting the guest's TSC back by TSC_FAR puts the deadline TSC_FAR later in host time. */
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER, now), EXIT_RESUME);
+	assert_in_range(vlapic_next_deadline(&v->lapic), now + TSC_FAR, now + TSC_FAR + 2 * TSC_SLACK);
+	assert_int_equal(vlapic_pending_vector(&v->lapic), VLAPIC_NO_VECTOR);
+	/* And forward past it: it fires at once. */
+	assert_int_equal(wrmsr_exit(v, MSR_IA32_TIME_STAMP_COUNTER, now + 2 * TSC_FAR), EXIT_RESUME);
+	assert_int_equal(vlapic_pending_vector(&v->lapic), 0x40);
+	assert_int_equal(rdmsr_exit(v, MSR_IA32_TSC_DEADLINE), EXIT_RESUME);
+	assert_int_equal(MSR_VALUE(v), 0); /* SDM 11.5.4.1: reads 0 once it fired */
+}
+
+/*
+ * CPUID and the MSRs agree: each feature vmm/guest_cpuid.h hides, whatever the host has, and its MSR
+ * #GP; the architectural PMU (leaf 0AH zeros) and its counters too; the features the monitor
+ * offers (TSC deadline, TSC_ADJUST, x2APIC) advertised with their MSRs readable.
+ */
+struct cpuid_msr_pair {
+	const char *name;
+	struct cpuid_feature feature;
+	uint32_t msr;
+};
+
+static void test_cpuid_msr_agree(void **s)
+{
+	struct vcpu *v = *s;
+	static const struct cpuid_msr_pair hidden[] = {
+#define X(name, leaf, subleaf, reg, bit, msr) { #name, { leaf, subleaf, reg, bit }, msr },
+		CPUID_HIDDEN_MSR_FEATURES(X)
+#undef X
+	};
+	static const uint32_t pmu[] = { MSR_IA32_PMC0, MSR_IA32_PERFEVTSEL0, MSR_IA32_FIXED_CTR_CTRL,
+					MSR_IA32_PERF_GLOBAL_STATUS, MSR_IA32_PERF_GLOBAL_CTRL };
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		fake_vcpu_init(v);
+		if (guest_cpuid_has(v, hidden[i].feature))
+			fail_msg("CPUID advertises %s, whose MSR %#x the monitor does not offer", hidden[i].name,
+				 hidden[i].msr);
+		assert_int_equal(rdmsr_exit(v, hidden[i].msr), EXIT_RESUME);
+		assert_faulted(v, VECTOR_GP, 0);
+	}
+	fake_vcpu_init(v);
+	cpuid_exit(v, CPUID_LEAF_PERFMON, 0);
+	assert_int_equal(v->regs.rax | v->regs.rbx | v->regs.rcx | v->regs.rdx, 0);
+	for (size_t i = 0; i < sizeof(pmu) / sizeof(pmu[0]); i++) {
+		fake_vcpu_init(v);
+		assert_int_equal(rdmsr_exit(v, pmu[i]), EXIT_RESUME);
+		assert_faulted(v, VECTOR_GP, 0);
+	}
+	/* Offered: bit set and MSR readable, as long as the vLAPIC runs on the preemption timer / TSC offsetting. */
+	const struct cpuid_msr_pair offered[] = {
+		{ "TSC_DEADLINE", { CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_TSC_DEADLINE }, MSR_IA32_TSC_DEADLINE },
+		{ "TSC_ADJUST", { CPUID_LEAF_EXT_FEATURES, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST }, MSR_IA32_TSC_ADJUST },
+		{ "APIC", { CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_APIC }, MSR_IA32_APIC_BASE },
+	};
+	for (size_t i = 0; i < sizeof(offered) / sizeof(offered[0]); i++) {
+		for (int on = 0; on <= 1; on++) {
+			fake_vcpu_init(v);
+			v->preemption_timer = v->tsc_offsetting = on;
+			vlapic_reset(&v->lapic, 0, true);
+			const bool has = guest_cpuid_has(v, offered[i].feature);
+			assert_int_equal(rdmsr_exit(v, offered[i].msr), EXIT_RESUME);
+			const bool readable = !v->events.exception.valid;
+			if (offered[i].msr == MSR_IA32_APIC_BASE) {
+				assert_true(readable); /* exists whatever CPUID.1:EDX.APIC says (SDM 11.4.3) */
+				continue;
+			}
+			if (has != on || readable != on)
+				fail_msg("%s: CPUID %s, its MSR %#x %s (with the monitor's support %s)", offered[i].name,
+					 has ? "advertised" : "hidden", offered[i].msr, readable ? "readable" : "#GP",
+					 on ? "on" : "off");
+		}
+	}
 }
 
 static void test_msr_apic_base(void **s)
@@ -1085,12 +1238,37 @@ static void test_hypercall_exit(void **s)
 	/* Outside 64-bit mode stale upper halves are ignored: RAX 0xffffffff00000000 is HC_EXIT. */
 	fake_vcpu_init(v);
 	fake_guest_protected32(v);
-	assert_int_equal(vmcall(v, 0xffffffff00000000ull, 0x100000005ull, 0), 5);
+	assert_int_equal(vmcall(v, 0xffffffff00000000ull | HC_EXIT, 0x100000005ull, 0), 5);
 	/* ...but in 64-bit mode they count. */
 	fake_vcpu_init(v);
-	assert_int_equal(vmcall(v, 0xffffffff00000000ull, 5, 0), EXIT_RESUME);
+	assert_int_equal(vmcall(v, 0xffffffff00000000ull | HC_EXIT, 5, 0), EXIT_RESUME);
 	assert_int_equal((int64_t)v->regs.rax, HC_ERR_UNKNOWN_CALL);
 	assert_skipped(v, 3);
+}
+
+/*
+ * Numbers outside the monitor's range, as a guest written for another hypervisor makes them: RAX = 0
+ * (once HC_EXIT), KVM's small numbers, the neighbours of the range.  KVM's answer, -1000
+ * (-KVM_ENOSYS), the instruction completes, the VM goes on, and it is no sign of life.
+ */
+static void test_hypercall_foreign_numbers(void **s)
+{
+	struct vcpu *v = *s;
+	static const uint64_t foreign[] = { 0, 1, 5, 12, HC_BASE - 1, HC_BASE + HC_COUNT, 0xffffffffu,
+					    (1ull << 32) | HC_EXIT, ~0ull };
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		fake_vcpu_init(v);
+		assert_int_equal(vmcall(v, foreign[i], 7, 0), EXIT_RESUME);
+		assert_skipped(v, 3);
+		assert_int_equal((int64_t)v->regs.rax, -1000);
+		assert_int_equal(v->hypercalls_done, 0);
+	}
+	/* From ring 3 every number is still #UD, RAX = 0 included. */
+	fake_vcpu_init(v);
+	fake.reg[VCPU_SS_AR_BYTES] = FAKE_DATA_AR_CPL3;
+	assert_int_equal(vmcall(v, 0, 0, 0), EXIT_RESUME);
+	assert_ud(v);
+	assert_int_equal(v->regs.rax, 0);
 }
 
 static void test_hypercall_stats_translate(void **s)
@@ -1122,7 +1300,7 @@ static void test_hypercall_stats_translate(void **s)
 	assert_int_equal(t.gpa, 0x1234);
 	assert_int_equal(vmcall(v, HC_TRANSLATE, 0x200000, 0x7800), EXIT_RESUME);
 	assert_int_equal((int64_t)v->regs.rax, HC_ERR_NOT_MAPPED);
-	assert_int_equal(vmcall(v, HC_COUNT, 0, 0), EXIT_RESUME);
+	assert_int_equal(vmcall(v, HC_BASE + HC_COUNT, 0, 0), EXIT_RESUME);
 	assert_int_equal((int64_t)v->regs.rax, HC_ERR_UNKNOWN_CALL);
 	assert_int_equal(fake_guest_reg(v, VCPU_RIP), FAKE_RIP + 6 * 3);
 }
@@ -1711,6 +1889,7 @@ int main(void)
 		T(test_cpuid_signature_leaf),
 		T(test_cpuid_features_leaf),
 		T(test_cpuid_hidden_features),
+		T(test_cpuid_msr_agree),
 		T(test_skip_instruction_side_effects),
 		T(test_msr_efer),
 		T(test_msr_efer_invalid),
@@ -1720,6 +1899,8 @@ int main(void)
 		T(test_msr_pat),
 		T(test_msr_fixed_and_refused),
 		T(test_msr_apic_base),
+		T(test_msr_tsc_write),
+		T(test_msr_tsc_write_moves_deadline),
 		T(test_ipi_fixed_to_one_vcpu_posts_and_kicks),
 		T(test_ipi_shorthands),
 		T(test_ipi_logical_destination),
@@ -1758,6 +1939,7 @@ int main(void)
 		T(test_hypercall_user_mode),
 		T(test_hypercall_exit),
 		T(test_hypercall_stats_translate),
+		T(test_hypercall_foreign_numbers),
 		T(test_dispatch_undecodable),
 		T(test_dispatch_unknown),
 		T(test_dispatch_stops),

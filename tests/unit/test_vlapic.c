@@ -285,12 +285,12 @@ static void test_timer_tsc_deadline(void **s)
 {
 	(void)s;
 	x2apic_up(&apic);
-	vlapic_tsc_deadline_write(&apic, T0 + 10, T0); /* not in deadline mode: ignored */
+	vlapic_tsc_deadline_write(&apic, T0 + 10, 0, T0); /* not in deadline mode: ignored */
 	assert_int_equal(vlapic_tsc_deadline_read(&apic), 0);
 	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_TSC_DEADLINE | 0x33, T0);
 	wr(&apic, X2(TIMER_ICR), 100, T0); /* ignored in deadline mode */
 	assert_int_equal(rd(&apic, X2(TIMER_ICR), T0), 0);
-	vlapic_tsc_deadline_write(&apic, T0 + 5000, T0);
+	vlapic_tsc_deadline_write(&apic, T0 + 5000, 0, T0);
 	assert_int_equal(vlapic_tsc_deadline_read(&apic), T0 + 5000);
 	assert_int_equal(vlapic_next_deadline(&apic), T0 + 5000);
 	vlapic_advance(&apic, T0 + 4999);
@@ -300,13 +300,59 @@ static void test_timer_tsc_deadline(void **s)
 	assert_int_equal(vlapic_tsc_deadline_read(&apic), 0);
 	wr(&apic, X2(EOI), 0, T0 + 5000);
 	/* A deadline in the past fires at once. */
-	vlapic_tsc_deadline_write(&apic, T0, T0 + 6000);
+	vlapic_tsc_deadline_write(&apic, T0, 0, T0 + 6000);
 	assert_int_equal(take(&apic), 0x33);
 	wr(&apic, X2(EOI), 0, T0 + 6000);
 	/* Leaving deadline mode disarms. */
-	vlapic_tsc_deadline_write(&apic, T0 + 9000, T0 + 6000);
+	vlapic_tsc_deadline_write(&apic, T0 + 9000, 0, T0 + 6000);
 	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_ONESHOT | 0x33, T0 + 6000);
 	assert_int_equal(vlapic_next_deadline(&apic), VLAPIC_NO_DEADLINE);
+}
+
+/*
+ * The guest's TSC is the host's + an offset (its IA32_TSC writes): the deadline is a guest-TSC value,
+ * the timer a host one; moving the guest's TSC keeps the deadline's guest value (SDM 11.5.4.1).
+ */
+#define GUEST_AHEAD (1ull << 40)
+
+static void test_timer_tsc_deadline_offset(void **s)
+{
+	(void)s;
+	x2apic_up(&apic);
+	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_TSC_DEADLINE | 0x33, T0);
+	/* The guest's TSC runs GUEST_AHEAD ahead: its deadline 5000 cycles on is host T0 + 5000. */
+	vlapic_tsc_deadline_write(&apic, T0 + GUEST_AHEAD + 5000, GUEST_AHEAD, T0);
+	assert_int_equal(vlapic_tsc_deadline_read(&apic), T0 + GUEST_AHEAD + 5000);
+	assert_int_equal(vlapic_next_deadline(&apic), T0 + 5000);
+	/* The guest sets its TSC back by GUEST_AHEAD at T0 + 1000: the deadline is GUEST_AHEAD further. */
+	vlapic_tsc_offset_changed(&apic, 0, T0 + 1000);
+	assert_int_equal(vlapic_next_deadline(&apic), T0 + GUEST_AHEAD + 5000);
+	assert_int_equal(vlapic_pending_vector(&apic), VLAPIC_NO_VECTOR);
+	/* ...and forward past it: fires at once, the MSR reads 0. */
+	vlapic_tsc_offset_changed(&apic, GUEST_AHEAD + 4000, T0 + 2000);
+	assert_int_equal(take(&apic), 0x33);
+	assert_int_equal(vlapic_tsc_deadline_read(&apic), 0);
+	wr(&apic, X2(EOI), 0, T0 + 2000);
+	/* An offset that wraps the host's value (the guest far behind): compared in guest time. */
+	const uint64_t behind = -(T0 + 100); /* the guest's TSC reads 0 at host T0 + 100 */
+	vlapic_tsc_deadline_write(&apic, 300, behind, T0 + 100);
+	assert_int_equal(vlapic_next_deadline(&apic), T0 + 400);
+	vlapic_advance(&apic, T0 + 399);
+	assert_int_equal(vlapic_pending_vector(&apic), VLAPIC_NO_VECTOR);
+	vlapic_advance(&apic, T0 + 400);
+	assert_int_equal(take(&apic), 0x33);
+	wr(&apic, X2(EOI), 0, T0 + 400);
+	/* A deadline beyond what the host's TSC can reach: armed, never due. */
+	vlapic_tsc_deadline_write(&apic, ~0ull, GUEST_AHEAD, T0);
+	assert_true(vlapic_next_deadline(&apic) > T0 + GUEST_AHEAD);
+	vlapic_advance(&apic, ~0ull - GUEST_AHEAD - 1);
+	assert_int_equal(vlapic_pending_vector(&apic), VLAPIC_NO_VECTOR);
+	/* Outside TSC-deadline mode an offset change touches nothing. */
+	wr(&apic, X2(LVT_TIMER), APIC_LVT_TIMER_ONESHOT | 0x33, T0);
+	wr(&apic, X2(TIMER_ICR), 100, T0);
+	const uint64_t oneshot = vlapic_next_deadline(&apic);
+	vlapic_tsc_offset_changed(&apic, GUEST_AHEAD, T0 + 10);
+	assert_int_equal(vlapic_next_deadline(&apic), oneshot);
 }
 
 /* The virtual-APIC page (SDM 30.1): registers at their offsets out; TPR, ISR, IRR back in. */
@@ -554,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_timer_oneshot),
 		cmocka_unit_test(test_timer_periodic),
 		cmocka_unit_test(test_timer_tsc_deadline),
+		cmocka_unit_test(test_timer_tsc_deadline_offset),
 		cmocka_unit_test(test_virtual_apic_page),
 		cmocka_unit_test(test_nmi_delivery),
 		cmocka_unit_test(test_events_changed_marks_every_change),

@@ -271,14 +271,39 @@ uint64_t vlapic_tsc_deadline_read(const struct vlapic *a)
 	return timer_mode(a) == APIC_LVT_TIMER_TSC_DEADLINE ? a->tsc_deadline : 0;
 }
 
-void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t now)
+/*
+ * The host TSC at which the guest's TSC (host + tsc_offset) reaches the armed deadline: compared in
+ * the guest's time, so that an offset that wraps the host value still fires at the right moment.
+ */
+static void arm_tsc_deadline(struct vlapic *a, uint64_t tsc_offset, uint64_t now)
+{
+	const uint64_t guest_now = now + tsc_offset;
+	if (!a->tsc_deadline)
+		a->timer_deadline = VLAPIC_NO_DEADLINE;
+	else if (a->tsc_deadline <= guest_now)
+		a->timer_deadline = now; /* already past: fires at once */
+	else if (a->tsc_deadline - guest_now >= VLAPIC_NO_DEADLINE - now)
+		a->timer_deadline = VLAPIC_NO_DEADLINE - 1; /* beyond the host's TSC range: as good as never */
+	else
+		a->timer_deadline = now + (a->tsc_deadline - guest_now);
+	vlapic_advance(a, now);
+}
+
+void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t tsc_offset, uint64_t now)
 {
 	if (timer_mode(a) != APIC_LVT_TIMER_TSC_DEADLINE)
 		return; /* SDM 11.5.4.1: ignored outside TSC-deadline mode */
 	mark_changed(a);
 	a->tsc_deadline = value;
-	a->timer_deadline = value ? value : VLAPIC_NO_DEADLINE;
-	vlapic_advance(a, now); /* a deadline already past fires at once */
+	arm_tsc_deadline(a, tsc_offset, now);
+}
+
+void vlapic_tsc_offset_changed(struct vlapic *a, uint64_t tsc_offset, uint64_t now)
+{
+	if (timer_mode(a) != APIC_LVT_TIMER_TSC_DEADLINE || !a->tsc_deadline)
+		return; /* the other timer modes count from when they were loaded: the TSC's value is not theirs */
+	mark_changed(a);
+	arm_tsc_deadline(a, tsc_offset, now);
 }
 
 static void lvt_timer_write(struct vlapic *a, uint32_t value, uint64_t now)

@@ -1,8 +1,9 @@
 /*
  * CPUID (exit reason 10; CPUID always exits, SDM Vol. 3C 26.1.2).
  * The guest sees the real CPU, minus what the monitor does not virtualize
- * (VMX, SMX, MONITOR/MWAIT), plus the hypervisor bit and the monitor's own
- * leaves 0x40000000-0x400000ff.  The local APIC is the monitor's virtual one
+ * (VMX, SMX, MONITOR/MWAIT, and every feature whose MSRs exit/msr.c does not
+ * offer: vmm/guest_cpuid.h), plus the hypervisor bit and the monitor's own
+ * leaves 0x40000000-0x400000ff (the hypercall ABI, vmm/hypercall.h).  The local APIC is the monitor's virtual one
  * (vmm/dev/vlapic.c): x2APIC and the TSC-deadline timer.
  */
 #include <string.h>
@@ -21,8 +22,21 @@
 #define CPUID_XSAVE_SUBLEAF_1 1u
 #define CPUID_HV_LEAF_MAX    0x40000001u
 #define CPUID_HV_LEAF_LAST   0x400000ffu
-#define CPUID_HV_INTERFACE   0x40000001u
-#define HV_INTERFACE_VERSION 1u
+
+/* Clear the features whose MSRs the monitor does not offer (vmm/guest_cpuid.h), in this leaf. */
+static void hide_msr_features(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+{
+	static const struct cpuid_feature hidden[] = {
+#define X(name, leaf, subleaf, reg, bit, msr) { leaf, subleaf, reg, bit },
+		CPUID_HIDDEN_MSR_FEATURES(X)
+#undef X
+	};
+	uint32_t *const regs[] = { [CPUID_EAX] = &r->eax, [CPUID_EBX] = &r->ebx, [CPUID_ECX] = &r->ecx,
+				   [CPUID_EDX] = &r->edx };
+	for (unsigned i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+		if (hidden[i].leaf == leaf && hidden[i].subleaf == subleaf)
+			*regs[hidden[i].reg] &= ~hidden[i].bit;
+}
 
 struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
@@ -34,8 +48,11 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			memcpy(&r.ebx, HV_CPUID_SIGNATURE + 0, 4);
 			memcpy(&r.ecx, HV_CPUID_SIGNATURE + 4, 4);
 			memcpy(&r.edx, HV_CPUID_SIGNATURE + 8, 4);
-		} else if (leaf == CPUID_HV_INTERFACE) {
+		} else if (leaf == HV_CPUID_INTERFACE) {
+			/* Where the monitor's hypercalls are (vmm/include/vmm/hypercall.h). */
 			r.eax = HV_INTERFACE_VERSION;
+			r.ebx = HC_BASE;
+			r.ecx = HC_COUNT;
 		}
 	} else {
 		r = cpuid(leaf, subleaf);
@@ -64,6 +81,19 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 				r.edx |= CPUID_1_EDX_APIC;
 			if (!v->mmu->guest_pcid)
 				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
+			hide_msr_features(leaf, 0, &r);
+			break;
+		case CPUID_LEAF_THERMAL_POWER:
+			/*
+			 * No thermal or power MSRs (SDM Vol. 3B 15.8, 16): only ARAT, true of the vLAPIC,
+			 * whose timer runs on the preemption timer, which counts in HLT too (SDM 26.5.1).
+			 */
+			r.eax &= CPUID_6_EAX_ARAT;
+			r.ebx = r.ecx = r.edx = 0;
+			hide_msr_features(leaf, 0, &r);
+			break;
+		case CPUID_LEAF_PT:
+			r.eax = r.ebx = r.ecx = r.edx = 0; /* no Intel PT: its MSRs are not offered */
 			break;
 		case CPUID_LEAF_EXT_FEATURES:
 			if (subleaf == CPUID_7_SUBLEAF_1) {
@@ -76,6 +106,11 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			/* Their CR4 bits (PKE, CET, LA57) are refused (exit/cr.c CR4_GUEST_VALID): hide them. */
 			r.ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_CET_SS | CPUID_7_ECX_LA57);
 			r.edx &= ~CPUID_7_EDX_CET_IBT;
+			hide_msr_features(leaf, subleaf, &r);
+			/* IA32_TSC_ADJUST is the monitor's own, on TSC offsetting (exit/msr.c; SDM Vol. 3B 18.17.3). */
+			r.ebx &= ~CPUID_7_EBX_TSC_ADJUST;
+			if (v->tsc_offsetting)
+				r.ebx |= CPUID_7_EBX_TSC_ADJUST;
 			/* RDPID is #UD while "enable RDTSCP" is 0 (SDM Vol. 3C 26.3; Vol. 2B RDPID). */
 			if (!v->rdtscp_enabled)
 				r.ecx &= ~CPUID_7_ECX_RDPID;

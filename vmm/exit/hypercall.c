@@ -3,7 +3,9 @@
  * Every guest pointer is translated through the guest's page tables and
  * checked to lie in guest RAM before a byte is copied; a bad one returns
  * HC_ERR_BAD_POINTER and is logged, at a bounded rate.  Only guest ring 0 may
- * make hypercalls.  Only a successful one is progress for the watchdog.
+ * make hypercalls; a number outside the monitor's range (RAX = 0 from a guest that probes for
+ * another hypervisor, say) is answered HC_ERR_UNKNOWN_CALL, KVM's -ENOSYS, and never ends the VM.
+ * Only a successful one is progress for the watchdog.
  */
 #include <string.h>
 #include <arch/msr.h>
@@ -90,7 +92,12 @@ int handle_hypercall(struct vcpu *v, const struct vm_exit *e)
 	case HC_EXIT: v->hypercalls_done++; return hc_exit(v);
 	case HC_GET_STATS: result = hc_get_stats(v); break;
 	case HC_TRANSLATE: result = hc_translate(v); break;
-	default: result = HC_ERR_UNKNOWN_CALL; break;
+	default:
+		/* Not one of ours (vmm/include/vmm/hypercall.h): KVM's answer, and the guest goes on. */
+		log_debug("guest VMCALL %#llx: not a hypercall of this monitor (%#x..%#x): RAX = %d",
+			  (unsigned long long)v->regs.rax, HC_BASE, HC_BASE + HC_COUNT - 1, HC_ERR_UNKNOWN_CALL);
+		result = HC_ERR_UNKNOWN_CALL;
+		break;
 	}
 	if (result >= 0)
 		v->hypercalls_done++; /* the watchdog's sign of life: a refused call is none */

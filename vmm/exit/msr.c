@@ -25,7 +25,7 @@ enum msr_kind {
 	MSR_KIND_REGISTER,      /* kept in a guest-state field of the VMCS */
 	MSR_KIND_HARDWARE,  /* the guest's value lives in the real MSR: the monitor never uses it */
 	MSR_KIND_READ_ONLY, /* reads return a fixed value; writes #GP */
-	MSR_KIND_SPECIAL,   /* EFER, PAT, TSC: handled in code below */
+	MSR_KIND_SPECIAL,   /* EFER, PAT, TSC, TSC_ADJUST: handled in code below */
 	MSR_KIND_APIC,      /* the virtual local APIC (vmm/dev/vlapic.c) */
 };
 
@@ -40,6 +40,7 @@ enum msr_needs {
 	MSR_NEEDS_APIC,            /* CPUID.1:EDX.APIC[9] (clear while IA32_APIC_BASE.EN = 0: the MSR stays) */
 	MSR_NEEDS_X2APIC,          /* CPUID.1:ECX.x2APIC[21] */
 	MSR_NEEDS_TSC_DEADLINE,    /* CPUID.1:ECX.TSC_Deadline[24] */
+	MSR_NEEDS_TSC_ADJUST,      /* CPUID.(7,0):EBX.IA32_TSC_ADJUST[1] */
 };
 
 struct msr_rule {
@@ -73,6 +74,7 @@ static const struct msr_rule msr_rules[] = {
 	{ MSR_IA32_EFER, MSR_KIND_SPECIAL, 0, 0, false, 0, MSR_NEEDS_NOTHING },
 	{ MSR_IA32_PAT, MSR_KIND_SPECIAL, 0, 0, false, 0, MSR_NEEDS_PAT },
 	{ MSR_IA32_TIME_STAMP_COUNTER, MSR_KIND_SPECIAL, 0, 0, false, 0, MSR_NEEDS_NOTHING },
+	{ MSR_IA32_TSC_ADJUST, MSR_KIND_SPECIAL, 0, 0, false, 0, MSR_NEEDS_TSC_ADJUST },
 	{ MSR_IA32_STAR, MSR_KIND_HARDWARE, 0, 0, false, 0, MSR_NEEDS_LONG_MODE },
 	{ MSR_IA32_LSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0, MSR_NEEDS_LONG_MODE },
 	{ MSR_IA32_CSTAR, MSR_KIND_HARDWARE, 0, 0, true, 0, MSR_NEEDS_LONG_MODE },
@@ -107,6 +109,7 @@ static bool msr_exists(const struct vcpu *v, enum msr_needs needs)
 	static const struct cpuid_feature x2apic = { CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_X2APIC };
 	static const struct cpuid_feature deadline = { CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_TSC_DEADLINE };
 	static const struct cpuid_feature apic = { CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_APIC };
+	static const struct cpuid_feature tsc_adjust = { CPUID_LEAF_EXT_FEATURES, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST };
 	switch (needs) {
 	case MSR_NEEDS_NOTHING: return true;
 	case MSR_NEEDS_LONG_MODE: return guest_cpuid_has(v, lm);
@@ -117,6 +120,7 @@ static bool msr_exists(const struct vcpu *v, enum msr_needs needs)
 	case MSR_NEEDS_APIC: return guest_cpuid_has(v, apic);
 	case MSR_NEEDS_X2APIC: return guest_cpuid_has(v, x2apic);
 	case MSR_NEEDS_TSC_DEADLINE: return guest_cpuid_has(v, deadline);
+	case MSR_NEEDS_TSC_ADJUST: return guest_cpuid_has(v, tsc_adjust);
 	}
 	return false;
 }
@@ -178,7 +182,7 @@ static bool write_apic_msr(struct vcpu *v, uint32_t index, uint64_t value)
 		return true;
 	}
 	if (index == MSR_IA32_TSC_DEADLINE) {
-		vlapic_tsc_deadline_write(a, value, now);
+		vlapic_tsc_deadline_write(a, value, v->tsc_offset, now); /* a value of the guest's TSC */
 		return true;
 	}
 	if (vlapic_msr_write(a, index, value, now) != VLAPIC_OK)
@@ -201,11 +205,39 @@ static bool read_msr(struct vcpu *v, const struct msr_rule *r, uint32_t index, u
 			*value = v->guest_efer;
 		else if (r->index == MSR_IA32_PAT)
 			*value = v->pat_switched ? vcpu_read(v, VCPU_IA32_PAT) : rdmsr(MSR_IA32_PAT);
+		else if (r->index == MSR_IA32_TSC_ADJUST)
+			*value = v->tsc_adjust;
 		else
-			*value = rdtsc();
+			*value = rdtsc() + v->tsc_offset; /* what RDTSC reads in the guest (SDM Vol. 3C 26.3) */
 		return true;
 	}
 	return false;
+}
+
+/*
+ * The guest's TSC moves by `delta` (SDM Vol. 3B 18.17: a write to IA32_TSC or IA32_TSC_ADJUST): the
+ * VMCS's TSC offset, so that RDTSC reads the new value plus the time since, and the vLAPIC's TSC
+ * deadline, a value of the guest's TSC.  IA32_TSC_ADJUST follows by the same amount (SDM 18.17.3).
+ */
+static void move_guest_tsc(struct vcpu *v, uint64_t delta, uint64_t now)
+{
+	v->tsc_offset += delta;
+	v->tsc_adjust += delta;
+	backend_set_tsc_offset(v, v->tsc_offset);
+	vlapic_tsc_offset_changed(vcpu_lapic(v), v->tsc_offset, now);
+}
+
+/* WRMSR IA32_TSC / IA32_TSC_ADJUST: needs TSC offsetting (else #GP, as before the monitor offered them). */
+static int write_tsc(struct vcpu *v, uint32_t index, uint64_t value)
+{
+	if (!v->tsc_offsetting)
+		return EMULATE_FAULT;
+	const uint64_t now = rdtsc();
+	if (index == MSR_IA32_TSC_ADJUST)
+		move_guest_tsc(v, value - v->tsc_adjust, now);
+	else
+		move_guest_tsc(v, value - (now + v->tsc_offset), now);
+	return EXIT_RESUME;
 }
 
 static int write_efer(struct vcpu *v, uint64_t value)
@@ -252,7 +284,9 @@ static int write_msr(struct vcpu *v, const struct msr_rule *r, uint32_t index, u
 				wrmsr(MSR_IA32_PAT, value);
 			return EXIT_RESUME;
 		}
-		return EMULATE_FAULT; /* TSC writes are not virtualized */
+		if (r->index == MSR_IA32_TIME_STAMP_COUNTER || r->index == MSR_IA32_TSC_ADJUST)
+			return write_tsc(v, r->index, value);
+		return EMULATE_FAULT; /* a reserved PAT type */
 	}
 	return EMULATE_FAULT;
 }

@@ -126,6 +126,13 @@ void backend_set_long_mode(struct vcpu *v, bool on)
 	vmcs_write32(VM_ENTRY_CONTROLS, entry);
 }
 
+/* "Use TSC offsetting" is on whenever v->tsc_offsetting (vmcs_setup.c): the TSC-offset field alone (SDM 25.6.5). */
+void backend_set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+	(void)v;
+	vmcs_write64(TSC_OFFSET, offset);
+}
+
 /* The exception bitmap (SDM 25.6.3). */
 void backend_intercept_exception(struct vcpu *v, unsigned vector, bool on)
 {

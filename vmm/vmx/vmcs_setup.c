@@ -113,6 +113,8 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	uint32_t proc_req = CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS | CPU_RDPMC_EXITING |
 			    CPU_MWAIT_EXITING | CPU_MONITOR_EXITING | CPU_ACTIVATE_SECONDARY_CONTROLS |
 			    CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING;
+	/* TSC offsetting: the guest's IA32_TSC writes move its TSC alone (SDM Vol. 3C 25.6.5, 26.3; exit/msr.c). */
+	uint32_t proc_opt = CPU_USE_TSC_OFFSETTING;
 	uint32_t proc2_req = 0;
 	/* Older CPUs (Core 2) lack descriptor-table exiting: the guest then loads its tables unseen. */
 	/*
@@ -158,7 +160,7 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	const bool watchdog_role = v->cfg->watchdog && v->cfg->brk != HV_BREAK_EXIT_STORM &&
 				   v->cfg->brk != HV_BREAK_NO_HLT_EXITING;
 
-	if (adjust(v, VMX_CTL_PIN, pin_req, pin_opt, &pin) || adjust(v, VMX_CTL_PROC, proc_req, 0, &proc) ||
+	if (adjust(v, VMX_CTL_PIN, pin_req, pin_opt, &pin) || adjust(v, VMX_CTL_PROC, proc_req, proc_opt, &proc) ||
 	    adjust(v, VMX_CTL_PROC2, proc2_req, proc2_opt, &proc2) ||
 	    adjust(v, VMX_CTL_EXIT, exit_req, exit_opt, &exit) || adjust(v, VMX_CTL_ENTRY, entry_req, entry_opt, &entry))
 		return HV_ERR_VMX_FEATURE;
@@ -172,6 +174,9 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 	v->pat_switched = (exit & EXIT_LOAD_IA32_PAT_EXIT) && (exit & EXIT_SAVE_IA32_PAT) &&
 			  (entry & ENTRY_LOAD_IA32_PAT_ENTRY);
 	v->rdtscp_enabled = (proc2 & CPU2_ENABLE_RDTSCP) != 0;
+	v->tsc_offsetting = (proc & CPU_USE_TSC_OFFSETTING) != 0;
+	if (!v->tsc_offsetting)
+		log_warn("no TSC offsetting: the guest's writes to IA32_TSC and IA32_TSC_ADJUST are refused (#GP)");
 	if (!v->efer_switched || !v->pat_switched)
 		log_warn("no EFER/PAT switching on VM entry and exit: the guest's EFER.SCE/NXE and PAT use the real MSRs");
 	if (v->cfg->watchdog && !(pin & PIN_ACTIVATE_PREEMPTION_TIMER))
@@ -184,6 +189,8 @@ static int setup_controls(struct vcpu *v, struct pmm *pmm, uint64_t eptp)
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
+	if (v->tsc_offsetting)
+		vmcs_write64(TSC_OFFSET, v->tsc_offset);
 	v->proc_controls = proc;
 	v->preemption_timer = (pin & PIN_ACTIVATE_PREEMPTION_TIMER) != 0;
 	/* Armed before each entry (preemption_timer_arm), except by the break modes, which keep their own fixed reload. */

@@ -34,6 +34,8 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 /* CPUID.1:ECX */
 #define CPUID_1_ECX_VMX        (1u << 5)
 #define CPUID_1_ECX_SMX        (1u << 6)
+#define CPUID_1_ECX_DTES64     (1u << 2)
+#define CPUID_1_ECX_EST        (1u << 7)
 #define CPUID_1_ECX_PDCM       (1u << 15)
 #define CPUID_1_ECX_X2APIC     (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
@@ -41,14 +43,31 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_1_ECX_OSXSAVE    (1u << 27)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 /* CPUID.(EAX=7,ECX=0):EBX */
+#define CPUID_7_EBX_TSC_ADJUST (1u << 1)
 #define CPUID_7_EBX_SMEP       (1u << 7)
+#define CPUID_7_EBX_MPX        (1u << 14)
+#define CPUID_7_EBX_PT         (1u << 25)
 #define CPUID_7_EBX_SMAP       (1u << 20)
 /* CPUID.(EAX=7,ECX=0):ECX and EDX */
 #define CPUID_7_ECX_PKU        (1u << 3)
+#define CPUID_7_ECX_WAITPKG    (1u << 5)
 #define CPUID_7_ECX_RDPID      (1u << 22)
 #define CPUID_7_ECX_CET_SS     (1u << 7)
 #define CPUID_7_ECX_LA57       (1u << 16)
 #define CPUID_7_EDX_CET_IBT    (1u << 20)
+#define CPUID_7_EDX_IBRS_IBPB  (1u << 26)
+#define CPUID_7_EDX_STIBP      (1u << 27)
+#define CPUID_7_EDX_L1D_FLUSH  (1u << 28)
+#define CPUID_7_EDX_ARCH_CAPABILITIES (1u << 29)
+#define CPUID_7_EDX_CORE_CAPABILITIES (1u << 30)
+#define CPUID_7_EDX_SSBD       (1u << 31)
+/* CPUID.6 (thermal and power management) */
+#define CPUID_LEAF_THERMAL_POWER 0x00000006u
+#define CPUID_6_EAX_ARAT       (1u << 2)  /* the APIC timer runs in every C-state */
+#define CPUID_6_EAX_HWP        (1u << 7)
+#define CPUID_6_ECX_APERFMPERF (1u << 0)
+#define CPUID_6_ECX_EPB        (1u << 3)  /* energy performance bias */
+#define CPUID_LEAF_PT          0x00000014u  /* Intel Processor Trace */
 /* CPUID.(EAX=7,ECX=1):EAX */
 #define CPUID_7_1_EAX_LAM      (1u << 26)
 #define CPUID_7_SUBLEAF_1      1u
@@ -58,6 +77,9 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
 #define CPUID_1_EDX_APIC       (1u << 9)
 #define CPUID_1_EDX_SEP        (1u << 11)
 #define CPUID_1_EDX_MTRR       (1u << 12)
+#define CPUID_1_EDX_MCA        (1u << 14)
+#define CPUID_1_EDX_DS         (1u << 21)
+#define CPUID_1_EDX_ACPI       (1u << 22) /* thermal monitor and clock control MSRs */
 #define CPUID_1_EDX_PAT        (1u << 16)
 /* CPUID.80000001:EDX */
 #define CPUID_80000001_EDX_SYSCALL (1u << 11)

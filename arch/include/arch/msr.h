@@ -11,6 +11,25 @@
 	X(IA32_FEATURE_CONTROL,         0x03a)         \
 	X(IA32_TSC_ADJUST,              0x03b)         \
 	X(IA32_SPEC_CTRL,               0x048)         \
+	X(IA32_PRED_CMD,                0x049)         \
+	X(IA32_PMC0,                    0x0c1)         \
+	X(IA32_CORE_CAPABILITIES,       0x0cf)         \
+	X(IA32_UMWAIT_CONTROL,          0x0e1)         \
+	X(IA32_MPERF,                   0x0e7)         \
+	X(IA32_ARCH_CAPABILITIES,       0x10a)         \
+	X(IA32_FLUSH_CMD,               0x10b)         \
+	X(IA32_MCG_CAP,                 0x179)         \
+	X(IA32_PERFEVTSEL0,             0x186)         \
+	X(IA32_PERF_CTL,                0x199)         \
+	X(IA32_CLOCK_MODULATION,        0x19a)         \
+	X(IA32_ENERGY_PERF_BIAS,        0x1b0)         \
+	X(IA32_PERF_CAPABILITIES,       0x345)         \
+	X(IA32_FIXED_CTR_CTRL,          0x38d)         \
+	X(IA32_PERF_GLOBAL_STATUS,      0x38e)         \
+	X(IA32_RTIT_CTL,                0x570)         \
+	X(IA32_DS_AREA,                 0x600)         \
+	X(IA32_PM_ENABLE,               0x770)         \
+	X(IA32_BNDCFGS,                 0xd90)         \
 	X(IA32_BIOS_SIGN_ID,            0x08b)         \
 	X(IA32_MTRRCAP,                 0x0fe)         \
 	X(IA32_SYSENTER_CS,             0x174)         \

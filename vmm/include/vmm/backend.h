@@ -43,6 +43,8 @@ void backend_dump(struct vcpu *v);
 /* The name of a backend exit reason (statistics). */
 const char *backend_exit_reason_name(uint32_t reason);
 
+/* The guest's TSC is now the host's + `offset` (RDTSC, RDTSCP, RDMSR of IA32_TSC in the guest; SDM Vol. 3C 26.6.5). */
+void backend_set_tsc_offset(struct vcpu *v, uint64_t offset);
 /* The guest enters or leaves IA-32e mode (EFER.LMA): the backend's entry control follows (SDM 27.2.1.2). */
 void backend_set_long_mode(struct vcpu *v, bool on);
 /* Intercept a guest exception vector, or stop (shadow paging's #PF, its single-step #DB). */

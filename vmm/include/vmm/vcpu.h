@@ -98,6 +98,9 @@ struct vcpu {
 	bool efer_switched; /* VM entry/exit load and save IA32_EFER (else SCE/NXE live in the real MSR) */
 	bool pat_switched;  /* VM entry/exit load and save IA32_PAT (else the real MSR is the guest's) */
 	bool rdtscp_enabled; /* secondary control "enable RDTSCP": RDTSCP/RDPID work (else #UD, hidden in CPUID) */
+	bool tsc_offsetting; /* primary control "use TSC offsetting": IA32_TSC and IA32_TSC_ADJUST writes are offered */
+	uint64_t tsc_offset; /* the guest's TSC = the host's + tsc_offset (SDM Vol. 3C 26.6.5); kept over INIT */
+	uint64_t tsc_adjust; /* IA32_TSC_ADJUST as the guest sees it: what its TSC writes moved (SDM Vol. 3B 18.17.3) */
 
 	uint64_t pending_dbg;   /* breakpoints the emulated instruction hit (pending-debug-exception bits) */
 

@@ -82,9 +82,15 @@ void vlapic_mmio_write(struct vlapic *a, uint32_t offset, uint32_t value, uint64
 enum vlapic_result vlapic_msr_read(struct vlapic *a, uint32_t msr, uint64_t now, uint64_t *value);
 enum vlapic_result vlapic_msr_write(struct vlapic *a, uint32_t msr, uint64_t value, uint64_t now);
 
-/* IA32_TSC_DEADLINE (SDM 11.5.4.1): reads 0 outside TSC-deadline mode; writes there are ignored. */
+/*
+ * IA32_TSC_DEADLINE (SDM 11.5.4.1): reads 0 outside TSC-deadline mode; writes there are ignored.
+ * The deadline is a value of the guest's TSC, which is the host's + `tsc_offset` (IA32_TSC writes,
+ * SDM Vol. 3C 26.6.5); the timer fires when the guest's TSC reaches it.
+ */
 uint64_t vlapic_tsc_deadline_read(const struct vlapic *a);
-void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t now);
+void vlapic_tsc_deadline_write(struct vlapic *a, uint64_t value, uint64_t tsc_offset, uint64_t now);
+/* The guest's TSC moved (tsc_offset is the new one): an armed TSC deadline keeps its guest-TSC value. */
+void vlapic_tsc_offset_changed(struct vlapic *a, uint64_t tsc_offset, uint64_t now);
 
 /* Bring the timer up to `now`: an expiry sets the LVT timer vector in the IRR unless masked. */
 void vlapic_advance(struct vlapic *a, uint64_t now);
