@@ -27,7 +27,7 @@
 #define LVT_ERROR_SLOT  (APIC_LVT_COUNT - 1) /* struct vlapic's LVTs: CMCI, timer, thermal, perf, LINT0, LINT1, error */
 
 enum op { OP_MMIO_READ, OP_MMIO_WRITE, OP_MSR_READ, OP_MSR_WRITE, OP_BASE, OP_TSC_DEADLINE, OP_TIME,
-	  OP_IRQ, OP_TAKE, OP_EOI, OP_CR8, OP_COUNT };
+	  OP_IRQ, OP_TAKE, OP_EOI, OP_CR8, OP_TSC_OFFSET, OP_COUNT };
 
 /* What decides delivery: any change of it must set events_changed. */
 struct delivery_state {
@@ -68,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = { data, size };
 	struct vlapic a;
 	uint64_t now = fuzz_u32(&in);
+	uint64_t tsc_offset = 0; /* guest TSC = host TSC + tsc_offset (a WRMSR IA32_TSC moves it) */
 	vlapic_reset(&a, fuzz_u8(&in), true);
 	for (unsigned i = 0; i < MAX_OPS && in.size; i++) {
 		const enum op op = (enum op)(fuzz_u8(&in) % OP_COUNT);
@@ -95,7 +96,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case OP_BASE: (void)vlapic_set_base(&a, fuzz_u64(&in), PHYS_MASK, now); break;
-		case OP_TSC_DEADLINE: vlapic_tsc_deadline_write(&a, now + fuzz_u32(&in), now); break;
+		case OP_TSC_DEADLINE: vlapic_tsc_deadline_write(&a, now + tsc_offset + fuzz_u32(&in), tsc_offset, now); break;
+		case OP_TSC_OFFSET:
+			tsc_offset = fuzz_u64(&in);
+			vlapic_tsc_offset_changed(&a, tsc_offset, now);
+			FUZZ_CHECK(vlapic_next_deadline(&a) == VLAPIC_NO_DEADLINE || vlapic_next_deadline(&a) > now);
+			break;
 		case OP_TIME:
 			now += fuzz_u32(&in);
 			vlapic_advance(&a, now);
