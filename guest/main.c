@@ -11,6 +11,8 @@
  *   test=spin_exits     spin forever on CPUID, an exit per turn but no progress (the watchdog too)
  *   test=triple_fault   an empty IDT, then INT3: the CPU shuts down (the monitor reports it)
  *   test=forge_verdict  try every way a guest could fake the monitor's verdict, then exit 3
+ *   test=unclaimed_port read I/O port 0x300, which no device of the monitor claims: all ones, exit 0
+ *                       (with the monitor's strict_io=1 the monitor stops the guest there instead)
  *   test=hypercall_flood refused hypercalls forever, silent (the watchdog; guest/tests_emul.c)
  *   test=hostile        seeded random privileged operations, checked (guest/hostile.c)
  *   test=hostile_scan   read every page of guest RAM, then the page above it (status 76)
@@ -133,6 +135,18 @@ static void run_forge_verdict(void)
 	kernel_exit(FORGE_STATUS);
 }
 
+/* A port no device of the monitor's port table (vmm/exit/io.c) claims, nor a PC's usual ones. */
+#define UNCLAIMED_TEST_PORT 0x300
+#define UNCLAIMED_READ      0xff /* what a read of a port with nothing behind it returns */
+
+static void run_unclaimed_port(void)
+{
+	kprintf("test unclaimed_port: IN from port %#x\n", UNCLAIMED_TEST_PORT);
+	const uint8_t value = priv_inb(UNCLAIMED_TEST_PORT);
+	kprintf("unclaimed_port: read %#x (want %#x)\n", value, UNCLAIMED_READ);
+	kernel_exit(value == UNCLAIMED_READ ? 0 : 1);
+}
+
 void kernel_main(uint32_t magic, uint32_t info)
 {
 	console_init();
@@ -174,6 +188,8 @@ void kernel_main(uint32_t magic, uint32_t info)
 		run_triple_fault();
 	if (strcmp(boot_config.test, "forge_verdict") == 0)
 		run_forge_verdict();
+	if (strcmp(boot_config.test, "unclaimed_port") == 0)
+		run_unclaimed_port();
 	if (strcmp(boot_config.test, "hypercall_flood") == 0)
 		run_hypercall_flood();
 	if (strcmp(boot_config.test, "xapic_unsupported") == 0)

@@ -73,6 +73,7 @@ static struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t host_apic_id)
 	v->mem = &vm->memory;
 	v->shadow = &vm->memory.shadow;
 	v->uart = &vm->uart;
+	v->io_ledger = &vm->io_ledger;
 	v->trace_left = vm->cfg->trace == HV_TRACE_EXITS ? vm->cfg->trace_max : 0;
 	v->vpid = vm->next_vpid++;
 	vlapic_reset(&v->lapic, id, id == 0); /* vCPU 0 is the bootstrap processor */
@@ -238,6 +239,23 @@ void vmm_vcpu_thread(struct vcpu *v)
 }
 
 /* The sum of every vCPU's exits, then one line per vCPU. */
+/* The I/O ports the guest reached that no device claims (vmm/io_ledger.h): one line each. */
+static void print_unclaimed_ports(const struct io_ledger *l)
+{
+	if (!l->used) {
+		log_info("unclaimed I/O ports: none");
+		return;
+	}
+	log_info("unclaimed I/O ports: %u (reads returned all ones, writes were dropped; strict_io=1 stops at the first):",
+		 l->used);
+	for (unsigned i = 0; i < l->used; i++)
+		hv_print("[hv]   unclaimed I/O port %#06x: %llu reads, %llu writes\n", l->entry[i].port,
+			 (unsigned long long)l->entry[i].reads, (unsigned long long)l->entry[i].writes);
+	if (l->overflow_reads || l->overflow_writes)
+		hv_print("[hv]   unclaimed I/O ports beyond the first %u: %llu reads, %llu writes\n", IO_LEDGER_SLOTS,
+			 (unsigned long long)l->overflow_reads, (unsigned long long)l->overflow_writes);
+}
+
 static void print_statistics(const struct vm *vm)
 {
 	struct hv_stats sum = { 0 };
@@ -266,6 +284,7 @@ static void print_statistics(const struct vm *vm)
 			 (unsigned long long)sum.count[r], (unsigned long long)sum.cycles[r],
 			 (unsigned long long)(sum.cycles[r] / sum.count[r]));
 	}
+	print_unclaimed_ports(&vm->io_ledger);
 	if (vm->nr_vcpus == 1)
 		return;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {

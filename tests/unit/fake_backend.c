@@ -24,6 +24,7 @@ uint8_t fake_ram[FAKE_RAM_SIZE];
 
 static struct hv_config fake_cfg;
 struct vuart fake_uart; /* the vCPU's UART (fake_backend.h) */
+struct io_ledger fake_io_ledger; /* the vCPU's unclaimed ports (fake_backend.h) */
 struct vcpu_group fake_group;
 
 /* The host APIC (vmm/host_apic.h). */
@@ -361,6 +362,8 @@ void fake_vcpu_init(struct vcpu *v)
 	v->mem = 0;
 	memset(&fake_uart, 0, sizeof(fake_uart));
 	v->uart = &fake_uart; /* the VM's UART (a device of struct vm in the monitor) */
+	memset(&fake_io_ledger, 0, sizeof(fake_io_ledger));
+	v->io_ledger = &fake_io_ledger;
 	v->mem_mode = HV_MEM_EPT;
 	v->mmu = &ept_mmu; /* the real ops (vmm/mmu/ept_mmu.c); tests switch to shadow_mmu */
 	v->efer_switched = true;

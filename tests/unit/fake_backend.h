@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/vcpu.h"
+#include "vmm/io_ledger.h"
 #include "vmm/vuart.h"
 
 #define FAKE_RAM_SIZE 0x10000u /* guest RAM: [0, 64 KiB), GVA == GPA */
@@ -34,6 +35,7 @@ extern uint8_t fake_ram[FAKE_RAM_SIZE];
 
 /* What the fake records; fake_vcpu_init empties it. */
 extern struct vuart fake_uart; /* v->uart of fake_vcpu_init's vCPU */
+extern struct io_ledger fake_io_ledger; /* v->io_ledger of fake_vcpu_init's vCPU */
 extern struct vcpu_group fake_group; /* v->group of fake_vcpu_init's vCPU: it alone, until a test adds peers */
 
 struct fake_backend {

@@ -72,6 +72,8 @@ static void assert_defaults_except(uint32_t mask)
 		assert_int_equal(CFG.trace, HV_TRACE_OFF);
 	if (!(mask & (1u << HV_OPTIDX_trace_max)))
 		assert_int_equal(CFG.trace_max, 1000);
+	if (!(mask & (1u << HV_OPTIDX_strict_io)))
+		assert_int_equal(CFG.strict_io, 0);
 	if (!(mask & (1u << HV_OPTIDX_break)))
 		assert_int_equal(CFG.brk, HV_BREAK_NONE);
 	if (!(mask & (1u << HV_OPTIDX_serial))) {
@@ -96,7 +98,7 @@ static void test_defaults(void **state)
 	assert_defaults_except(0);
 	assert_int_equal(CFG.explicit_mask, 0);
 	assert_string_equal(CFG.guest_args, "");
-	assert_int_equal(HV_OPTION_COUNT, 15);
+	assert_int_equal(HV_OPTION_COUNT, 16);
 }
 
 static void test_empty_and_null(void **state)
@@ -280,7 +282,7 @@ static void test_unknown_key(void **state)
 	(void)state;
 	assert_string_equal(one_problem("foo=1"),
 			    "unknown command-line key 'foo' (known keys: log, mem, guest_mem, "
-			    "ept_scatter, vpid, apicv, watchdog, trace, trace_max, break, cpus, vcpus, cpu_tables, serial, efi_wait, guest.*)");
+			    "ept_scatter, vpid, apicv, watchdog, trace, trace_max, strict_io, break, cpus, vcpus, cpu_tables, serial, efi_wait, guest.*)");
 	assert_non_null(strstr(one_problem("bar"), "unknown command-line key 'bar'"));
 	/* Keys are exact: no prefixes, no case folding. */
 	assert_non_null(strstr(one_problem("lo=info"), "unknown command-line key 'lo'"));
@@ -399,7 +401,7 @@ static void test_explicit_mask_and_repeats(void **state)
 
 	/* Everything at once, separated by spaces and tabs. */
 	assert_int_equal(parse(" log=error\tmem=shadow  guest_mem=1G\t\tept_scatter vpid=no "
-			       "apicv=0 watchdog=0x20 trace=exits trace_max=7 break=guest_state serial=com2,9600 efi_wait=0 "
+			       "apicv=0 watchdog=0x20 trace=exits trace_max=7 strict_io break=guest_state serial=com2,9600 efi_wait=0 "
 			       "cpus=3 vcpus=2 cpu_tables=mptable guest.init=/bin/sh "), 0);
 	assert_int_equal(CFG.log, HV_LOG_ERROR);
 	assert_int_equal(CFG.mem, HV_MEM_SHADOW);
@@ -410,6 +412,7 @@ static void test_explicit_mask_and_repeats(void **state)
 	assert_int_equal(CFG.watchdog, 32);
 	assert_int_equal(CFG.trace, HV_TRACE_EXITS);
 	assert_int_equal(CFG.trace_max, 7);
+	assert_int_equal(CFG.strict_io, 1);
 	assert_int_equal(CFG.brk, HV_BREAK_GUEST_STATE);
 	assert_int_equal(CFG.serial, HV_SERIAL_VALUE(0x2f8, 9600));
 	assert_int_equal(CFG.efi_wait, 0);

@@ -884,6 +884,54 @@ static struct vm_exit *string_io_exit(struct vcpu *v, uint16_t port, unsigned si
 	return e;
 }
 
+/* Accesses that reach an unclaimed port are counted per port, at the first unclaimed byte port. */
+static void test_io_unclaimed_ledger(void **s)
+{
+	struct vcpu *v = *s;
+	resume(v, io_exit(v, 0x300, 1, true));
+	resume(v, io_exit(v, 0x300, 4, true));
+	resume(v, io_exit(v, 0x300, 2, false));
+	resume(v, io_exit(v, 0x21, 2, true));  /* PIC data port + unclaimed 0x22: counted at 0x22 */
+	resume(v, io_exit(v, 0x20, 2, false)); /* both bytes claimed: not counted */
+	resume(v, io_exit(v, VUART_BASE + 5, 1, true));
+	assert_int_equal(fake_io_ledger.used, 2);
+	assert_int_equal(io_ledger_find(&fake_io_ledger, 0x300)->reads, 2);
+	assert_int_equal(io_ledger_find(&fake_io_ledger, 0x300)->writes, 1);
+	assert_int_equal(io_ledger_find(&fake_io_ledger, 0x22)->reads, 1);
+	assert_null(io_ledger_find(&fake_io_ledger, 0x20));
+	/* Each element of a string instruction is an access. */
+	v->regs.rsi = 0x8000;
+	v->regs.rcx = 5;
+	resume(v, string_io_exit(v, 0xe9, 1, false, true));
+	assert_int_equal(io_ledger_find(&fake_io_ledger, 0xe9)->writes, 5);
+	assert_int_equal(io_ledger_total(&fake_io_ledger), 9);
+}
+
+/* strict_io=1: the first unclaimed access stops the guest before it happens; claimed ports still work. */
+static void test_io_strict_stops_at_unclaimed(void **s)
+{
+	struct vcpu *v = *s;
+	struct hv_config cfg = *v->cfg;
+	cfg.strict_io = 1;
+	v->cfg = &cfg;
+	resume(v, io_exit(v, 0x80, 1, false));
+	resume(v, io_exit(v, VUART_BASE + 5, 1, true));
+	assert_int_equal(fake_io_ledger.used, 0);
+	v->regs.rax = 0x1122334455667788ull;
+	const uint64_t rip = fake_guest_reg(v, VCPU_RIP);
+	assert_int_equal(exit_dispatch(v, io_exit(v, 0x21, 2, true)), HV_ERR_UNCLAIMED_IO);
+	assert_int_equal(v->regs.rax, 0x1122334455667788ull); /* nothing read */
+	assert_int_equal(fake_guest_reg(v, VCPU_RIP), rip);   /* not completed */
+	assert_int_equal(io_ledger_find(&fake_io_ledger, 0x22)->reads, 1);
+	/* A string OUTS too, before its first element moves. */
+	v->regs.rsi = 0x8000;
+	v->regs.rcx = 3;
+	assert_int_equal(exit_dispatch(v, string_io_exit(v, 0xe9, 1, false, true)), HV_ERR_UNCLAIMED_IO);
+	assert_int_equal(v->regs.rsi, 0x8000);
+	assert_int_equal(v->regs.rcx, 3);
+	assert_int_equal(io_ledger_find(&fake_io_ledger, 0xe9)->writes, 1);
+}
+
 static void test_io_string(void **s)
 {
 	struct vcpu *v = *s;
@@ -1924,6 +1972,8 @@ int main(void)
 		T(test_cr8),
 		T(test_cr0_shadow_real_mode_refused),
 		T(test_io_in_unclaimed),
+		T(test_io_unclaimed_ledger),
+		T(test_io_strict_stops_at_unclaimed),
 		T(test_io_in_claimed),
 		T(test_io_out),
 		T(test_io_string),

@@ -60,6 +60,9 @@ UNIT_TESTS += $(BUILD)/unit/test_fbcon
 UNIT_SRCS_test_fbcon := vmm/platform/fbcon.c
 UNIT_TESTS += $(BUILD)/unit/test_vlapic
 UNIT_SRCS_test_vlapic := vmm/dev/vlapic.c
+# The unclaimed-port ledger (vmm/io_ledger.h).
+UNIT_TESTS += $(BUILD)/unit/test_io_ledger
+UNIT_SRCS_test_io_ledger := vmm/dev/io_ledger.c
 UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
 UNIT_SRCS_test_mmio_decode := vmm/dev/mmio_decode.c
 # The real-mode instruction decoder; its cases come from the GNU assembler and objdump
@@ -82,7 +85,7 @@ UNIT_TESTS += $(BUILD)/unit/test_exit_handlers
 UNIT_SRCS_test_exit_handlers := tests/unit/fake_backend.c \
 	vmm/exit/dispatch.c vmm/exit/cpuid.c vmm/exit/msr.c vmm/exit/cr.c vmm/exit/cr_rules.c vmm/exit/io.c \
 	vmm/exit/dtable.c vmm/exit/dtable_check.c vmm/exit/operand.c vmm/exit/misc.c vmm/exit/npf.c \
-	vmm/exit/task.c vmm/exit/task_check.c vmm/dev/vuart.c vmm/exit/hypercall.c vmm/core/vcpu.c \
+	vmm/exit/task.c vmm/exit/task_check.c vmm/dev/vuart.c vmm/dev/io_ledger.c vmm/exit/hypercall.c vmm/core/vcpu.c \
 	vmm/core/event_merge.c vmm/core/dr_match.c vmm/core/guest_cr.c vmm/core/report.c vmm/dev/vlapic.c \
 	vmm/mm/guest/gpt.c vmm/mm/guest/guest_mem.c vmm/mm/guest/ept.c vmm/mmu/ept_mmu.c vmm/mmu/shadow_mmu.c \
 	vmm/core/ipi.c vmm/exit/vm86.c vmm/dev/realmode_decode.c vmm/lib/format.c

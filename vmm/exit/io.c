@@ -13,6 +13,7 @@
 #include <arch/vmx_controls.h>
 #include <arch/vmx_state.h>
 #include "vmm/exits.h"
+#include "vmm/io_ledger.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/status.h"
@@ -78,6 +79,48 @@ static const struct port_range *find_port(uint16_t port)
 	return NULL;
 }
 
+/* The first byte port of an access that no device claims (each byte reaches its own port), or -1. */
+static int first_unclaimed(uint16_t port, unsigned size)
+{
+	for (unsigned i = 0; i < size; i++)
+		if (!find_port((uint16_t)(port + i)))
+			return (uint16_t)(port + i);
+	return -1;
+}
+
+/* One access that reached unclaimed `port`, into the VM's ledger (locked when several vCPUs share it). */
+static void note_unclaimed(struct vcpu *v, uint16_t port, bool write)
+{
+	if (v->group->count == 1) {
+		io_ledger_note(v->io_ledger, port, write);
+		return;
+	}
+	spin_lock(&v->io_ledger->lock);
+	io_ledger_note(v->io_ledger, port, write);
+	spin_unlock(&v->io_ledger->lock);
+}
+
+/*
+ * strict_io=1: an access of `size` bytes at `port` that reaches an unclaimed port stops the guest
+ * before it happens (it is still counted); returns the status to stop with, or EXIT_RESUME.
+ */
+static int strict_io_check(struct vcpu *v, uint16_t port, unsigned size, bool in)
+{
+	if (!v->cfg->strict_io)
+		return EXIT_RESUME;
+	const int p = first_unclaimed(port, size);
+	if (p < 0)
+		return EXIT_RESUME;
+	note_unclaimed(v, (uint16_t)p, !in);
+	log_error("strict_io=1: the guest's %s of %u byte(s) %s I/O port %#x at RIP %#llx reaches port %#x, which no "
+		  "device claims", in ? "IN" : "OUT", size, in ? "from" : "to", port,
+		  (unsigned long long)vcpu_read(v, VCPU_RIP), (unsigned)p);
+	log_error("strict_io=1: give the guest a device there (port_table in vmm/exit/io.c), or run without "
+		  "strict_io=1: unclaimed reads then return all ones, writes are dropped, and the statistics list "
+		  "every such port");
+	return exit_report_and_stop(v, HV_ERR_UNCLAIMED_IO, "guest access to an unclaimed I/O port (strict_io=1)");
+}
+
 /* One byte from one port: its device, 0 for a claimed port without a reader, all ones unclaimed. */
 static uint8_t port_in_byte(struct vcpu *v, uint16_t port)
 {
@@ -94,8 +137,11 @@ static uint32_t port_in(struct vcpu *v, uint16_t port, unsigned size)
 	uint32_t value = 0;
 	for (unsigned i = 0; i < size; i++)
 		value |= (uint32_t)port_in_byte(v, (uint16_t)(port + i)) << (i * BYTE_BITS);
-	if (!r)
-		log_debug("guest IN from unclaimed port %#x: all ones", port);
+	const int p = first_unclaimed(port, size);
+	if (p >= 0) {
+		note_unclaimed(v, (uint16_t)p, false);
+		log_debug("guest IN from unclaimed port %#x: all ones", (unsigned)p);
+	}
 	return value;
 }
 
@@ -113,8 +159,11 @@ static void port_out(struct vcpu *v, uint16_t port, unsigned size, uint32_t valu
 		if (b && b->out)
 			b->out(v, p, 1, (value >> (i * BYTE_BITS)) & BYTE_MASK);
 	}
-	if (!r)
-		log_debug("guest OUT %#x to unclaimed port %#x: dropped", value, port);
+	const int p = first_unclaimed(port, size);
+	if (p >= 0) {
+		note_unclaimed(v, (uint16_t)p, true);
+		log_debug("guest OUT %#x to unclaimed port %#x: dropped", value, (unsigned)p);
+	}
 }
 
 /*
@@ -152,6 +201,11 @@ static int handle_string_io(struct vcpu *v, const struct vm_exit *e, uint16_t po
 	uint64_t *index = in ? &v->regs.rdi : &v->regs.rsi;
 	uint64_t count = rep ? v->regs.rcx & amask : 1;
 	unsigned done = 0;
+	if (count) {
+		const int stop = strict_io_check(v, port, size, in);
+		if (stop != EXIT_RESUME)
+			return stop;
+	}
 
 	for (; count && done < STRING_IO_BATCH; done++) {
 		uint64_t gva = base + (*index & amask), pf_addr;
@@ -205,6 +259,9 @@ int handle_io(struct vcpu *v, const struct vm_exit *e)
 
 	if (io.string)
 		return handle_string_io(v, e, port, size, io.in, io.rep);
+	const int stop = strict_io_check(v, port, size, io.in);
+	if (stop != EXIT_RESUME)
+		return stop;
 	if (io.in) {
 		const uint32_t value = port_in(v, port, size);
 		/* IN writes AL/AX/EAX; a 32-bit IN zero-extends into RAX (SDM Vol. 1 3.4.1.1). */

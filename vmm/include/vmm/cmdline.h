@@ -86,6 +86,8 @@ enum hv_opt_type { HV_OPT_BOOL, HV_OPT_UINT, HV_OPT_SIZE, HV_OPT_ENUM, HV_OPT_SE
 	  "exits: print one line per VM exit (kind, RIP, decoded operands, what the monitor did)") \
 	X(trace_max,   HV_OPT_UINT, trace_max,   HV_TRACE_MAX_DEFAULT, 1, HV_TRACE_MAX_LIMIT, 0,  \
 	  "the exit trace stops after this many lines (it cannot flood a run)")                   \
+	X(strict_io,   HV_OPT_BOOL, strict_io,   0,             0, 1, 0,                          \
+	  "stop the guest at its first access to an I/O port no device claims (0: all ones, dropped)") \
 	X(break,       HV_OPT_ENUM, brk,         HV_BREAK_NONE, 0, 0, HV_BREAK_NAMES,             \
 	  "test only: break guest_state|controls|no_hlt_exiting|exit_storm|monitor_fault|ap_silent|ap_vmx " \
 	  "on purpose (ap_*: the last processor gets no STARTUP IPI / fails its VMX check)")              \
@@ -116,6 +118,7 @@ struct hv_config {
 	uint64_t watchdog;     /* million TSC cycles */
 	uint32_t trace;        /* enum hv_trace */
 	uint64_t trace_max;    /* lines */
+	uint32_t strict_io;    /* bool: an unclaimed I/O port stops the guest */
 	uint32_t brk;          /* enum hv_break */
 	uint64_t serial;       /* HV_SERIAL_VALUE(port, baud) */
 	uint32_t efi_wait;     /* seconds */

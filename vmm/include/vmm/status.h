@@ -29,7 +29,8 @@
 	X(HV_ERR_WATCHDOG,       77,  "guest watchdog expired")                             \
 	X(HV_ERR_UNEXPECTED_EXIT,78,  "unexpected VM exit")                                 \
 	X(HV_ERR_EXCEPTION,      79,  "monitor exception")                                  \
-	X(HV_ERR_TRIPLE_FAULT,   80,  "guest triple fault")
+	X(HV_ERR_TRIPLE_FAULT,   80,  "guest triple fault")                                 \
+	X(HV_ERR_UNCLAIMED_IO,   81,  "guest touched an unclaimed I/O port with strict_io=1")
 
 enum hv_status {
 #define X(name, value, text) name = value,

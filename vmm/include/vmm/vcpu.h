@@ -58,6 +58,7 @@ enum gpr_index {
 struct vmm_memory; /* vmm/memory_setup.h */
 struct vm;         /* vmm/vmm.h */
 struct vuart;      /* vmm/vuart.h */
+struct io_ledger;  /* vmm/io_ledger.h */
 struct mmu_ops;    /* vmm/mmu_ops.h */
 struct shadow_state; /* vmm/shadow.h */
 
@@ -115,6 +116,7 @@ struct vcpu {
 	struct vmm_memory *mem;      /* the VM's memory */
 	struct shadow_state *shadow; /* shadow mode only */
 	struct vuart *uart;          /* the VM's UART */
+	struct io_ledger *io_ledger; /* the VM's unclaimed I/O ports */
 	const struct mmu_ops *mmu;   /* memory virtualization: EPT or shadow paging (vmm/mmu_ops.h) */
 
 	/* Statistics: exits and monitor cycles per basic exit reason (shared layout with the guest). */

@@ -5,6 +5,7 @@
 #include "vmm/acpi.h"
 #include "vmm/bootinfo.h"
 #include "vmm/cmdline.h"
+#include "vmm/io_ledger.h"
 #include "vmm/memory_setup.h"
 #include "vmm/pmm.h"
 #include "vmm/start_state.h"
@@ -26,6 +27,7 @@ struct vm {
 	uint32_t mem_mode;          /* enum hv_mem_mode in use (shadow when the CPU has no EPT) */
 	struct vmm_memory memory;
 	struct vuart uart;          /* COM1 */
+	struct io_ledger io_ledger; /* the I/O ports the guest reached that no device claims (vmm/exit/io.c) */
 	uint16_t next_vpid;         /* VPID allocator: the next free tag (SDM 29.1; 0 is the host's) */
 	unsigned nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
