@@ -63,6 +63,9 @@ UNIT_SRCS_test_vlapic := vmm/dev/vlapic.c
 # The unclaimed-port ledger (vmm/io_ledger.h).
 UNIT_TESTS += $(BUILD)/unit/test_io_ledger
 UNIT_SRCS_test_io_ledger := vmm/dev/io_ledger.c
+# The 8259A PIC pair (vmm/pic8259.h).
+UNIT_TESTS += $(BUILD)/unit/test_pic8259
+UNIT_SRCS_test_pic8259 := vmm/dev/pic8259.c
 UNIT_TESTS += $(BUILD)/unit/test_mmio_decode
 UNIT_SRCS_test_mmio_decode := vmm/dev/mmio_decode.c
 # The real-mode instruction decoder; its cases come from the GNU assembler and objdump
