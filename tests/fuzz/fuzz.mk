@@ -16,7 +16,7 @@ FUZZ_CFLAGS     := -std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer
 FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_MK         := $(lastword $(MAKEFILE_LIST))
 
-FUZZ_NAMES := cmdline boot_mb2 boot_mb1 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic \
+FUZZ_NAMES := cmdline boot_mb2 boot_mb1 efi_cmdline efi_memmap elf gpt ept memmap pmm vmx_caps dtable_check mmio_decode vlapic pic8259 \
 	exit_decode acpi mptable realmode_decode
 FUZZ_SRCS_cmdline     := vmm/platform/cmdline.c vmm/lib/format.c
 FUZZ_SRCS_boot_mb2    := vmm/loader/boot_mb2.c vmm/lib/format.c
@@ -32,6 +32,7 @@ FUZZ_SRCS_dtable_check := vmm/exit/dtable_check.c
 FUZZ_SRCS_mmio_decode := vmm/dev/mmio_decode.c
 FUZZ_SRCS_realmode_decode := vmm/dev/realmode_decode.c vmm/lib/format.c
 FUZZ_SRCS_vlapic      := vmm/dev/vlapic.c
+FUZZ_SRCS_pic8259     := vmm/dev/pic8259.c
 FUZZ_SRCS_exit_decode := vmm/vmx/exit_decode.c vmm/exit/operand.c
 FUZZ_SRCS_acpi        := vmm/platform/acpi.c vmm/lib/format.c
 FUZZ_SRCS_mptable     := vmm/platform/mptable.c vmm/lib/format.c
