@@ -23,20 +23,29 @@
 #define CPUID_HV_LEAF_MAX    0x40000001u
 #define CPUID_HV_LEAF_LAST   0x400000ffu
 
-/* Clear the features whose MSRs the monitor does not offer (vmm/guest_cpuid.h), in this leaf. */
-static void hide_msr_features(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+/*
+ * The bits of one register of one leaf whose MSRs the monitor does not offer (vmm/guest_cpuid.h).
+ * Called with constants only: it folds to one constant mask, so that hiding them costs an AND (the
+ * MSR exits ask guest_cpuid_has, hence guest_cpuid, at each access).
+ */
+static inline __attribute__((always_inline)) uint32_t hidden_msr_features(uint32_t leaf, uint32_t subleaf,
+									  unsigned reg)
 {
-	static const struct cpuid_feature hidden[] = {
-#define X(name, leaf, subleaf, reg, bit, msr) { leaf, subleaf, reg, bit },
-		CPUID_HIDDEN_MSR_FEATURES(X)
+	uint32_t mask = 0;
+#define X(name, l, s, rg, bit, msr) mask |= ((l) == leaf && (s) == subleaf && (rg) == reg) ? (uint32_t)(bit) : 0u;
+	CPUID_HIDDEN_MSR_FEATURES(X)
 #undef X
-	};
-	uint32_t *const regs[] = { [CPUID_EAX] = &r->eax, [CPUID_EBX] = &r->ebx, [CPUID_ECX] = &r->ecx,
-				   [CPUID_EDX] = &r->edx };
-	for (unsigned i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
-		if (hidden[i].leaf == leaf && hidden[i].subleaf == subleaf)
-			*regs[hidden[i].reg] &= ~hidden[i].bit;
+	return mask;
 }
+
+/* Clear those features in a leaf (a constant leaf and subleaf: four ANDs). */
+#define HIDE_MSR_FEATURES(leaf, subleaf, r)                                        \
+	do {                                                                       \
+		(r)->eax &= ~hidden_msr_features((leaf), (subleaf), CPUID_EAX);    \
+		(r)->ebx &= ~hidden_msr_features((leaf), (subleaf), CPUID_EBX);    \
+		(r)->ecx &= ~hidden_msr_features((leaf), (subleaf), CPUID_ECX);    \
+		(r)->edx &= ~hidden_msr_features((leaf), (subleaf), CPUID_EDX);    \
+	} while (0)
 
 struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
@@ -81,7 +90,7 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 				r.edx |= CPUID_1_EDX_APIC;
 			if (!v->mmu->guest_pcid)
 				r.ecx &= ~CPUID_1_ECX_PCID; /* shadow roots are not PCID-tagged */
-			hide_msr_features(leaf, 0, &r);
+			HIDE_MSR_FEATURES(CPUID_LEAF_FEATURES, 0, &r);
 			break;
 		case CPUID_LEAF_THERMAL_POWER:
 			/*
@@ -90,7 +99,7 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			 */
 			r.eax &= CPUID_6_EAX_ARAT;
 			r.ebx = r.ecx = r.edx = 0;
-			hide_msr_features(leaf, 0, &r);
+			HIDE_MSR_FEATURES(CPUID_LEAF_THERMAL_POWER, 0, &r);
 			break;
 		case CPUID_LEAF_PT:
 			r.eax = r.ebx = r.ecx = r.edx = 0; /* no Intel PT: its MSRs are not offered */
@@ -106,7 +115,7 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			/* Their CR4 bits (PKE, CET, LA57) are refused (exit/cr.c CR4_GUEST_VALID): hide them. */
 			r.ecx &= ~(CPUID_7_ECX_PKU | CPUID_7_ECX_CET_SS | CPUID_7_ECX_LA57);
 			r.edx &= ~CPUID_7_EDX_CET_IBT;
-			hide_msr_features(leaf, subleaf, &r);
+			HIDE_MSR_FEATURES(CPUID_LEAF_EXT_FEATURES, 0, &r);
 			/* IA32_TSC_ADJUST is the monitor's own, on TSC offsetting (exit/msr.c; SDM Vol. 3B 18.17.3). */
 			r.ebx &= ~CPUID_7_EBX_TSC_ADJUST;
 			if (v->tsc_offsetting)

@@ -100,14 +100,9 @@ static void note_unclaimed(struct vcpu *v, uint16_t port, bool write)
 	spin_unlock(&v->io_ledger->lock);
 }
 
-/*
- * strict_io=1: an access of `size` bytes at `port` that reaches an unclaimed port stops the guest
- * before it happens (it is still counted); returns the status to stop with, or EXIT_RESUME.
- */
-static int strict_io_check(struct vcpu *v, uint16_t port, unsigned size, bool in)
+/* strict_io=1 and an access of `size` bytes at `port` that reaches an unclaimed port: stop the guest (counted). */
+static __attribute__((cold, noinline)) int strict_io_stop(struct vcpu *v, uint16_t port, unsigned size, bool in)
 {
-	if (!v->cfg->strict_io)
-		return EXIT_RESUME;
 	const int p = first_unclaimed(port, size);
 	if (p < 0)
 		return EXIT_RESUME;
@@ -119,6 +114,14 @@ static int strict_io_check(struct vcpu *v, uint16_t port, unsigned size, bool in
 		  "strict_io=1: unclaimed reads then return all ones, writes are dropped, and the statistics list "
 		  "every such port");
 	return exit_report_and_stop(v, HV_ERR_UNCLAIMED_IO, "guest access to an unclaimed I/O port (strict_io=1)");
+}
+
+/* strict_io=1: the status to stop with before an access to an unclaimed port, else EXIT_RESUME. */
+static inline int strict_io_check(struct vcpu *v, uint16_t port, unsigned size, bool in)
+{
+	if (__builtin_expect(!v->cfg->strict_io, 1))
+		return EXIT_RESUME;
+	return strict_io_stop(v, port, size, in);
 }
 
 /* One byte from one port: its device, 0 for a claimed port without a reader, all ones unclaimed. */

@@ -19,7 +19,12 @@ void hv_print_colour(enum fbcon_colour colour, const char *fmt, ...) __attribute
 #define log_error(...) hv_log(HV_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  hv_log(HV_LOG_WARN, __VA_ARGS__)
 #define log_info(...)  hv_log(HV_LOG_INFO, __VA_ARGS__)
-#define log_debug(...) hv_log(HV_LOG_DEBUG, __VA_ARGS__)
+/* Debug lines sit on exit paths (an unknown hypercall, a refused MSR): the level is checked before the call. */
+#define log_debug(...)                                       \
+	do {                                                 \
+		if (log_get_level() >= HV_LOG_DEBUG)         \
+			hv_log(HV_LOG_DEBUG, __VA_ARGS__);   \
+	} while (0)
 
 /* The monitor faulted, perhaps while printing: the fatal report goes out whoever held the consoles. */
 void log_lock_break(void);
