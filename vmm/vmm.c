@@ -11,6 +11,7 @@
 #include "vmm/delay.h"
 #include "vmm/exits.h"
 #include "vmm/guest_boot.h"
+#include "vmm/guest_cpuid.h"
 #include "vmm/host_apic.h"
 #include "vmm/ipi.h"
 #include "vmm/log.h"
@@ -77,6 +78,7 @@ static struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t host_apic_id)
 	v->trace_left = vm->cfg->trace == HV_TRACE_EXITS ? vm->cfg->trace_max : 0;
 	v->vpid = vm->next_vpid++;
 	vlapic_reset(&v->lapic, id, id == 0); /* vCPU 0 is the bootstrap processor */
+	guest_cpuid_cache_host(v); /* read here, on the BSP: the other cores, of the same model, answer these leaves alike */
 	return v;
 }
 

@@ -151,6 +151,46 @@ static void test_cpuid_features_leaf(void **s)
 	assert_false(v->regs.rdx & CPUID_1_EDX_APIC);
 }
 
+/*
+ * The host answers a vCPU keeps (guest_cpuid_cache_host) serve the monitor's own questions
+ * (guest_cpuid_has, at each MSR exit) with the answers the CPUID instruction gives; the guest's
+ * CPUID exit keeps asking the CPU.
+ */
+static void test_cpuid_host_cache_same_answers(void **s)
+{
+	struct vcpu *v = *s;
+	static const struct cpuid_feature features[] = {
+		{ CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_SEP },
+		{ CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_PAT },
+		{ CPUID_LEAF_FEATURES, 0, CPUID_EDX, CPUID_1_EDX_APIC },
+		{ CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_X2APIC },
+		{ CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_TSC_DEADLINE },
+		{ CPUID_LEAF_FEATURES, 0, CPUID_ECX, CPUID_1_ECX_HYPERVISOR },
+		{ CPUID_LEAF_EXT_FEATURES, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST },
+		{ CPUID_LEAF_EXT_FEATURES_8001, 0, CPUID_EDX, CPUID_80000001_EDX_LM },
+		{ CPUID_LEAF_EXT_FEATURES_8001, 0, CPUID_EDX, CPUID_80000001_EDX_NX },
+	};
+	const unsigned n = sizeof(features) / sizeof(features[0]);
+	vlapic_reset(&v->lapic, 3, false);
+	v->preemption_timer = true;
+	v->tsc_offsetting = v->rdtscp_enabled = true;
+	assert_false(v->host_cpuid_cached);
+	bool before[sizeof(features) / sizeof(features[0])];
+	for (unsigned i = 0; i < n; i++)
+		before[i] = guest_cpuid_has(v, features[i]);
+	assert_true(before[5]); /* the hypervisor bit: always */
+	guest_cpuid_cache_host(v);
+	assert_true(v->host_cpuid_cached);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(guest_cpuid_has(v, features[i]), before[i]);
+	/* The copy is what guest_cpuid_has reads: with leaf 0 saying "no leaf 1", leaf 1's bits are gone... */
+	const uint32_t max_leaf = guest_cpuid(v, CPUID_LEAF_VENDOR, 0).eax;
+	v->host_cpuid[0].eax = CPUID_LEAF_VENDOR;
+	assert_false(guest_cpuid_has(v, features[5]));
+	/* ...while the guest's own CPUID still asks the CPU. */
+	assert_int_equal(guest_cpuid(v, CPUID_LEAF_VENDOR, 0).eax, max_leaf);
+}
+
 static void test_cpuid_hidden_features(void **s)
 {
 	struct vcpu *v = *s;
@@ -1938,6 +1978,7 @@ int main(void)
 		T(test_cpuid_features_leaf),
 		T(test_cpuid_hidden_features),
 		T(test_cpuid_msr_agree),
+		T(test_cpuid_host_cache_same_answers),
 		T(test_skip_instruction_side_effects),
 		T(test_msr_efer),
 		T(test_msr_efer_invalid),

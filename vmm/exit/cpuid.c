@@ -47,7 +47,47 @@ static inline __attribute__((always_inline)) uint32_t hidden_msr_features(uint32
 		(r)->edx &= ~hidden_msr_features((leaf), (subleaf), CPUID_EDX);    \
 	} while (0)
 
-struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
+/* The slot of struct vcpu's host_cpuid that holds (leaf, subleaf), or -1 (a switch: a few compares). */
+static inline int host_cpuid_slot(uint32_t leaf, uint32_t subleaf)
+{
+	switch (leaf) {
+	case CPUID_LEAF_VENDOR: return 0;
+	case CPUID_LEAF_FEATURES: return 1;
+	case CPUID_LEAF_EXT_FEATURES: return subleaf == 0 ? 2 : -1;
+	case CPUID_LEAF_EXT_MAX: return 3;
+	case CPUID_LEAF_EXT_FEATURES_8001: return 4;
+	default: return -1;
+	}
+}
+
+void guest_cpuid_cache_host(struct vcpu *v)
+{
+	static const uint32_t leaves[HOST_CPUID_CACHED] = { CPUID_LEAF_VENDOR, CPUID_LEAF_FEATURES, CPUID_LEAF_EXT_FEATURES,
+							    CPUID_LEAF_EXT_MAX, CPUID_LEAF_EXT_FEATURES_8001 };
+	for (unsigned i = 0; i < HOST_CPUID_CACHED; i++)
+		v->host_cpuid[host_cpuid_slot(leaves[i], 0)] = cpuid(leaves[i], 0);
+	v->host_cpuid_cached = true;
+}
+
+/*
+ * The host's answer: from v's copy for the leaves it keeps (leaf 1's initial APIC ID and OSXSAVE are
+ * the host CPU's, and guest_cpuid replaces both), else the CPUID instruction.
+ */
+static inline struct cpuid_regs host_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
+{
+	const int slot = host_cpuid_slot(leaf, subleaf);
+	if (slot >= 0 && v->host_cpuid_cached)
+		return v->host_cpuid[slot];
+	return cpuid(leaf, subleaf);
+}
+
+/*
+ * What the guest's CPUID answers.  from_copy: the host's answer from v's copy where it has one (the
+ * monitor's own questions: guest_cpuid_has, at each MSR exit); else the CPUID instruction (the guest's
+ * CPUID exit: one instruction there, where Bochs counts a copy's loads as more).
+ */
+static inline __attribute__((always_inline)) struct cpuid_regs guest_cpuid_answer(const struct vcpu *v, uint32_t leaf,
+										     uint32_t subleaf, bool from_copy)
 {
 	struct cpuid_regs r = { 0, 0, 0, 0 };
 
@@ -64,7 +104,7 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 			r.ecx = HC_COUNT;
 		}
 	} else {
-		r = cpuid(leaf, subleaf);
+		r = from_copy ? host_cpuid(v, leaf, subleaf) : cpuid(leaf, subleaf);
 		/* A switch: most leaves pass unchanged after a few compares (the CPUID exit's fast path). */
 		switch (leaf) {
 		case CPUID_LEAF_FEATURES:
@@ -146,12 +186,17 @@ struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subl
 	return r;
 }
 
+struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf)
+{
+	return guest_cpuid_answer(v, leaf, subleaf, false);
+}
+
 bool guest_cpuid_has(const struct vcpu *v, struct cpuid_feature f)
 {
 	const uint32_t base = f.leaf & CPUID_LEAF_RANGE_MASK;
-	if (f.leaf > guest_cpuid(v, base, 0).eax)
+	if (f.leaf > guest_cpuid_answer(v, base, 0, true).eax)
 		return false;
-	const struct cpuid_regs r = guest_cpuid(v, f.leaf, f.subleaf);
+	const struct cpuid_regs r = guest_cpuid_answer(v, f.leaf, f.subleaf, true);
 	const uint32_t regs[] = { [CPUID_EAX] = r.eax, [CPUID_EBX] = r.ebx, [CPUID_ECX] = r.ecx, [CPUID_EDX] = r.edx };
 	return (regs[f.reg] & f.bit) != 0;
 }
@@ -159,7 +204,7 @@ bool guest_cpuid_has(const struct vcpu *v, struct cpuid_feature f)
 int handle_cpuid(struct vcpu *v, const struct vm_exit *e)
 {
 	(void)e;
-	const struct cpuid_regs r = guest_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx);
+	const struct cpuid_regs r = guest_cpuid_answer(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, false);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;

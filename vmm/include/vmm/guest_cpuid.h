@@ -15,6 +15,8 @@ struct vcpu;
 
 /* What CPUID(leaf, subleaf) returns to this guest. */
 struct cpuid_regs guest_cpuid(const struct vcpu *v, uint32_t leaf, uint32_t subleaf);
+/* Reads the host CPU's answers for the leaves guest_cpuid asks most into v (once, at creation). */
+void guest_cpuid_cache_host(struct vcpu *v);
 
 /* One feature bit of the guest's CPUID. */
 enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <arch/cpuid.h>
 #include "vmm/cmdline.h"
 #include "vmm/gpt.h"
 #include "vmm/hypercall.h"
@@ -83,6 +84,7 @@ enum vcpu_run_state {
 	VCPU_RUNNING,
 	VCPU_PARKED,        /* the VM stopped: its physical CPU waits with interrupts off */
 };
+#define HOST_CPUID_CACHED 5 /* struct vcpu's host_cpuid: leaves 0, 1, 7.0, 80000000h, 80000001h */
 #define VCPU_NO_SIPI 0xffffffffu /* sipi_posted: no STARTUP IPI waiting */
 
 /* How much of the local APIC the CPU virtualizes (vmm/vmx/apicv.c). */
@@ -100,6 +102,13 @@ struct vcpu {
 	bool pat_switched;  /* VM entry/exit load and save IA32_PAT (else the real MSR is the guest's) */
 	bool rdtscp_enabled; /* secondary control "enable RDTSCP": RDTSCP/RDPID work (else #UD, hidden in CPUID) */
 	bool tsc_offsetting; /* primary control "use TSC offsetting": IA32_TSC and IA32_TSC_ADJUST writes are offered */
+	/*
+	 * The host CPU's CPUID answers for the leaves the exit paths ask most (leaves 0, 1, 7.0, 80000000h,
+	 * 80000001h; exit/cpuid.c), read once at creation: every MSR exit asks the guest's CPUID whether
+	 * that MSR exists, and CPUID in VMX root costs a real CPU far more than a load.
+	 */
+	struct cpuid_regs host_cpuid[HOST_CPUID_CACHED];
+	bool host_cpuid_cached;
 	uint64_t tsc_offset; /* the guest's TSC = the host's + tsc_offset (SDM Vol. 3C 26.6.5); kept over INIT */
 	uint64_t tsc_adjust; /* IA32_TSC_ADJUST as the guest sees it: what its TSC writes moved (SDM Vol. 3B 18.17.3) */
 
